@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from dockyard.errors import FailedPrecondition, InvalidArgument
 
-_ALGORITHMS = {"sha256": 64, "sha512": 128}
+_ALGORITHMS = {"sha256": 64, "sha384": 96, "sha512": 128}
 _HEX = re.compile(r"^[a-f0-9]+$")
 
 
