@@ -98,7 +98,6 @@ class Response:
         self.reason = reason
         self.headers = headers
         self._done = False
-        self._pending = b""
 
     @property
     def complete(self) -> bool:
@@ -106,9 +105,6 @@ class Response:
 
     def iter_bytes(self) -> Iterator[bytes]:
         """Yield body chunks as they arrive."""
-        if self._pending:
-            data, self._pending = self._pending, b""
-            yield data
         while not self._done:
             data = self._conn._next_data()
             if data is None:
