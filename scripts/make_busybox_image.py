@@ -148,7 +148,10 @@ def plan_layers(n: int, pad_mb: int) -> list[LayerSpec]:
             LayerSpec("ADD rootfs in /", rest + [doomed]),
             LayerSpec(
                 f"RUN rm /{DOOMED}",
-                [Entry("etc", "dir"), Entry(os.path.dirname(DOOMED) + "/.wh." + os.path.basename(DOOMED), "file", 0o644)],
+                [
+                    Entry("etc", "dir"),
+                    Entry(os.path.dirname(DOOMED) + "/.wh." + os.path.basename(DOOMED), "file", 0o644),
+                ],
             ),
         ]
         for i in range(4, n + 1):
@@ -169,7 +172,9 @@ def plan_layers(n: int, pad_mb: int) -> list[LayerSpec]:
             k = 0
             while share > 0:
                 size = min(share, PAD_FILE_MAX)
-                layer.entries.append(Entry(f"{d}/data-{k:03d}", "file", 0o644, pad=(f"{i}/{k}".encode(), size)))
+                layer.entries.append(
+                    Entry(f"{d}/data-{k:03d}", "file", 0o644, pad=(f"{i}/{k}".encode(), size))
+                )
                 share -= size
                 k += 1
             layer.created_by += f" && add {sum(e.pad[1] for e in layer.entries if e.pad)} bytes of padding"
@@ -305,7 +310,11 @@ def image_config(layers: list[BuiltLayer], cmd: list[str], created: int) -> dict
         "rootfs": {"type": "layers", "diff_ids": [ly.diff_id for ly in layers]},
     }
     cfg["history"].append(
-        {"created": rfc3339(created), "created_by": "/bin/sh -c #(nop)  CMD " + json.dumps(cmd), "empty_layer": True}
+        {
+            "created": rfc3339(created),
+            "created_by": "/bin/sh -c #(nop)  CMD " + json.dumps(cmd),
+            "empty_layer": True,
+        }
     )
     if variant:
         cfg["variant"] = variant
@@ -338,7 +347,8 @@ class TarOut:
     """The outer archive: members with fixed metadata, from bytes or from files on disk."""
 
     def __init__(self, fileobj: IO[bytes], mtime: int) -> None:
-        self.tar = tarfile.open(fileobj=fileobj, mode="w|", format=tarfile.PAX_FORMAT)
+        # Closed by close(): members are added one by one from several writers.
+        self.tar = tarfile.open(fileobj=fileobj, mode="w|", format=tarfile.PAX_FORMAT)  # noqa: SIM115
         self.mtime = mtime
         self.dirs: set[str] = set()
 
@@ -365,7 +375,9 @@ class TarOut:
         self.tar.close()
 
 
-def write_docker_archive(out: IO[bytes], layers: list[BuiltLayer], config: dict[str, Any], tags: list[str], mtime: int) -> None:
+def write_docker_archive(
+    out: IO[bytes], layers: list[BuiltLayer], config: dict[str, Any], tags: list[str], mtime: int
+) -> None:
     config_bytes = canonical(config)
     config_hex = hashlib.sha256(config_bytes).hexdigest()
     tar = TarOut(out, mtime)
@@ -401,7 +413,12 @@ def write_docker_archive(out: IO[bytes], layers: list[BuiltLayer], config: dict[
 
 
 def write_oci_archive(
-    out: IO[bytes], layers: list[BuiltLayer], config: dict[str, Any], tags: list[str], mtime: int, docker_manifest: bool
+    out: IO[bytes],
+    layers: list[BuiltLayer],
+    config: dict[str, Any],
+    tags: list[str],
+    mtime: int,
+    docker_manifest: bool,
 ) -> None:
     config_bytes = canonical(config)
     config_digest = "sha256:" + hashlib.sha256(config_bytes).hexdigest()
@@ -409,7 +426,9 @@ def write_oci_archive(
     blobs: list[tuple[str, Path]] = []
     for ly in layers:
         if ly.blob_path is not None:
-            layer_descs.append({"mediaType": MT_OCI_LAYER_GZIP, "digest": ly.blob_digest, "size": ly.blob_size})
+            layer_descs.append(
+                {"mediaType": MT_OCI_LAYER_GZIP, "digest": ly.blob_digest, "size": ly.blob_size}
+            )
             blobs.append((ly.blob_digest, ly.blob_path))
         else:
             layer_descs.append({"mediaType": MT_OCI_LAYER, "digest": ly.diff_id, "size": ly.size})
@@ -428,7 +447,11 @@ def write_oci_archive(
         plat["variant"] = variant
     descs = []
     for tag in tags or [None]:  # type: ignore[list-item]
-        desc: dict[str, Any] = {"mediaType": MT_OCI_MANIFEST, "digest": manifest_digest, "size": len(manifest_bytes)}
+        desc: dict[str, Any] = {
+            "mediaType": MT_OCI_MANIFEST,
+            "digest": manifest_digest,
+            "size": len(manifest_bytes),
+        }
         if tag is not None:
             repo, t = split_tag(tag)
             desc["annotations"] = {
@@ -491,7 +514,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--layers", type=int, default=1)
     p.add_argument("--pad-mb", type=int, default=0, help="MB of random data spread over the layers")
     p.add_argument("--gzip", action="store_true", help="gzip the layers (oci-archive)")
-    p.add_argument("--docker-manifest", action="store_true", help="oci-archive: add Docker 25's manifest.json")
+    p.add_argument(
+        "--docker-manifest", action="store_true", help="oci-archive: add Docker 25's manifest.json"
+    )
     p.add_argument("--cmd", default='["sh"]', help='JSON list, default ["sh"]')
     p.add_argument("--reproducible", action=argparse.BooleanOptionalAction, default=True)
     return p.parse_args(argv)
@@ -506,8 +531,10 @@ def main(argv: list[str] | None = None) -> int:
     if not (isinstance(cmd, list) and all(isinstance(c, str) for c in cmd)):
         raise SystemExit("--cmd must be a JSON list of strings")
     tags = [] if args.no_tag else (args.tags or ["busybox:latest"])
-    mtime = EPOCH if args.reproducible else int(os.environ.get("SOURCE_DATE_EPOCH", "0")) or int(
-        dt.datetime.now(dt.UTC).timestamp()
+    mtime = (
+        EPOCH
+        if args.reproducible
+        else int(os.environ.get("SOURCE_DATE_EPOCH", "0")) or int(dt.datetime.now(dt.UTC).timestamp())
     )
     specs = plan_layers(args.layers, args.pad_mb)
 
