@@ -1,0 +1,225 @@
+"""DockyardClient: typed methods over the Docker Engine API, spoken over HTTP only."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any, BinaryIO
+from urllib.parse import quote, urlencode
+
+from dockyard.client.errors import StreamError, error_for_status
+from dockyard.errors import DockyardError
+from dockyard.http.client import Body, HTTPConnection, Response
+
+API_VERSION = "1.44"
+DEFAULT_HOST = "unix:///run/dockyard/dockyard.sock"
+
+JSON = dict[str, Any]
+Filters = Mapping[str, list[str]]
+Query = Mapping[str, str | int | bool | None]
+
+
+def default_host() -> str:
+    return os.environ.get("DOCKYARD_HOST") or DEFAULT_HOST
+
+
+def encode_filters(filters: Filters | None) -> str | None:
+    """Filters in the CLI's map form {"key": {"value": true}}; None when there are none."""
+    if not filters:
+        return None
+    return json.dumps({key: dict.fromkeys(values, True) for key, values in filters.items()})
+
+
+def _query(params: Query) -> str:
+    pairs: list[tuple[str, str]] = []
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            pairs.append((key, "1" if value else "0"))
+        else:
+            pairs.append((key, str(value)))
+    return "?" + urlencode(pairs) if pairs else ""
+
+
+def _name(name: str) -> str:
+    # Image names keep their slashes in the path, as Docker's client sends them.
+    return quote(name, safe="/:@")
+
+
+class DockyardClient:
+    """A client of one dockyard (or Docker) daemon."""
+
+    def __init__(self, host: str | None = None, *, timeout: float | None = None) -> None:
+        self.host = host or default_host()
+        self._conn = HTTPConnection(self.host, timeout=timeout)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> DockyardClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: Query | None = None,
+        *,
+        body: Body = None,
+        headers: Mapping[str, str] | None = None,
+        versioned: bool = True,
+    ) -> Response:
+        """Send a request; an error status raises the matching dockyard error."""
+        prefix = f"/v{API_VERSION}" if versioned else ""
+        resp = self._conn.request(method, prefix + path + _query(params or {}), headers=headers, body=body)
+        if resp.status >= 400:
+            raise error_for_status(resp.status, resp.read())
+        return resp
+
+    def _json(self, method: str, path: str, params: Query | None = None, **kw: Any) -> Any:
+        resp = self.request(method, path, params, **kw)
+        data = resp.read()
+        return json.loads(data) if data.strip() else None
+
+    def _stream(self, resp: Response) -> Iterator[JSON]:
+        """Yield every message of a JSON progress stream; raise at its end if one was an error."""
+        failure: str | None = None
+        for message in resp.iter_json():
+            if not isinstance(message, dict):
+                continue
+            if message.get("error") and failure is None:
+                detail = message.get("errorDetail") or {}
+                failure = str(detail.get("message") or message["error"])
+            yield message
+        if failure is not None:
+            raise StreamError(failure)
+
+    # -- system ------------------------------------------------------------------------------
+
+    def ping(self) -> bool:
+        resp = self.request("GET", "/_ping", versioned=False)
+        return resp.read().strip() == b"OK"
+
+    def version(self) -> JSON:
+        result: JSON = self._json("GET", "/version")
+        return result
+
+    def info(self) -> JSON:
+        result: JSON = self._json("GET", "/info")
+        return result
+
+    def system_df(self) -> JSON:
+        result: JSON = self._json("GET", "/system/df")
+        return result
+
+    def system_check(self, repair: bool = False) -> JSON:
+        result: JSON = self._json("POST", "/dockyard/system/check", {"repair": repair})
+        return result
+
+    def events(
+        self,
+        since: str | None = None,
+        until: str | None = None,
+        filters: Filters | None = None,
+    ) -> Iterator[JSON]:
+        resp = self.request(
+            "GET", "/events", {"since": since, "until": until, "filters": encode_filters(filters)}
+        )
+        return self._stream(resp)
+
+    # -- images ------------------------------------------------------------------------------
+
+    def images(self, all: bool = False, filters: Filters | None = None, digests: bool = False) -> list[JSON]:
+        params: dict[str, str | int | bool | None] = {"filters": encode_filters(filters)}
+        if all:
+            params["all"] = True
+        if digests:
+            params["digests"] = True
+        result: list[JSON] = self._json("GET", "/images/json", params) or []
+        return result
+
+    def inspect_image(self, name: str) -> JSON:
+        result: JSON = self._json("GET", f"/images/{_name(name)}/json")
+        return result
+
+    def history(self, name: str) -> list[JSON]:
+        result: list[JSON] = self._json("GET", f"/images/{_name(name)}/history") or []
+        return result
+
+    def tag(self, source: str, repo: str, tag: str | None = None) -> None:
+        self.request("POST", f"/images/{_name(source)}/tag", {"repo": repo, "tag": tag}).read()
+
+    def remove_image(self, name: str, force: bool = False, noprune: bool = False) -> list[JSON]:
+        params: dict[str, str | int | bool | None] = {}
+        if force:
+            params["force"] = True
+        if noprune:
+            params["noprune"] = True
+        result: list[JSON] = self._json("DELETE", f"/images/{_name(name)}", params) or []
+        return result
+
+    def prune_images(self, filters: Filters | None = None) -> JSON:
+        result: JSON = self._json("POST", "/images/prune", {"filters": encode_filters(filters)}) or {}
+        return result
+
+    def load(self, stream: BinaryIO, quiet: bool = False) -> Iterator[JSON]:
+        resp = self.request(
+            "POST",
+            "/images/load",
+            {"quiet": True} if quiet else {},
+            body=stream,
+            headers={"Content-Type": "application/x-tar"},
+        )
+        return self._stream(resp)
+
+    def save(self, names: list[str]) -> Iterator[bytes]:
+        query = "?" + urlencode([("names", n) for n in names])
+        resp = self._conn.request("GET", f"/v{API_VERSION}/images/get{query}")
+        if resp.status >= 400:
+            raise error_for_status(resp.status, resp.read())
+        return resp.iter_bytes()
+
+    def import_image(
+        self,
+        source: BinaryIO | None = None,
+        src_url: str | None = None,
+        repo: str | None = None,
+        tag: str | None = None,
+        changes: list[str] | None = None,
+        message: str | None = None,
+        platform: str | None = None,
+    ) -> Iterator[JSON]:
+        if (source is None) == (src_url is None):
+            raise DockyardError("import needs exactly one of a source stream and a URL")
+        pairs: list[tuple[str, str]] = [("fromSrc", src_url if src_url is not None else "-")]
+        for key, value in (("repo", repo), ("tag", tag), ("message", message), ("platform", platform)):
+            if value:
+                pairs.append((key, value))
+        pairs.extend(("changes", change) for change in changes or [])
+        resp = self._conn.request(
+            "POST",
+            f"/v{API_VERSION}/images/create?{urlencode(pairs)}",
+            body=source if source is not None else b"",
+            headers={"Content-Type": "application/x-tar"} if source is not None else None,
+        )
+        if resp.status >= 400:
+            raise error_for_status(resp.status, resp.read())
+        return self._stream(resp)
+
+    # -- daemon start-up ---------------------------------------------------------------------
+
+    def ensure_daemon(self, wait: float = 10.0) -> None:
+        """Make sure a daemon answers; start one when it is ours to start (see client.autostart)."""
+        from dockyard.client.autostart import ensure_daemon
+
+        ensure_daemon(self, wait=wait)
+
+
+__all__ = ["API_VERSION", "DEFAULT_HOST", "DockyardClient", "default_host", "encode_filters"]
