@@ -77,14 +77,14 @@ class Platform:
         if "*" in specifier:
             raise _invalid(f'"{specifier}": wildcards not yet supported')
         parts = specifier.split("/", 3)
-        m = _OS_RE.match(parts[0])
+        m = _OS_RE.fullmatch(parts[0])
         if m is None:
             raise _invalid(
                 f'"{parts[0]}" is an invalid OS component of "{specifier}": OSAndVersion specifier '
                 f'component must match "{_OS_RE.pattern}"')
         os_name, os_version = normalize_os(m.group(1)), m.group(2) or None
         for part in parts[1:]:
-            if not _SPECIFIER_RE.match(part):
+            if not _SPECIFIER_RE.fullmatch(part):
                 raise _invalid(
                     f'"{part}" is an invalid component of "{specifier}": platform specifier '
                     f'component must match "{_SPECIFIER_RE.pattern}"')
