@@ -82,7 +82,8 @@ class _DecompressingReader:
 
     def _fail(self, exc: Exception) -> CorruptLayer:
         name = self._compression.value
-        if self._compression is Compression.GZIP and "header" in str(exc):
+        header_words = ("header", "compression method", "window size")
+        if self._compression is Compression.GZIP and any(w in str(exc) for w in header_words):
             return CorruptLayer("gzip: invalid header")
         return CorruptLayer(f"{name}: corrupt compressed data: {exc}")
 
@@ -163,7 +164,7 @@ class CompressingWriter:
             self._comp = zlib.compressobj(lvl, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
         elif compression is Compression.ZSTD:
             lvl = 3 if level is None else level
-            self._comp = cast(_Compressor, zstandard.ZstdCompressor(level=lvl).compressobj())
+            self._comp = cast(_Compressor, zstandard.ZstdCompressor(level=lvl, write_checksum=True).compressobj())
         else:
             self._comp = None
 
