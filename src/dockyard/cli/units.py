@@ -1,0 +1,67 @@
+"""Docker's human-readable sizes and durations (github.com/docker/go-units), byte for byte."""
+
+from __future__ import annotations
+
+_DECIMAL = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
+_BINARY = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
+
+
+def _scale(size: float, base: float, units: tuple[str, ...]) -> tuple[float, str]:
+    i = 0
+    while size >= base and i < len(units) - 1:
+        size /= base
+        i += 1
+    return size, units[i]
+
+
+def _go_g(value: float, precision: int) -> str:
+    # Python's %g and Go's %g agree on digits and on the two-digit exponent ("1e+03").
+    return f"{value:.{precision}g}"
+
+
+def human_size_with_precision(size: float, precision: int) -> str:
+    """units.HumanSizeWithPrecision: decimal units, ``precision`` significant digits."""
+    value, unit = _scale(float(size), 1000.0, _DECIMAL)
+    return f"{_go_g(value, precision)}{unit}"
+
+
+def human_size(size: float) -> str:
+    """units.HumanSize: precision 4 ("1.234MB")."""
+    return human_size_with_precision(size, 4)
+
+
+def bytes_size(size: float) -> str:
+    """units.BytesSize: binary units, precision 4 ("1.5MiB")."""
+    value, unit = _scale(float(size), 1024.0, _BINARY)
+    return f"{_go_g(value, 4)}{unit}"
+
+
+def human_duration(seconds_float: float) -> str:
+    """units.HumanDuration: "Less than a second", "About a minute", "3 weeks"…"""
+    seconds = int(seconds_float)
+    if seconds < 1:
+        return "Less than a second"
+    if seconds == 1:
+        return "1 second"
+    if seconds < 60:
+        return f"{seconds} seconds"
+    minutes = int(seconds_float / 60)
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = int(seconds_float / 3600 + 0.5)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{int(seconds_float / 3600) // 24 // 365} years"
+
+
+__all__ = ["bytes_size", "human_duration", "human_size", "human_size_with_precision"]
