@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from dockyard.errors import InvalidArgument
@@ -213,6 +213,9 @@ def test_round_trip_full_string(ref: Reference) -> None:
 
 @given(references())
 def test_round_trip_familiar_string(ref: Reference) -> None:
+    # Docker's familiar form is ambiguous when a Hub namespace looks like a host ("0.0/x").
+    first = ref.familiar_name.split("/")[0]
+    assume(ref.domain != "docker.io" or not ("." in first or ":" in first))
     assert parse_normalized(ref.familiar_string()) == ref
 
 
