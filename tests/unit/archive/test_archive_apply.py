@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from conftest import E, Trickle, make_tar
+from archive_helpers import E, Trickle, make_tar
 
 from dockyard.archive import CorruptLayer, WhiteoutMode, apply_layer
 

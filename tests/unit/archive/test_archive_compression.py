@@ -6,7 +6,7 @@ import os
 
 import pytest
 import zstandard
-from conftest import Trickle
+from archive_helpers import Trickle
 
 from dockyard.archive import Compression, CorruptLayer, compressing_writer, detect, open_decompressed
 

@@ -8,7 +8,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from conftest import E, make_tar
+from archive_helpers import E, make_tar
 
 from dockyard.archive import CorruptLayer, UnsafeLayer, apply_layer, secure_join
 from dockyard.errors import InvalidArgument

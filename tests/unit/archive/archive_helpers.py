@@ -6,11 +6,8 @@ import io
 import os
 import stat
 import tarfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pytest
 
 
 @dataclass
@@ -84,8 +81,3 @@ class Trickle:
         chunk = self._data[self._pos:self._pos + n]
         self._pos += len(chunk)
         return chunk
-
-
-@pytest.fixture
-def tarmaker() -> Callable[..., bytes]:
-    return make_tar
