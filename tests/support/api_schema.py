@@ -24,6 +24,12 @@ import yaml
 
 SPEC_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "specs" / "engine-api-v1.44.yaml"
 _VERSION_PREFIX = re.compile(r"^/v\d+\.\d+(?=/)")
+# Go pointer fields that Docker sends as null although the spec does not mark them x-nullable
+# (seen from Docker 20.10 and 25 in container inspect). Admitted only with go_nulls=True.
+GO_POINTER_FIELDS = {
+    "Resources": ("MemorySwappiness", "OomKillDisable"),
+    "HostConfig": ("Init",),
+}
 
 
 class ApiSchemaError(AssertionError):
@@ -51,7 +57,8 @@ def _nullable(schema: Any, go_nulls: bool = False) -> Any:
     """Rewrite ``x-nullable: true`` into draft-4 terms, recursively.
 
     With ``go_nulls``, arrays and objects admit null as well: Go encodes nil slices and maps
-    as null, and Docker really sends e.g. ``"Entrypoint": null`` where the spec says array.
+    as null, and Docker really sends e.g. ``"Entrypoint": null`` where the spec says array
+    (so do the pointer fields of GO_POINTER_FIELDS).
     """
     if isinstance(schema, list):
         return [_nullable(s, go_nulls) for s in schema]
@@ -75,7 +82,15 @@ def _nullable(schema: Any, go_nulls: bool = False) -> Any:
 
 @functools.cache
 def _definitions(go_nulls: bool = False) -> dict[str, Any]:
-    return {name: _nullable(s, go_nulls) for name, s in load_spec()["definitions"].items()}
+    raw = load_spec()["definitions"]
+    if go_nulls:
+        raw = copy.deepcopy(raw)
+        for name, fields in GO_POINTER_FIELDS.items():
+            for part in [raw[name], *raw[name].get("allOf", [])]:
+                for f in fields:
+                    if f in part.get("properties", {}):
+                        part["properties"][f]["x-nullable"] = True
+    return {name: _nullable(s, go_nulls) for name, s in raw.items()}
 
 
 def _validator(schema: dict[str, Any], go_nulls: bool) -> jsonschema.Draft4Validator:
