@@ -87,7 +87,11 @@ def dockyard_engine(workdir: Path) -> Iterator[str]:
         start_new_session=True,
     )
     try:
-        wait_ready(host, 60, "dockyardd", proc)
+        try:
+            wait_ready(host, 60, "dockyardd", proc)
+        except RuntimeError as e:
+            tail = (root / "dockyardd.log").read_text(errors="replace").strip().splitlines()[-15:]
+            raise RuntimeError(f"{e}; its log ends:\n" + "\n".join(tail)) from None
         yield host
     finally:
         if proc.poll() is None:
