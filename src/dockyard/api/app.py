@@ -1,0 +1,48 @@
+"""The Engine API application: versioned routing, common headers, and errors in Docker's shape."""
+
+from __future__ import annotations
+
+import logging
+
+from dockyard.api.errors import status_for
+from dockyard.api.responses import error
+from dockyard.api.router import Router
+from dockyard.api.routes.images import ImageBackend, ImageRoutes
+from dockyard.api.routes.system import SystemBackend, SystemRoutes
+from dockyard.api.versioning import COMMON_HEADERS, split_version
+from dockyard.errors import DockyardError
+from dockyard.http.server import Request, Response
+
+logger = logging.getLogger(__name__)
+
+
+class EngineAPI:
+    def __init__(self, *, images: ImageBackend, system: SystemBackend) -> None:
+        self.router = Router()
+        SystemRoutes(system).register(self.router)
+        ImageRoutes(images).register(self.router)
+
+    async def __call__(self, req: Request) -> Response:
+        try:
+            response = await self._dispatch(req)
+        except DockyardError as exc:
+            status = status_for(exc)
+            if status >= 500:
+                logger.error("%s %s failed: %s", req.method, req.path, exc, exc_info=exc)
+            response = error(status, str(exc))
+        except Exception as exc:  # a bug: report it as Docker would, keep serving
+            logger.exception("%s %s crashed", req.method, req.path)
+            response = error(500, f"internal error: {exc}")
+        response.headers = [*COMMON_HEADERS, *response.headers]
+        return response
+
+    async def _dispatch(self, req: Request) -> Response:
+        version, path = split_version(req.path)
+        handler, path_params, path_exists = self.router.match(req.method, path)
+        if handler is None:
+            if path_exists:
+                return error(405, "method not allowed")
+            return error(404, "page not found")
+        path_params["_version"] = version
+        req.path_params = path_params
+        return await handler(req)

@@ -1,0 +1,73 @@
+"""Query-string conventions of the Engine API: booleans, filters, JSON bodies."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from dockyard.errors import InvalidArgument
+from dockyard.http.server import Request
+
+_TRUE = {"1", "true", "True", "TRUE", "yes"}
+_FALSE = {"", "0", "false", "False", "FALSE", "no"}
+
+
+def flag(req: Request, name: str, default: bool = False) -> bool:
+    value = req.query_value(name)
+    if value is None:
+        return default
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise InvalidArgument(f"invalid boolean value for {name}: {value!r}")
+
+
+def integer(req: Request, name: str, default: int | None = None) -> int | None:
+    value = req.query_value(name)
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise InvalidArgument(f"invalid value for {name}: {value!r}") from exc
+
+
+def filters(req: Request) -> dict[str, list[str]]:
+    """Both shapes clients send: ``{"k":{"v":true}}`` (CLI) and ``{"k":["v"]}`` (docker-py)."""
+    raw = req.query_value("filters")
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidArgument(f"invalid filter: {exc}") from exc
+    if not isinstance(parsed, dict):
+        raise InvalidArgument("invalid filter: expected an object")
+    out: dict[str, list[str]] = {}
+    for key, value in parsed.items():
+        if isinstance(value, dict):
+            out[key] = [k for k, v in value.items() if v]
+        elif isinstance(value, list):
+            out[key] = [str(v) for v in value]
+        elif isinstance(value, str):
+            out[key] = [value]
+        else:
+            raise InvalidArgument(f"invalid filter value for {key!r}")
+    return out
+
+
+def check_filter_keys(given: dict[str, list[str]], accepted: set[str]) -> None:
+    for key in given:
+        if key not in accepted:
+            raise InvalidArgument(f"invalid filter '{key}'")
+
+
+async def json_body(req: Request) -> Any:
+    data = await req.read_body()
+    if not data.strip():
+        return None
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise InvalidArgument(f"invalid JSON: {exc}") from exc

@@ -1,0 +1,145 @@
+"""``/_ping``, ``/version``, ``/info``, ``/system/df``, ``/events`` and dockyard's store check."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from dockyard.api import params, wire
+from dockyard.api.responses import json_response
+from dockyard.api.router import Router
+from dockyard.api.versioning import API_VERSION
+from dockyard.engine.events import Event, EventFilter
+from dockyard.errors import InvalidArgument
+from dockyard.http.server import Request, Response
+from dockyard.image.model import ImageView
+from dockyard.oci.image import parse_rfc3339
+
+PING_HEADERS = [
+    ("Content-Type", "text/plain; charset=utf-8"),
+    ("Cache-Control", "no-cache, no-store, must-revalidate"),
+    ("Pragma", "no-cache"),
+    ("Builder-Version", "1"),
+    ("Swarm", "inactive"),
+]
+EVENT_FILTERS = {"type", "event", "image", "container", "label", "network", "volume", "daemon", "scope"}
+
+
+class SystemBackend(Protocol):
+    async def version(self) -> dict[str, Any]: ...
+    async def info(self) -> dict[str, Any]: ...
+    async def disk_usage(self) -> tuple[int, list[tuple[ImageView, int]]]: ...
+    async def check_store(self, *, repair: bool) -> list[tuple[str, str, str]]: ...
+    def events(self, *, since_ns: int | None, until_ns: int | None,
+               filters: EventFilter) -> AsyncIterator[Event]: ...
+
+
+def _event_json(event: Event) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "Type": event.type,
+        "Action": event.action,
+        "Actor": {"ID": event.actor_id, "Attributes": dict(event.attributes)},
+        "scope": "local",
+        "time": event.time_nano // 1_000_000_000,
+        "timeNano": event.time_nano,
+    }
+    if event.type in ("container", "image"):
+        # Legacy fields: compose v1 and older clients still read them.
+        out["status"] = event.action
+        out["id"] = event.actor_id
+        if "image" in event.attributes:
+            out["from"] = event.attributes["image"]
+    return out
+
+
+def _timestamp_ns(text: str | None) -> int | None:
+    """``since``/``until``: unix seconds (with optional fraction), RFC 3339, or a Go duration ago."""
+    if not text:
+        return None
+    try:
+        return int(float(text) * 1e9)
+    except ValueError:
+        pass
+    try:
+        return int(parse_rfc3339(text) * 1e9)
+    except (ValueError, InvalidArgument):
+        pass
+    seconds = parse_duration(text)
+    if seconds is None:
+        raise InvalidArgument(f"invalid timestamp: {text!r}")
+    return int((time.time() - seconds) * 1e9)
+
+
+def parse_duration(text: str) -> float | None:
+    """A Go duration such as ``10m``, ``1h30m`` or ``24h``; None when it is not one."""
+    import re
+
+    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+class SystemRoutes:
+    def __init__(self, backend: SystemBackend) -> None:
+        self.backend = backend
+
+    def register(self, router: Router) -> None:
+        router.add("GET", "/_ping", self.ping)
+        router.add("GET", "/version", self.version)
+        router.add("GET", "/info", self.info)
+        router.add("GET", "/system/df", self.df)
+        router.add("GET", "/events", self.events)
+        router.add("POST", "/dockyard/system/check", self.check)
+
+    async def ping(self, req: Request) -> Response:
+        body = b"" if req.method == "HEAD" else b"OK"
+        headers = list(PING_HEADERS)
+        if req.method == "HEAD":
+            headers.append(("Content-Length", "0"))
+        return Response(status=200, headers=headers, body=body)
+
+    async def version(self, req: Request) -> Response:
+        return json_response(await self.backend.version())
+
+    async def info(self, req: Request) -> Response:
+        return json_response(await self.backend.info())
+
+    async def df(self, req: Request) -> Response:
+        layers_size, images = await self.backend.disk_usage()
+        return json_response({
+            "LayersSize": layers_size,
+            "Images": [wire.image_summary(v, shared_size=shared, containers=0, api_version=API_VERSION)
+                       for v, shared in images],
+            "Containers": [],
+            "Volumes": [],
+            "BuildCache": [],
+        })
+
+    async def check(self, req: Request) -> Response:
+        repair = params.flag(req, "repair")
+        problems = await self.backend.check_store(repair=repair)
+        return json_response({"Problems": [{"Kind": k, "Subject": s, "Detail": d} for k, s, d in problems],
+                              "Repaired": repair})
+
+    async def events(self, req: Request) -> Response:
+        filters = params.filters(req)
+        params.check_filter_keys(filters, EVENT_FILTERS)
+        event_filter = EventFilter(
+            types=frozenset(filters.get("type", [])), actions=frozenset(filters.get("event", [])),
+            images=frozenset(filters.get("image", [])), containers=frozenset(filters.get("container", [])),
+            labels=frozenset(filters.get("label", [])),
+        )
+        since = _timestamp_ns(req.query_value("since"))
+        until = _timestamp_ns(req.query_value("until"))
+        stream = self.backend.events(since_ns=since, until_ns=until, filters=event_filter)
+
+        async def body() -> AsyncIterator[bytes]:
+            yield b""  # headers go out at once; clients wait for them before any event
+            async for event in stream:
+                yield json.dumps(_event_json(event)).encode() + b"\n"
+
+        return Response(status=200, headers=[("Content-Type", "application/json")], body=body())

@@ -1,0 +1,186 @@
+"""dockyardd's composition root: build every service from the configuration, reconcile, serve.
+
+No verbs live here. Start-up order: lock the data root (one daemon per root), open the stores,
+reconcile what a crash may have left (stale leases, unreferenced blobs, orphan snapshot
+directories), then listen. SIGTERM/SIGINT stop accepting and let in-flight requests finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import grp
+import logging
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from dockyard.api.app import EngineAPI
+from dockyard.engine import config as daemon_config
+from dockyard.engine.events import EventBus
+from dockyard.engine.images import ImageEngine
+from dockyard.engine.system import SystemEngine
+from dockyard.errors import DockyardError, InvalidArgument
+from dockyard.http.server import HTTPServer
+from dockyard.image.model import ImageEvent
+from dockyard.image.service import ImageService
+from dockyard.store import gc
+from dockyard.store.content import LocalContentStore
+from dockyard.store.leases import LeaseManager
+from dockyard.store.metadata import MetadataStore
+from dockyard.store.snapshots.base import Snapshotter
+from dockyard.store.snapshots.native import NativeSnapshotter
+from dockyard.store.snapshots.overlay import OverlaySnapshotter
+
+logger = logging.getLogger("dockyardd")
+
+
+@dataclass
+class Daemon:
+    config: daemon_config.DaemonConfig
+    metadata: MetadataStore
+    content: LocalContentStore
+    snapshotter: Snapshotter
+    graph_driver: str
+    events: EventBus
+    images: ImageService
+    leases: LeaseManager
+    api: EngineAPI
+
+
+def _snapshotter(cfg: daemon_config.DaemonConfig, metadata: MetadataStore) -> tuple[Snapshotter, str]:
+    root = cfg.data_root / "snapshots"
+    root.mkdir(parents=True, exist_ok=True)
+    marker = cfg.data_root / "snapshotter"
+    chosen = cfg.storage_driver or (marker.read_text().strip() if marker.exists() else "")
+    if not chosen:
+        chosen = "overlay" if OverlaySnapshotter.supported(root) else "native"
+    if marker.exists() and marker.read_text().strip() != chosen:
+        raise InvalidArgument(f"the data root {cfg.data_root} holds {marker.read_text().strip()} snapshots; "
+                              f"it cannot be reopened with --storage-driver {chosen}")
+    marker.write_text(chosen + "\n")
+    if chosen == "overlay":
+        return OverlaySnapshotter(root, metadata), "overlay2"
+    return NativeSnapshotter(root, metadata), "native"
+
+
+def build(cfg: daemon_config.DaemonConfig) -> Daemon:
+    cfg.data_root.mkdir(parents=True, exist_ok=True, mode=0o710)
+    cfg.exec_root.mkdir(parents=True, exist_ok=True, mode=0o710)
+    metadata = MetadataStore(cfg.data_root / "metadata.db")
+    content = LocalContentStore(cfg.data_root / "content")
+    snapshotter, graph_driver = _snapshotter(cfg, metadata)
+    bus = EventBus()
+
+    def publish(event: ImageEvent) -> None:
+        bus.publish("image", event.action, event.id, event.attributes)
+
+    images = ImageService(metadata=metadata, content=content, snapshotter=snapshotter, events=publish)
+    leases = LeaseManager(metadata)
+    image_engine = ImageEngine(images, leases, graph_driver)
+    system = SystemEngine(cfg, images, bus, graph_driver=graph_driver, started=time.time())
+    api = EngineAPI(images=image_engine, system=system)
+    return Daemon(cfg, metadata, content, snapshotter, graph_driver, bus, images, leases, api)
+
+
+def reconcile(daemon: Daemon) -> None:
+    """Nothing is in flight at start-up: every lease is stale, and what only they held is garbage."""
+    for lease in daemon.metadata.list_leases():
+        daemon.metadata.delete_lease(lease.id)
+    removed_dirs = daemon.snapshotter.cleanup()
+    result = gc.collect(daemon.metadata, daemon.content, daemon.snapshotter)
+    daemon.images.sync_layout_index()
+    if result.removed_blobs or result.removed_snapshots or removed_dirs:
+        logger.info("reconciled the store: removed %d blobs, %d snapshots, %d orphan directories",
+                    len(result.removed_blobs), len(result.removed_snapshots), len(removed_dirs))
+
+
+def _lock_data_root(cfg: daemon_config.DaemonConfig) -> IO[str]:
+    handle = open(cfg.data_root / "dockyardd.lock", "a+")  # noqa: SIM115 - held for the daemon's life
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise DockyardError(f"another dockyardd is already using the data root {cfg.data_root}") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def _socket_group(name: str) -> int | None:
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        return None
+
+
+async def serve(daemon: Daemon) -> None:
+    server = HTTPServer(daemon.api)
+    cfg = daemon.config
+    for host in cfg.listeners:
+        if host.startswith("unix://"):
+            path = host[len("unix://"):]
+            await server.listen_unix(path, group=_socket_group(cfg.group))
+        elif host.startswith(("tcp://", "http://")):
+            hostport = host.split("://", 1)[1]
+            address, _, port = hostport.rpartition(":")
+            await server.listen_tcp(address.strip("[]") or "127.0.0.1", int(port or 2375))
+        else:
+            raise InvalidArgument(f"invalid host {host!r}: use unix://PATH or tcp://HOST:PORT")
+        logger.info("API listening on %s", host)
+    pidfile = cfg.exec_root / "dockyardd.pid"
+    pidfile.write_text(f"{os.getpid()}\n")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    daemon.events.publish("daemon", "start", daemon.config.data_root.as_posix())
+    try:
+        await stop.wait()
+        logger.info("shutting down")
+    finally:
+        await server.close()
+        with contextlib.suppress(FileNotFoundError):
+            pidfile.unlink()
+        for host in cfg.listeners:
+            if host.startswith("unix://"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(host[len("unix://"):])
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cfg = daemon_config.load(argv)
+    except DockyardError as exc:
+        print(f"dockyardd: {exc}", file=sys.stderr)
+        return 1
+    logging.basicConfig(level=logging.DEBUG if cfg.debug else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if os.geteuid() != 0:
+        print("dockyardd: needs to run as root (it mounts filesystems)", file=sys.stderr)
+        return 1
+    try:
+        cfg.data_root.mkdir(parents=True, exist_ok=True, mode=0o710)
+        lock = _lock_data_root(cfg)
+        daemon = build(cfg)
+        reconcile(daemon)
+    except DockyardError as exc:
+        print(f"dockyardd: {exc}", file=sys.stderr)
+        return 1
+    try:
+        asyncio.run(serve(daemon))
+    finally:
+        daemon.metadata.close()
+        lock.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
