@@ -314,6 +314,7 @@ class ImageService:
         with self.metadata.transaction():
             self.metadata.delete_refs("image", image_id)
             self.metadata.delete_image(image_id)
+        self.sync_layout_index()  # index.json is a GC root too: drop the image from it first
         result = gc.collect(self.metadata, self.content, self.snapshotter)
         records.append(DeleteRecord(deleted=image_id))
         self.emit(ImageEvent("delete", image_id, {"name": image_id}))
