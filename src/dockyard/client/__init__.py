@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from dockyard.client.api import API_VERSION, DEFAULT_HOST, DockyardClient, default_host
 from dockyard.client.errors import StreamError
+from dockyard.http.client import ConnectError
 
-__all__ = ["API_VERSION", "DEFAULT_HOST", "DockyardClient", "StreamError", "default_host"]
+__all__ = ["API_VERSION", "DEFAULT_HOST", "ConnectError", "DockyardClient", "StreamError", "default_host"]

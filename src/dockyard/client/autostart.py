@@ -8,7 +8,8 @@ import sys
 import time
 from typing import Protocol
 
-from dockyard.errors import DockyardError, Unavailable
+from dockyard.errors import DockyardError
+from dockyard.http.client import ConnectError
 
 DEFAULT_HOST = "unix:///run/dockyard/dockyard.sock"
 LOG_PATH = "/var/lib/dockyard/dockyardd.log"
@@ -23,7 +24,7 @@ class Pingable(Protocol):
 def _answers(client: Pingable) -> bool:
     try:
         client.ping()
-    except Unavailable:
+    except ConnectError:
         return False
     except DockyardError:
         return True  # something answers, even if unhappily
@@ -35,7 +36,7 @@ def ensure_daemon(client: Pingable, *, wait: float = 10.0, log_path: str = LOG_P
     if _answers(client):
         return
     if client.host != DEFAULT_HOST or os.geteuid() != 0:
-        raise Unavailable(f"cannot connect to the dockyard daemon at {client.host}")
+        raise ConnectError(f"cannot connect to the dockyard daemon at {client.host}")
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, "ab") as log:
         subprocess.Popen(
@@ -51,7 +52,7 @@ def ensure_daemon(client: Pingable, *, wait: float = 10.0, log_path: str = LOG_P
         if _answers(client):
             return
         time.sleep(0.1)
-    raise Unavailable(f"started dockyardd but it did not answer within {wait:g}s; see {log_path}")
+    raise ConnectError(f"started dockyardd but it did not answer within {wait:g}s; see {log_path}")
 
 
 __all__ = ["DEFAULT_HOST", "LOG_PATH", "ensure_daemon"]

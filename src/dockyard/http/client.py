@@ -60,6 +60,10 @@ def parse_address(address: str) -> Address:
     raise InvalidArgument(f"unsupported protocol scheme in address: {address}")
 
 
+class ConnectError(Unavailable):
+    """Nothing accepts connections at the address (no socket, refused, unreachable)."""
+
+
 class Headers(Mapping[str, str]):
     """Response headers with case-insensitive lookup; repeated names are joined by ", "."""
 
@@ -245,11 +249,11 @@ class HTTPConnection:
                 sock = socket.create_connection((addr.host, addr.port), timeout=self.timeout)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except (FileNotFoundError, ConnectionRefusedError, ConnectionResetError) as exc:
-            raise Unavailable(f"cannot connect to {addr}: {exc.strerror or exc}") from exc
+            raise ConnectError(f"cannot connect to {addr}: {exc.strerror or exc}") from exc
         except TimeoutError as exc:
-            raise Unavailable(f"timed out connecting to {addr}") from exc
+            raise ConnectError(f"timed out connecting to {addr}") from exc
         except OSError as exc:
-            raise Unavailable(f"cannot connect to {addr}: {exc.strerror or exc}") from exc
+            raise ConnectError(f"cannot connect to {addr}: {exc.strerror or exc}") from exc
         self._sock = sock
         self._h11 = h11.Connection(our_role=h11.CLIENT)
 
@@ -381,4 +385,4 @@ def _file_chunks(stream: BinaryIO) -> Iterator[bytes]:
         yield chunk
 
 
-__all__ = ["Address", "Body", "HTTPConnection", "Headers", "Response", "parse_address"]
+__all__ = ["Address", "Body", "ConnectError", "HTTPConnection", "Headers", "Response", "parse_address"]

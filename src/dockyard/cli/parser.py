@@ -1,0 +1,355 @@
+"""Docker's command tree and flags, on argparse, with Docker's usage errors and exit codes.
+
+Handlers are named by "module:function" strings and imported only when their command runs, so
+that listing images does not import what building or composing needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import NoReturn
+
+from dockyard.cli.app import UsageError
+
+PROG = "dockyard"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Raises UsageError with Docker's wording instead of printing and exiting."""
+
+    def __init__(self, *args: object, usage_line: str = "", **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.usage_line = usage_line
+        self.bool_flags: set[str] = set()
+
+    def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments: "):
+            flag = message.split(": ", 1)[1].split()[0]
+            message = f"unknown flag: {flag}" if flag.startswith("-") else f"unknown argument: {flag}"
+        elif "expected one argument" in message:
+            flag = message.split()[1].split("/")[-1]
+            message = f"flag needs an argument: {flag}"
+        elif message.startswith("ambiguous option"):
+            message = "unknown flag: " + message.split(": ")[1].split()[0].split("=")[0]
+        raise UsageError(
+            f"{message}\n\nUsage:  {self.usage_line}\n\nRun '{self.prog} --help' for more information"
+        )
+
+
+@dataclass(frozen=True)
+class Command:
+    usage: str  # after "dockyard <path> "
+    summary: str
+    handler: str  # "module:function" under dockyard.cli.commands
+    configure: Callable[[_Parser], None]
+    min_args: int = 0
+    max_args: int | None = 0
+
+
+def add_bool(p: _Parser, *names: str, default: bool = False, help: str = "") -> None:
+    """A Cobra-style bool flag: "--x", "--x=true" and "--x=false" all work."""
+    long = next(n for n in names if n.startswith("--"))
+    dest = long[2:].replace("-", "_")
+    p.add_argument(*names, dest=dest, action="store_true", default=default, help=help)
+    p.add_argument(f"--no-{long[2:]}", dest=dest, action="store_false", help=argparse.SUPPRESS)
+    p.bool_flags.add(long)
+
+
+def _format_flag(p: _Parser) -> None:
+    p.add_argument("--format", default="", help="Format output using a custom template")
+
+
+def _images_flags(p: _Parser) -> None:
+    add_bool(p, "-a", "--all", help="Show all images (default hides intermediate images)")
+    add_bool(p, "--digests", help="Show digests")
+    p.add_argument("-f", "--filter", action="append", default=[], help="Filter output based on conditions provided")
+    _format_flag(p)
+    add_bool(p, "--no-trunc", help="Don't truncate output")
+    add_bool(p, "-q", "--quiet", help="Only show image IDs")
+
+
+def _inspect_flags(p: _Parser) -> None:
+    p.add_argument("-f", "--format", default="", help="Format output using a custom template")
+    add_bool(p, "-s", "--size", help="Display total file sizes")
+    p.add_argument("--type", default="", help="Only inspect objects of the given type")
+
+
+def _image_inspect_flags(p: _Parser) -> None:
+    p.add_argument("-f", "--format", default="", help="Format output using a custom template")
+    p.add_argument("--platform", default="", help=argparse.SUPPRESS)
+
+
+def _history_flags(p: _Parser) -> None:
+    _format_flag(p)
+    add_bool(p, "-H", "--human", default=True, help="Print sizes and dates in human readable format")
+    add_bool(p, "--no-trunc", help="Don't truncate output")
+    p.add_argument("--platform", default="", help="Show history for the given platform")
+    add_bool(p, "-q", "--quiet", help="Only show image IDs")
+
+
+def _rm_flags(p: _Parser) -> None:
+    add_bool(p, "-f", "--force", help="Force removal of the image")
+    add_bool(p, "--no-prune", help="Do not delete untagged parents")
+
+
+def _prune_flags(p: _Parser) -> None:
+    add_bool(p, "-a", "--all", help="Remove all unused images, not just dangling ones")
+    p.add_argument("--filter", action="append", default=[], help='Provide filter values (e.g. "until=<timestamp>")')
+    add_bool(p, "-f", "--force", help="Do not prompt for confirmation")
+
+
+def _load_flags(p: _Parser) -> None:
+    p.add_argument("-i", "--input", default="", help="Read from tar archive file, instead of STDIN")
+    p.add_argument("--platform", default="", help="Load only the given platform variant")
+    add_bool(p, "-q", "--quiet", help="Suppress the load output")
+
+
+def _save_flags(p: _Parser) -> None:
+    p.add_argument("-o", "--output", default="", help="Write to a file, instead of STDOUT")
+    p.add_argument("--platform", default="", help="Save only the given platform variant")
+
+
+def _import_flags(p: _Parser) -> None:
+    p.add_argument("-c", "--change", action="append", default=[], help="Apply Dockerfile instruction to the created image")
+    p.add_argument("-m", "--message", default="", help="Set commit message for imported image")
+    p.add_argument("--platform", default="", help="Set platform if server is multi-platform capable")
+
+
+def _df_flags(p: _Parser) -> None:
+    _format_flag(p)
+    add_bool(p, "-v", "--verbose", help="Show detailed information on space usage")
+
+
+def _check_flags(p: _Parser) -> None:
+    add_bool(p, "--repair", help="Repair the problems found where possible")
+
+
+def _events_flags(p: _Parser) -> None:
+    p.add_argument("-f", "--filter", action="append", default=[], help="Filter output based on conditions provided")
+    _format_flag(p)
+    p.add_argument("--since", default=None, help="Show all events created since timestamp")
+    p.add_argument("--until", default=None, help="Stream events until this timestamp")
+
+
+def _no_flags(p: _Parser) -> None:
+    pass
+
+
+M = "dockyard.cli.commands."
+IMAGE_LS = Command("[OPTIONS] [REPOSITORY[:TAG]]", "List images", M + "images:list_images", _images_flags, 0, 1)
+IMAGE_INSPECT = Command("[OPTIONS] IMAGE [IMAGE...]", "Display detailed information on one or more images",
+                        M + "images:inspect_images", _image_inspect_flags, 1, None)
+INSPECT = Command("[OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information on Docker objects",
+                  M + "images:inspect_objects", _inspect_flags, 1, None)
+HISTORY = Command("[OPTIONS] IMAGE", "Show the history of an image", M + "images:history", _history_flags, 1, 1)
+TAG = Command("SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+              M + "images:tag", _no_flags, 2, 2)
+IMAGE_RM = Command("[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", M + "images:remove", _rm_flags, 1, None)
+IMAGE_PRUNE = Command("[OPTIONS]", "Remove unused images", M + "images:prune", _prune_flags, 0, 0)
+LOAD = Command("[OPTIONS]", "Load an image from a tar archive or STDIN", M + "transfer:load", _load_flags, 0, 0)
+SAVE = Command("[OPTIONS] IMAGE [IMAGE...]", "Save one or more images to a tar archive (streamed to STDOUT by default)",
+               M + "transfer:save", _save_flags, 1, None)
+IMPORT = Command("[OPTIONS] file|URL|- [REPOSITORY[:TAG]]", "Import the contents from a tarball to create a filesystem image",
+                 M + "transfer:import_image", _import_flags, 1, 2)
+VERSION = Command("[OPTIONS]", "Show the dockyard version information", M + "system:version", _format_flag, 0, 0)
+INFO = Command("[OPTIONS]", "Display system-wide information", M + "system:info", _format_flag, 0, 0)
+DF = Command("[OPTIONS]", "Show dockyard disk usage", M + "system:df", _df_flags, 0, 0)
+CHECK = Command("[OPTIONS]", "Check the data root for inconsistencies", M + "system:check", _check_flags, 0, 0)
+EVENTS = Command("[OPTIONS]", "Get real time events from the server", M + "system:events", _events_flags, 0, 0)
+
+TOP_LEVEL: dict[str, Command] = {
+    "events": EVENTS,
+    "history": HISTORY,
+    "images": IMAGE_LS,
+    "import": IMPORT,
+    "info": INFO,
+    "inspect": INSPECT,
+    "load": LOAD,
+    "rmi": IMAGE_RM,
+    "save": SAVE,
+    "tag": TAG,
+    "version": VERSION,
+}
+
+MANAGEMENT: dict[str, tuple[str, dict[str, Command]]] = {
+    "image": (
+        "Manage images",
+        {
+            "history": HISTORY,
+            "import": IMPORT,
+            "inspect": IMAGE_INSPECT,
+            "load": LOAD,
+            "ls": IMAGE_LS,
+            "list": IMAGE_LS,
+            "prune": IMAGE_PRUNE,
+            "rm": IMAGE_RM,
+            "remove": IMAGE_RM,
+            "save": SAVE,
+            "tag": TAG,
+        },
+    ),
+    "system": ("Manage dockyard", {"check": CHECK, "df": DF, "events": EVENTS, "info": INFO}),
+}
+
+_ALIASES = {"list", "remove"}
+
+
+@dataclass(frozen=True)
+class GlobalOptions:
+    host: str | None
+    debug: bool
+    show_version: bool
+    show_help: bool
+    rest: tuple[str, ...]
+
+
+GLOBAL_USAGE = f"{PROG} [OPTIONS] COMMAND [ARG...]"
+
+
+def parse_global(argv: Sequence[str]) -> GlobalOptions:
+    """Global flags come before the command, as with docker."""
+    host: str | None = None
+    debug = show_version = show_help = False
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--" or not arg.startswith("-") or arg == "-":
+            break
+        if arg in ("-H", "--host"):
+            if i + 1 >= len(argv):
+                raise UsageError(f"flag needs an argument: {arg}\n\nUsage:  {GLOBAL_USAGE}\n\n"
+                                 f"Run '{PROG} --help' for more information")
+            host = argv[i + 1]
+            i += 2
+            continue
+        if arg.startswith("--host="):
+            host = arg.split("=", 1)[1]
+        elif arg.startswith("-H") and len(arg) > 2:
+            host = arg[2:].lstrip("=")
+        elif arg in ("-D", "--debug"):
+            debug = True
+        elif arg in ("-v", "--version"):
+            show_version = True
+        elif arg in ("-h", "--help"):
+            show_help = True
+        elif arg.startswith(("--log-level", "-l")):
+            if "=" not in arg:
+                i += 1
+        else:
+            raise UsageError(f"unknown flag: {arg}\n\nUsage:  {GLOBAL_USAGE}\n\n"
+                             f"Run '{PROG} --help' for more information")
+        i += 1
+    return GlobalOptions(host, debug, show_version, show_help, tuple(argv[i:]))
+
+
+def top_help() -> str:
+    lines = [f"\nUsage:  {GLOBAL_USAGE}\n", "A self-sufficient runtime for containers\n", "Management Commands:"]
+    for name, (summary, _) in sorted(MANAGEMENT.items()):
+        lines.append(f"  {name:<11} {summary}")
+    lines.append("\nCommands:")
+    for name, cmd in sorted(TOP_LEVEL.items()):
+        lines.append(f"  {name:<11} {cmd.summary}")
+    lines += [
+        "\nGlobal Options:",
+        "  -D, --debug              Enable debug mode",
+        "  -H, --host string        Daemon socket to connect to",
+        "  -v, --version            Print version information and quit",
+        f"\nRun '{PROG} COMMAND --help' for more information on a command.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def management_help(group: str) -> str:
+    summary, commands = MANAGEMENT[group]
+    lines = [f"Usage:  {PROG} {group} COMMAND\n", f"{summary}\n", "Commands:"]
+    for name, cmd in sorted(commands.items()):
+        if name not in _ALIASES:
+            lines.append(f"  {name:<11} {cmd.summary}")
+    lines.append(f"\nRun '{PROG} {group} COMMAND --help' for more information on a command.")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Invocation:
+    path: str  # "images", "image ls"
+    command: Command
+    options: argparse.Namespace
+    args: list[str]
+
+
+def resolve(rest: Sequence[str]) -> tuple[str, Command, list[str]] | str:
+    """The command named by ``rest`` and its arguments; or a help text to print."""
+    if not rest:
+        return top_help()
+    name = rest[0]
+    if name in MANAGEMENT:
+        _, commands = MANAGEMENT[name]
+        if len(rest) == 1 or rest[1] in ("-h", "--help"):
+            return management_help(name)
+        sub = rest[1]
+        if sub not in commands:
+            raise UsageError(
+                f"{PROG}: unknown command: {PROG} {name} {sub}\n\nUsage:  {PROG} {name}\n\n"
+                f"Run '{PROG} {name} --help' for more information",
+                status=1,
+            )
+        return f"{name} {sub}", commands[sub], list(rest[2:])
+    if name in TOP_LEVEL:
+        return name, TOP_LEVEL[name], list(rest[1:])
+    raise UsageError(
+        f"{PROG}: unknown command: {PROG} {name}\n\nRun '{PROG} --help' for more information", status=1
+    )
+
+
+def _plural(n: int) -> str:
+    return f"{n} argument" + ("" if n == 1 else "s")
+
+
+def parse_command(path: str, command: Command, argv: Sequence[str]) -> Invocation:
+    """Parse the flags and check the argument count of one command."""
+    usage_line = f"{PROG} {path} {command.usage}"
+    parser = _Parser(prog=f"{PROG} {path}", usage_line=usage_line, usage=usage_line, description=command.summary)
+    command.configure(parser)
+    parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
+    tokens: list[str] = []
+    for token in argv:
+        name, eq, value = token.partition("=")
+        if eq and name in parser.bool_flags and value.lower() in ("true", "false", "1", "0"):
+            tokens.append(name if value.lower() in ("true", "1") else f"--no-{name[2:]}")
+        else:
+            tokens.append(token)
+    options = parser.parse_intermixed_args(tokens)
+    args: list[str] = list(options.args)
+    count = len(args)
+    problem = ""
+    if command.min_args == command.max_args and count != command.min_args:
+        problem = f"requires {_plural(command.min_args)}" if command.min_args else "accepts no arguments"
+    elif count < command.min_args:
+        problem = f"requires at least {_plural(command.min_args)}"
+    elif command.max_args is not None and count > command.max_args:
+        problem = f"requires at most {_plural(command.max_args)}"
+    if problem:
+        raise UsageError(
+            f"{PROG}: '{PROG} {path}' {problem}\n\nUsage:  {usage_line}\n\n"
+            f"See '{PROG} {path} --help' for more information",
+            status=1,
+        )
+    return Invocation(path, command, options, args)
+
+
+__all__ = [
+    "GLOBAL_USAGE",
+    "MANAGEMENT",
+    "PROG",
+    "TOP_LEVEL",
+    "Command",
+    "GlobalOptions",
+    "Invocation",
+    "management_help",
+    "parse_command",
+    "parse_global",
+    "resolve",
+    "top_help",
+]
