@@ -77,7 +77,7 @@ def start_daemon(root: Path, *extra: str) -> DaemonHandle:
         (root / "daemon.json").write_text("{}")
     with open(log, "ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "dockyard.engine.daemon", "--data-root", str(data_root), "--exec-root",
+            [sys.executable, "-m", "dockyard.daemon", "--data-root", str(data_root), "--exec-root",
              str(exec_root), "-H", f"unix://{socket}", "--config-file", str(root / "daemon.json"), *extra],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     handle = DaemonHandle(root, data_root, exec_root, socket, process, log)

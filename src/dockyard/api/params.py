@@ -28,7 +28,7 @@ def integer(req: Request, name: str, default: int | None = None) -> int | None:
     if value in (None, ""):
         return default
     try:
-        return int(value)  # type: ignore[arg-type]
+        return int(value or 0)
     except ValueError as exc:
         raise InvalidArgument(f"invalid value for {name}: {value!r}") from exc
 

@@ -6,6 +6,7 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
+from typing import BinaryIO, cast
 
 from dockyard.engine.bridge import consume_in_thread, iterate_in_thread
 from dockyard.errors import InvalidArgument
@@ -74,7 +75,7 @@ class ImageEngine:
                 references=tuple(filters.get("reference", [])), labels=tuple(filters.get("label", [])),
                 before=before, since=since, until=_until(filters.get("until", [])),
             )
-            return self.service.list(all_images=all_images, filters=spec)
+            return self.service.list_images(all_images=all_images, filters=spec)
 
         return await asyncio.to_thread(run)
 
@@ -101,7 +102,7 @@ class ImageEngine:
             labels=filters.get("label", []), negated_labels=filters.get("label!", []))
 
     async def load_images(self, body: AsyncIterator[bytes]) -> list[LoadedImage]:
-        return await consume_in_thread(body, self.archive.load)
+        return await consume_in_thread(body, lambda reader: self.archive.load(cast(BinaryIO, reader)))
 
     async def save_images(self, names: list[str]) -> AsyncIterator[bytes]:
         iterator = await asyncio.to_thread(self.archive.save, names)
@@ -111,5 +112,5 @@ class ImageEngine:
                            message: str, platform: str, source: str) -> str:
         repo_tag = (f"{repo}:{tag}" if tag else repo) or None
         return await consume_in_thread(body, lambda reader: import_rootfs(
-            self.service, self.leases, reader, repo_tag=repo_tag, changes=changes, message=message,
+            self.service, self.leases, cast(BinaryIO, reader), repo_tag=repo_tag, changes=changes, message=message,
             platform=platform or None, source=source))

@@ -121,7 +121,7 @@ class SystemEngine:
     async def disk_usage(self) -> tuple[int, list[tuple[ImageView, int]]]:
         def run() -> tuple[int, list[tuple[ImageView, int]]]:
             shared = self.images.shared_sizes()
-            views = self.images.list(all_images=True)
+            views = self.images.list_images(all_images=True)
             return self.images.layers_size(), [(v, shared.get(v.id, 0)) for v in views]
 
         return await asyncio.to_thread(run)

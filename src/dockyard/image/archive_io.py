@@ -27,7 +27,7 @@ from dockyard.image.resolve import familiar, id_prefix, tagged
 from dockyard.image.service import ImageService
 from dockyard.oci import mediatypes
 from dockyard.oci.descriptor import Descriptor
-from dockyard.oci.digest import Digest, DigestMismatch, Digester
+from dockyard.oci.digest import Digest, Digester, DigestMismatch
 from dockyard.oci.image import ImageConfig, Index, Manifest, parse_any
 from dockyard.oci.platform import Platform
 from dockyard.oci.reference import parse_normalized
@@ -74,7 +74,7 @@ class ArchiveIO:
             small: dict[str, bytes] = {}
             links: dict[str, str] = {}
             try:
-                archive = tarfile.open(fileobj=stream, mode="r|*")
+                archive = tarfile.open(fileobj=stream, mode="r|*")  # noqa: SIM115 - closed below
             except tarfile.TarError as exc:
                 raise InvalidArchive(f"invalid archive: {exc}") from exc
             try:

@@ -10,7 +10,7 @@ import dataclasses
 import fnmatch
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -145,7 +145,7 @@ class ImageService:
     def inspect(self, ref_or_id: str) -> ImageView:
         return self.view(self.resolve(ref_or_id))
 
-    def list(self, *, all_images: bool = False, filters: ListFilters | None = None) -> list[ImageView]:
+    def list_images(self, *, all_images: bool = False, filters: ListFilters | None = None) -> list[ImageView]:
         filters = filters or ListFilters()
         records = self.metadata.list_images()
         parents = {r.parent for r in records if r.parent}
@@ -251,12 +251,12 @@ class ImageService:
                             f"container {cid[:12]} is using its referenced image {_short(rec.id)}")
                 self._drop_reference(name, rec.id, records)
                 repo_refs = self._references(rec.id)
-                if ref.digest is None:
-                    # A tag went away: if no other tag of that repository remains, its digests go too.
-                    if not any(not _is_digest_ref(r) and repo_of(r) == ref.name for r in repo_refs):
-                        for other in [r for r in repo_refs if _is_digest_ref(r) and repo_of(r) == ref.name]:
-                            self._drop_reference(other, rec.id, records)
-                        repo_refs = self._references(rec.id)
+                # A tag went away: if no other tag of that repository remains, its digests go too.
+                if ref.digest is None and not any(
+                        not _is_digest_ref(r) and repo_of(r) == ref.name for r in repo_refs):
+                    for other in [r for r in repo_refs if _is_digest_ref(r) and repo_of(r) == ref.name]:
+                        self._drop_reference(other, rec.id, records)
+                    repo_refs = self._references(rec.id)
                 if repo_refs:
                     self.sync_layout_index()
                     return records
@@ -322,9 +322,9 @@ class ImageService:
         for chain_id, layer_digest in layer_chain:
             if layer_digest in removed:
                 records.append(DeleteRecord(deleted=chain_id))
-        if prune and rec.parent and self.metadata.find_image(rec.parent) is not None:
-            if not self._references(rec.parent):
-                self._delete_helper(rec.parent, records, force=False, prune=True, quiet=True)
+        if prune and rec.parent and self.metadata.find_image(rec.parent) is not None \
+                and not self._references(rec.parent):
+            self._delete_helper(rec.parent, records, force=False, prune=True, quiet=True)
 
     def _chain_ids(self, rec: ImageRecord) -> list[tuple[str, str]]:
         try:
@@ -414,7 +414,7 @@ def _single_repository(refs: Iterable[str]) -> bool:
     return len({repo_of(r) for r in refs}) <= 1
 
 
-def _label_matches(expr: str, labels: dict[str, str]) -> bool:
+def _label_matches(expr: str, labels: Mapping[str, str]) -> bool:
     key, sep, value = expr.partition("=")
     if key not in labels:
         return False

@@ -41,7 +41,7 @@ class ImageRoutes:
         self.backend = backend
 
     def register(self, router: Router) -> None:
-        router.add("GET", "/images/json", self.list)
+        router.add("GET", "/images/json", self.list_images)
         router.add("POST", "/images/load", self.load)
         router.add("GET", "/images/get", self.save_many)
         router.add("POST", "/images/create", self.create)
@@ -53,7 +53,7 @@ class ImageRoutes:
         router.add("POST", "/images/{name:.+}/push", self.push)
         router.add("DELETE", "/images/{name:.+}", self.remove)
 
-    async def list(self, req: Request) -> Response:
+    async def list_images(self, req: Request) -> Response:
         filters = params.filters(req)
         params.check_filter_keys(filters, LIST_FILTERS)
         views = await self.backend.list_images(all_images=params.flag(req, "all"), filters=filters)

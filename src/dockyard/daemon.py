@@ -17,7 +17,6 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO
 
 from dockyard.api.app import EngineAPI
