@@ -12,7 +12,7 @@ def parse_filters(values: list[str]) -> dict[str, list[str]]:
         key, eq, val = value.partition("=")
         if not eq:
             raise UsageError(
-                f"invalid argument \"{value}\" for \"-f, --filter\" flag: bad format of filter (expected name=value)"
+                f'invalid argument "{value}" for "-f, --filter" flag: bad format of filter (expected name=value)'
             )
         filters.setdefault(key.strip().lower(), []).append(val)
     return filters

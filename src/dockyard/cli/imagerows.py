@@ -61,8 +61,16 @@ def since(unix: int, now: float | None = None) -> str:
 class ImageRow(Row):
     FIELDS = tuple(IMAGE_HEADERS)
 
-    def __init__(self, summary: dict[str, Any], repo: str, tag: str, digest: str, *, trunc: bool,
-                 now: float | None = None) -> None:
+    def __init__(
+        self,
+        summary: dict[str, Any],
+        repo: str,
+        tag: str,
+        digest: str,
+        *,
+        trunc: bool,
+        now: float | None = None,
+    ) -> None:
         self.summary = summary
         self.repo = repo
         self.tag = tag
@@ -128,8 +136,9 @@ def _is_dangling(summary: dict[str, Any]) -> bool:
     return tags == ["<none>:<none>"] and digests == ["<none>@<none>"]
 
 
-def image_rows(images: list[dict[str, Any]], *, digests: bool, trunc: bool,
-               now: float | None = None) -> list[ImageRow]:
+def image_rows(
+    images: list[dict[str, Any]], *, digests: bool, trunc: bool, now: float | None = None
+) -> list[ImageRow]:
     """One row per repository:tag (and per digest with --digests), as docker images shows."""
     rows: list[ImageRow] = []
     for summary in images:

@@ -91,3 +91,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
 
 
 __all__ = ["main", "run"]
+
+
+if __name__ == "__main__":
+    main()

@@ -29,7 +29,7 @@ class _Parser(argparse.ArgumentParser):
             flag = message.split(": ", 1)[1].split()[0]
             message = f"unknown flag: {flag}" if flag.startswith("-") else f"unknown argument: {flag}"
         elif "expected one argument" in message:
-            flag = message.split()[1].split("/")[-1]
+            flag = message.split()[1].split("/")[-1].rstrip(":")
             message = f"flag needs an argument: {flag}"
         elif message.startswith("ambiguous option"):
             message = "unknown flag: " + message.split(": ")[1].split()[0].split("=")[0]
@@ -64,7 +64,9 @@ def _format_flag(p: _Parser) -> None:
 def _images_flags(p: _Parser) -> None:
     add_bool(p, "-a", "--all", help="Show all images (default hides intermediate images)")
     add_bool(p, "--digests", help="Show digests")
-    p.add_argument("-f", "--filter", action="append", default=[], help="Filter output based on conditions provided")
+    p.add_argument(
+        "-f", "--filter", action="append", default=[], help="Filter output based on conditions provided"
+    )
     _format_flag(p)
     add_bool(p, "--no-trunc", help="Don't truncate output")
     add_bool(p, "-q", "--quiet", help="Only show image IDs")
@@ -96,7 +98,9 @@ def _rm_flags(p: _Parser) -> None:
 
 def _prune_flags(p: _Parser) -> None:
     add_bool(p, "-a", "--all", help="Remove all unused images, not just dangling ones")
-    p.add_argument("--filter", action="append", default=[], help='Provide filter values (e.g. "until=<timestamp>")')
+    p.add_argument(
+        "--filter", action="append", default=[], help='Provide filter values (e.g. "until=<timestamp>")'
+    )
     add_bool(p, "-f", "--force", help="Do not prompt for confirmation")
 
 
@@ -112,7 +116,13 @@ def _save_flags(p: _Parser) -> None:
 
 
 def _import_flags(p: _Parser) -> None:
-    p.add_argument("-c", "--change", action="append", default=[], help="Apply Dockerfile instruction to the created image")
+    p.add_argument(
+        "-c",
+        "--change",
+        action="append",
+        default=[],
+        help="Apply Dockerfile instruction to the created image",
+    )
     p.add_argument("-m", "--message", default="", help="Set commit message for imported image")
     p.add_argument("--platform", default="", help="Set platform if server is multi-platform capable")
 
@@ -127,7 +137,9 @@ def _check_flags(p: _Parser) -> None:
 
 
 def _events_flags(p: _Parser) -> None:
-    p.add_argument("-f", "--filter", action="append", default=[], help="Filter output based on conditions provided")
+    p.add_argument(
+        "-f", "--filter", action="append", default=[], help="Filter output based on conditions provided"
+    )
     _format_flag(p)
     p.add_argument("--since", default=None, help="Show all events created since timestamp")
     p.add_argument("--until", default=None, help="Stream events until this timestamp")
@@ -138,26 +150,70 @@ def _no_flags(p: _Parser) -> None:
 
 
 M = "dockyard.cli.commands."
-IMAGE_LS = Command("[OPTIONS] [REPOSITORY[:TAG]]", "List images", M + "images:list_images", _images_flags, 0, 1)
-IMAGE_INSPECT = Command("[OPTIONS] IMAGE [IMAGE...]", "Display detailed information on one or more images",
-                        M + "images:inspect_images", _image_inspect_flags, 1, None)
-INSPECT = Command("[OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information on Docker objects",
-                  M + "images:inspect_objects", _inspect_flags, 1, None)
-HISTORY = Command("[OPTIONS] IMAGE", "Show the history of an image", M + "images:history", _history_flags, 1, 1)
-TAG = Command("SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
-              M + "images:tag", _no_flags, 2, 2)
-IMAGE_RM = Command("[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", M + "images:remove", _rm_flags, 1, None)
+IMAGE_LS = Command(
+    "[OPTIONS] [REPOSITORY[:TAG]]", "List images", M + "images:list_images", _images_flags, 0, 1
+)
+IMAGE_INSPECT = Command(
+    "[OPTIONS] IMAGE [IMAGE...]",
+    "Display detailed information on one or more images",
+    M + "images:inspect_images",
+    _image_inspect_flags,
+    1,
+    None,
+)
+INSPECT = Command(
+    "[OPTIONS] NAME|ID [NAME|ID...]",
+    "Return low-level information on Docker objects",
+    M + "images:inspect_objects",
+    _inspect_flags,
+    1,
+    None,
+)
+HISTORY = Command(
+    "[OPTIONS] IMAGE", "Show the history of an image", M + "images:history", _history_flags, 1, 1
+)
+TAG = Command(
+    "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+    "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+    M + "images:tag",
+    _no_flags,
+    2,
+    2,
+)
+IMAGE_RM = Command(
+    "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", M + "images:remove", _rm_flags, 1, None
+)
 IMAGE_PRUNE = Command("[OPTIONS]", "Remove unused images", M + "images:prune", _prune_flags, 0, 0)
-LOAD = Command("[OPTIONS]", "Load an image from a tar archive or STDIN", M + "transfer:load", _load_flags, 0, 0)
-SAVE = Command("[OPTIONS] IMAGE [IMAGE...]", "Save one or more images to a tar archive (streamed to STDOUT by default)",
-               M + "transfer:save", _save_flags, 1, None)
-IMPORT = Command("[OPTIONS] file|URL|- [REPOSITORY[:TAG]]", "Import the contents from a tarball to create a filesystem image",
-                 M + "transfer:import_image", _import_flags, 1, 2)
-VERSION = Command("[OPTIONS]", "Show the dockyard version information", M + "system:version", _format_flag, 0, 0)
+LOAD = Command(
+    "[OPTIONS]", "Load an image from a tar archive or STDIN", M + "transfer:load", _load_flags, 0, 0
+)
+SAVE = Command(
+    "[OPTIONS] IMAGE [IMAGE...]",
+    "Save one or more images to a tar archive (streamed to STDOUT by default)",
+    M + "transfer:save",
+    _save_flags,
+    1,
+    None,
+)
+IMPORT = Command(
+    "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
+    "Import the contents from a tarball to create a filesystem image",
+    M + "transfer:import_image",
+    _import_flags,
+    1,
+    2,
+)
+VERSION = Command(
+    "[OPTIONS]", "Show the dockyard version information", M + "system:version", _format_flag, 0, 0
+)
 INFO = Command("[OPTIONS]", "Display system-wide information", M + "system:info", _format_flag, 0, 0)
 DF = Command("[OPTIONS]", "Show dockyard disk usage", M + "system:df", _df_flags, 0, 0)
-CHECK = Command("[OPTIONS]", "Check the data root for inconsistencies", M + "system:check", _check_flags, 0, 0)
-EVENTS = Command("[OPTIONS]", "Get real time events from the server", M + "system:events", _events_flags, 0, 0)
+CHECK = Command(
+    "[OPTIONS]", "Check the data root for inconsistencies", M + "system:check", _check_flags, 0, 0
+)
+EVENTS = Command(
+    "[OPTIONS]", "Get real time events from the server", M + "system:events", _events_flags, 0, 0
+)
 
 TOP_LEVEL: dict[str, Command] = {
     "events": EVENTS,
@@ -219,8 +275,10 @@ def parse_global(argv: Sequence[str]) -> GlobalOptions:
             break
         if arg in ("-H", "--host"):
             if i + 1 >= len(argv):
-                raise UsageError(f"flag needs an argument: {arg}\n\nUsage:  {GLOBAL_USAGE}\n\n"
-                                 f"Run '{PROG} --help' for more information")
+                raise UsageError(
+                    f"flag needs an argument: {arg}\n\nUsage:  {GLOBAL_USAGE}\n\n"
+                    f"Run '{PROG} --help' for more information"
+                )
             host = argv[i + 1]
             i += 2
             continue
@@ -238,14 +296,19 @@ def parse_global(argv: Sequence[str]) -> GlobalOptions:
             if "=" not in arg:
                 i += 1
         else:
-            raise UsageError(f"unknown flag: {arg}\n\nUsage:  {GLOBAL_USAGE}\n\n"
-                             f"Run '{PROG} --help' for more information")
+            raise UsageError(
+                f"unknown flag: {arg}\n\nUsage:  {GLOBAL_USAGE}\n\nRun '{PROG} --help' for more information"
+            )
         i += 1
     return GlobalOptions(host, debug, show_version, show_help, tuple(argv[i:]))
 
 
 def top_help() -> str:
-    lines = [f"\nUsage:  {GLOBAL_USAGE}\n", "A self-sufficient runtime for containers\n", "Management Commands:"]
+    lines = [
+        f"\nUsage:  {GLOBAL_USAGE}\n",
+        "A self-sufficient runtime for containers\n",
+        "Management Commands:",
+    ]
     for name, (summary, _) in sorted(MANAGEMENT.items()):
         lines.append(f"  {name:<11} {summary}")
     lines.append("\nCommands:")
@@ -310,7 +373,9 @@ def _plural(n: int) -> str:
 def parse_command(path: str, command: Command, argv: Sequence[str]) -> Invocation:
     """Parse the flags and check the argument count of one command."""
     usage_line = f"{PROG} {path} {command.usage}"
-    parser = _Parser(prog=f"{PROG} {path}", usage_line=usage_line, usage=usage_line, description=command.summary)
+    parser = _Parser(
+        prog=f"{PROG} {path}", usage_line=usage_line, usage=usage_line, description=command.summary
+    )
     command.configure(parser)
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     tokens: list[str] = []

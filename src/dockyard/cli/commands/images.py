@@ -66,7 +66,9 @@ def _inspect_each(cli: Cli, names: list[str], fmt: str, *, object_words: bool) -
         try:
             elements.append(client.inspect_image(name))
         except NotFound as exc:
-            errors.append(f"Error: No such object: {name}" if object_words else f"Error response from daemon: {exc}")
+            errors.append(
+                f"Error: No such object: {name}" if object_words else f"Error response from daemon: {exc}"
+            )
         except DockyardError as exc:
             if _is_connect_error(exc):
                 raise
