@@ -39,7 +39,7 @@ def ensure_daemon(client: Pingable, *, wait: float = 10.0, log_path: str = LOG_P
         raise ConnectError(f"cannot connect to the dockyard daemon at {client.host}")
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, "ab") as log:
-        subprocess.Popen(
+        proc = subprocess.Popen(
             [sys.executable, "-m", "dockyard.engine.daemon"],
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -51,6 +51,9 @@ def ensure_daemon(client: Pingable, *, wait: float = 10.0, log_path: str = LOG_P
     while time.monotonic() < deadline:
         if _answers(client):
             return
+        if proc.poll() is not None:
+            # The daemon died while starting: say so now rather than after the full wait.
+            raise ConnectError(f"dockyardd exited with status {proc.returncode} while starting; see {log_path}")
         time.sleep(0.1)
     raise ConnectError(f"started dockyardd but it did not answer within {wait:g}s; see {log_path}")
 
