@@ -40,7 +40,7 @@ def ensure_daemon(client: Pingable, *, wait: float = 10.0, log_path: str = LOG_P
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "dockyard.engine.daemon"],
+            [sys.executable, "-m", "dockyard.daemon"],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
