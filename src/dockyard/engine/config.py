@@ -56,8 +56,9 @@ def load(argv: list[str] | None = None) -> DaemonConfig:
     file_values: dict[str, object] = {}
     path = Path(args.config_file)
     if path.exists():
+        text = path.read_text()
         try:
-            loaded = json.loads(path.read_text())
+            loaded = json.loads(text) if text.strip() else {}
         except ValueError as exc:
             raise InvalidArgument(f"unable to configure the daemon from {path}: {exc}") from exc
         if not isinstance(loaded, dict):
