@@ -17,6 +17,7 @@ from dockyard.archive.compression import open_decompressed
 from dockyard.archive.errors import CorruptLayer, UnsafeLayer
 from dockyard.archive.hashio import HashingReader
 from dockyard.archive.securejoin import clean_name, resolve_in_root
+from dockyard.archive.tarstream import ForwardReader, check_end, open_tar
 from dockyard.oci.digest import Digest
 
 _BUF = 1 << 20
@@ -69,7 +70,8 @@ class _Applier:
         # Lexical parent path -> real directory path, known to be a directory inside root.
         self._dirs: dict[tuple[str, ...], str] = {(): root}
         self._applied: set[str] = set()
-        self._dir_meta: list[tuple[str, int, int, int]] = []  # path, mode, atime_ns, mtime_ns
+        # path -> (mode, atime_ns, mtime_ns); a directory listed twice keeps its last entry.
+        self._dir_meta: dict[str, tuple[int, int, int]] = {}
         self._buf = bytearray(_BUF)
 
     # -- paths ---------------------------------------------------------------------------------
@@ -219,7 +221,7 @@ class _Applier:
             # Directories get mode and times last: children would change the mtime, and a
             # read-only mode would stop us from creating them.
             atime, mtime = self._times(member)
-            self._dir_meta.append((path, member.mode & 0o7777, atime, mtime))
+            self._dir_meta[path] = (member.mode & 0o7777, atime, mtime)
             return
         if not symlink:
             os.chmod(path, member.mode & 0o7777)
@@ -291,19 +293,10 @@ class _Applier:
                 self._remove(entry.path, entry.stat(follow_symlinks=False))
 
     def finish(self) -> None:
-        for path, mode, atime, mtime in reversed(self._dir_meta):
+        # Children before parents (reverse of creation order), so no later step bumps an mtime.
+        for path, (mode, atime, mtime) in reversed(self._dir_meta.items()):
             os.chmod(path, mode)
             os.utime(path, ns=(atime, mtime), follow_symlinks=False)
-
-
-def _open_stream(plain: HashingReader) -> tarfile.TarFile | None:
-    """A streaming tar reader, or None for a zero-byte layer (nothing to apply)."""
-    try:
-        return tarfile.open(fileobj=cast(BinaryIO, plain), mode="r|", bufsize=_BUF)
-    except tarfile.ReadError:
-        if plain.digester.size != 0:
-            raise
-        return None
 
 
 def apply_layer(src: BinaryIO, root: str | os.PathLike[str], *,
@@ -322,12 +315,16 @@ def apply_layer(src: BinaryIO, root: str | os.PathLike[str], *,
     plain = HashingReader(open_decompressed(cast(BinaryIO, raw)))
     applier = _Applier(base, whiteouts, owner)
     try:
-        tf = _open_stream(plain)
+        reader = ForwardReader(plain)
+        tf = open_tar(reader)
         if tf is not None:
             with tf:
-                for member in tf:
+                while (member := tf.next()) is not None:
                     applier.apply(tf, member)
-        plain.drain()
+                    # Nothing looks back at earlier members: keep memory flat on huge layers.
+                    cast(Any, tf).members.clear()
+                check_end(tf, reader)
+        reader.drain()
         raw.drain()
     except (tarfile.TarError, EOFError, UnicodeError) as exc:
         msg = str(exc)

@@ -134,6 +134,20 @@ def test_truncated_tar(tmp_path: Path) -> None:
         apply(gzip.compress(layer)[:-100], tmp_path)
 
 
+def test_truncated_or_garbled_second_header(tmp_path: Path) -> None:
+    layer = make_tar([E("a", data=b"1" * 600), E("b", data=b"2")])
+    second = 512 + 1024  # first header, its data padded to whole blocks
+    with pytest.raises(CorruptLayer, match="unexpected EOF"):
+        apply(layer[:second + 100], tmp_path)
+    garbled = layer[:second] + b"\x01garbage" * 60 + bytes(1024)
+    with pytest.raises(CorruptLayer, match="invalid tar header"):
+        apply(garbled, tmp_path)
+    # Proper endings: no end marker at all, or the marker followed by more zeros.
+    apply(layer[:second], tmp_path)
+    apply(layer + bytes(10_000), tmp_path)
+    assert (tmp_path / "b").read_bytes() == b"2"
+
+
 def test_garbage_is_corrupt(tmp_path: Path) -> None:
     with pytest.raises(CorruptLayer):
         apply(b"this is not a tar archive at all" * 40, tmp_path)

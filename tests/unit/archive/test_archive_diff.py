@@ -14,6 +14,7 @@ from dockyard.archive import (
     Compression,
     apply_layer,
     open_decompressed,
+    write_layer_from_overlay_upper,
     write_layer_from_trees,
     write_tar_from_dir,
 )
@@ -139,3 +140,19 @@ def test_no_lower_is_the_whole_tree(tmp_path: Path) -> None:
     build_tree(tmp_path / "t")
     a, b = io.BytesIO(), io.BytesIO()
     assert write_layer_from_trees(None, tmp_path / "t", a) == write_tar_from_dir(tmp_path / "t", b)
+
+
+def test_overlay_upper_opaque_user_xattr(tmp_path: Path) -> None:
+    upper = tmp_path / "upper"
+    (upper / "d").mkdir(parents=True)
+    (upper / "d/f").write_bytes(b"f")
+    os.setxattr(upper / "d", "user.overlay.opaque", b"y")
+    os.setxattr(upper / "d", "user.keep", b"1")
+    buf = io.BytesIO()
+    write_layer_from_overlay_upper(upper, buf)
+    with tarfile.open(fileobj=io.BytesIO(buf.getvalue())) as tf:
+        members = tf.getmembers()
+    assert [m.name for m in members] == ["d", "d/.wh..wh..opq", "d/f"]
+    assert "SCHILY.xattr.user.overlay.opaque" not in members[0].pax_headers
+    assert members[0].pax_headers["SCHILY.xattr.user.keep"] == "1"
+    assert members[1].isreg() and members[1].size == 0
