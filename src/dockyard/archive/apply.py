@@ -103,10 +103,17 @@ class _Applier:
         if stat.S_ISDIR(st.st_mode):
             _rmtree(path)
             self._forget_dirs()
+            self._forget_dir_meta(path)
         else:
             os.unlink(path)
             if stat.S_ISLNK(st.st_mode):
                 self._forget_dirs()
+
+    def _forget_dir_meta(self, path: str) -> None:
+        """Deferred chmod/utime must not land on whatever takes the removed directory's place."""
+        below = path + "/"
+        for p in [p for p in self._dir_meta if p == path or p.startswith(below)]:
+            del self._dir_meta[p]
 
     def _clear(self, path: str) -> None:
         try:
@@ -295,8 +302,15 @@ class _Applier:
     def finish(self) -> None:
         # Children before parents (reverse of creation order), so no later step bumps an mtime.
         for path, (mode, atime, mtime) in reversed(self._dir_meta.items()):
-            os.chmod(path, mode)
-            os.utime(path, ns=(atime, mtime), follow_symlinks=False)
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except OSError as exc:
+                raise CorruptLayer(f"{path}: directory changed while the layer was applied") from exc
+            try:
+                os.fchmod(fd, mode)
+                os.utime(fd, ns=(atime, mtime))
+            finally:
+                os.close(fd)
 
 
 def apply_layer(src: BinaryIO, root: str | os.PathLike[str], *,

@@ -17,7 +17,7 @@ class E:
     name: str
     kind: bytes = tarfile.REGTYPE
     data: bytes = b""
-    mode: int = 0o644
+    mode: int | None = None  # 0o755 for directories, 0o644 otherwise
     linkname: str = ""
     mtime: int = 1_600_000_000
     uid: int = 0
@@ -32,7 +32,8 @@ def make_tar(entries: list[E], *, tail: bool = True) -> bytes:
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
         for e in entries:
             info = tarfile.TarInfo(e.name)
-            info.type, info.mode, info.mtime = e.kind, e.mode, e.mtime
+            info.type, info.mtime = e.kind, e.mtime
+            info.mode = e.mode if e.mode is not None else 0o755 if e.kind == tarfile.DIRTYPE else 0o644
             info.uid, info.gid, info.linkname = e.uid, e.gid, e.linkname
             info.devmajor, info.devminor = e.devmajor, e.devminor
             info.pax_headers = {"SCHILY.xattr." + k: v for k, v in e.xattrs.items()}

@@ -83,8 +83,14 @@ def test_symlink_loop_refused(roots: tuple[Path, Path]) -> None:
 
 def test_dir_replaced_by_symlink_in_same_layer(roots: tuple[Path, Path]) -> None:
     root, outside = roots
-    apply([E("d/", D), E("d/f"), E("d", L, linkname=str(outside)), E("d/victim", data=b"evil")], root)
+    before = os.stat(outside)
+    apply([E("d/", D, mode=0o700, mtime=1), E("d/sub/", D, mode=0o700, mtime=1), E("d/f"),
+           E("d", L, linkname=str(outside)), E("d/victim", data=b"evil"),
+           E("e/", D, mode=0o711), E("e", L, linkname=str(outside))], root)
     outside_untouched(outside)
+    # The deferred directory metadata of d/ and e/ must not follow the symlinks now there.
+    after = os.stat(outside)
+    assert (after.st_mode, after.st_mtime_ns) == (before.st_mode, before.st_mtime_ns)
 
 
 def test_hardlink_to_host_file_never_links_host(roots: tuple[Path, Path]) -> None:
