@@ -110,15 +110,18 @@ class ArchiveIO:
                         continue
                     ref = f"load-{uuid.uuid4().hex}"
                     with content.writer(ref, expected=expected, total=member.size) as writer:
-                        left = member.size
-                        while left:
-                            chunk = src.read(min(COPY_CHUNK, left))
-                            if not chunk:
-                                writer.abort()
-                                raise InvalidArchive("invalid archive: unexpected EOF")
-                            writer.write(chunk)
-                            left -= len(chunk)
-                        digest = writer.commit(expected=expected, size=member.size)
+                        try:
+                            left = member.size
+                            while left:
+                                chunk = src.read(min(COPY_CHUNK, left))
+                                if not chunk:
+                                    raise InvalidArchive("invalid archive: unexpected EOF")
+                                writer.write(chunk)
+                                left -= len(chunk)
+                            digest = writer.commit(expected=expected, size=member.size)
+                        except BaseException:
+                            writer.abort()  # an archive cannot be resumed: keep no partial ingest
+                            raise
                     lease.add("content", str(digest))
                     files[name] = _Blob(digest, member.size)
             except (tarfile.TarError, EOFError, OSError) as exc:

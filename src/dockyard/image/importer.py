@@ -67,6 +67,7 @@ def import_rootfs(service: ImageService, leases: LeaseManager, stream: BinaryIO,
             diff_ids=(layer_digest,), created=created,
             history=(HistoryEntry(created=created, created_by="", author="",
                                   comment=message or f"Imported from {source}", empty_layer=False),),
+            extra={"comment": message} if message else {},
         )
         config_bytes = config.to_bytes()
         config_digest = content.write_blob(config_bytes)

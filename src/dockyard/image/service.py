@@ -158,8 +158,13 @@ class ImageService:
                 continue
             if filters.dangling is not None and filters.dangling != (not view.repo_tags):
                 continue
-            if filters.references and not any(_reference_matches(p, view.repo_tags) for p in filters.references):
-                continue
+            if filters.references:
+                # Docker lists only the tags that match, not every tag of a matching image.
+                matching = tuple(t for t in view.repo_tags
+                                 if any(_reference_matches(p, (t,)) for p in filters.references))
+                if not matching:
+                    continue
+                view = dataclasses.replace(view, repo_tags=matching)
             if filters.labels and not all(_label_matches(lbl, view.labels) for lbl in filters.labels):
                 continue
             if filters.before is not None and not view.created < filters.before:
