@@ -210,8 +210,6 @@ def test_images_table_columns_and_flags(daemon: DaemonHandle) -> None:
     assert sorted(fmt) == sorted([f"busybox:latest {full[7:19]}", f"busybox:1.36 {full[7:19]}"])
 
 
-@pytest.mark.xfail(reason="daemon: GET /images/json with a reference filter returns all RepoTags of a matching "
-                   "image, not only the matching ones", strict=True)
 def test_images_by_reference_lists_only_matching_tags(daemon: DaemonHandle) -> None:
     load(daemon, busybox_archive(tags=("busybox:latest", "busybox:1.36")))
     assert refs(daemon, "busybox:1.36") == {"busybox:1.36"}
@@ -487,8 +485,6 @@ def test_import_from_stdin_and_file(daemon: DaemonHandle) -> None:
     assert len(layers) == 1
 
 
-@pytest.mark.xfail(reason="daemon: import -m sets only the history comment, not the image config's Comment",
-                   strict=True)
 def test_import_message_is_the_image_comment(daemon: DaemonHandle) -> None:
     daemon.docker("import", "-m", "hello comment", str(busybox_rootfs_tar()), "imp:c")
     assert daemon.docker("image", "inspect", "-f", "{{.Comment}}", "imp:c").stdout.strip() == "hello comment"
