@@ -528,3 +528,33 @@ def test_events_show_image_actions(daemon: DaemonHandle) -> None:
     filtered = daemon.docker("events", "--since", since, "--until", until, "--filter", "event=untag",
                              "--format", "{{.Action}} {{.Actor.Attributes.name}}", timeout=30).stdout.splitlines()
     assert filtered == ["untag ev:1", "untag busybox:latest"]
+
+
+def test_image_subcommand_aliases_and_multiple_reference_filters(daemon: DaemonHandle) -> None:
+    load(daemon, busybox_archive(tags=("busybox:latest", "busybox:1.36")))
+    daemon.docker("image", "import", str(busybox_rootfs_tar()), "pyimp:1")
+    daemon.docker("image", "tag", "busybox", "q:1")
+    listed = daemon.docker("image", "ls", "--filter", "reference=busybox:latest", "--filter",
+                           "reference=pyimp*", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
+    assert sorted(listed) == ["busybox:latest", "pyimp:1"]
+    assert daemon.docker("image", "rm", "q:1").stdout.strip() == "Untagged: q:1"
+    assert daemon.docker("image", "history", "-q", "busybox").stdout.split()[0] == image_id(daemon, "busybox")[7:19]
+    bad = daemon.docker("images", "--filter", "dangling=maybe", check=False)
+    assert bad.returncode == 1 and "Invalid filter 'dangling=maybe'" in bad.stderr
+    missing = daemon.docker("images", "--filter", "before=nope", check=False)
+    assert missing.returncode == 1 and "No such image: nope" in missing.stderr
+
+
+def test_events_image_filter(daemon: DaemonHandle) -> None:
+    since = str(int(time.time()) - 1)
+    load(daemon, busybox_archive(tags=("busybox:latest",)))
+    daemon.docker("tag", "busybox", "q:1")
+    daemon.docker("tag", "busybox", "r:1")
+    daemon.docker("rmi", "q:1")
+    until = str(int(time.time()) + 1)
+    out = daemon.docker("events", "--since", since, "--until", until, "--filter", "type=image", "--filter",
+                        "image=q:1", "--format", "{{.Action}} {{.Actor.Attributes.name}}", timeout=30).stdout
+    assert out.splitlines() == ["tag q:1", "untag q:1"]
+    out = daemon.docker("events", "--since", since, "--until", until, "--filter", "type=container",
+                        "--format", "{{json .}}", timeout=30).stdout
+    assert out.strip() == ""
