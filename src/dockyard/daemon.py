@@ -26,6 +26,7 @@ from dockyard.engine.images import ImageEngine
 from dockyard.engine.system import SystemEngine
 from dockyard.errors import DockyardError, InvalidArgument
 from dockyard.http.server import HTTPServer
+from dockyard.image.ingest import is_resumable_ingest
 from dockyard.image.model import ImageEvent
 from dockyard.image.service import ImageService
 from dockyard.store import gc
@@ -91,6 +92,10 @@ def reconcile(daemon: Daemon) -> None:
     """Nothing is in flight at start-up: every lease is stale, and what only they held is garbage."""
     for lease in daemon.metadata.list_leases():
         daemon.metadata.delete_lease(lease.id)
+    for ingest in daemon.content.ingests():
+        # Loads and imports read a stream that is gone: their partial data can never be resumed.
+        if not is_resumable_ingest(ingest.ref):
+            daemon.content.abort_ingest(ingest.ref)
     removed_dirs = daemon.snapshotter.cleanup()
     result = gc.collect(daemon.metadata, daemon.content, daemon.snapshotter)
     daemon.images.sync_layout_index()

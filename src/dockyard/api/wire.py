@@ -55,7 +55,7 @@ def image_inspect(view: ImageView, *, graph_driver: str, api_version: str) -> di
         "Architecture": cfg.architecture,
         "Os": cfg.os,
         "Size": view.size,
-        "GraphDriver": {"Name": graph_driver, "Data": None},
+        "GraphDriver": {"Name": graph_driver, "Data": {}},
         "RootFS": {"Type": "layers", "Layers": [str(d) for d in cfg.diff_ids]},
         "Metadata": {"LastTagTime": format_rfc3339(view.last_tag_time) if view.last_tag_time else None},
     }
@@ -92,7 +92,7 @@ def image_summary(view: ImageView, *, shared_size: int = -1, containers: int = -
 
 
 def history(items: list[HistoryItem]) -> list[dict[str, Any]]:
-    return [{"Id": i.id, "Created": int(i.created), "CreatedBy": i.created_by, "Tags": list(i.tags) or None,
+    return [{"Id": i.id, "Created": int(i.created), "CreatedBy": i.created_by, "Tags": list(i.tags),
              "Size": i.size, "Comment": i.comment} for i in items]
 
 
@@ -101,7 +101,7 @@ def delete_records(records: tuple[DeleteRecord, ...] | list[DeleteRecord]) -> li
 
 
 def prune_report(report: PruneReport) -> dict[str, Any]:
-    return {"ImagesDeleted": delete_records(report.deleted) or None, "SpaceReclaimed": report.space_reclaimed}
+    return {"ImagesDeleted": delete_records(report.deleted), "SpaceReclaimed": report.space_reclaimed}
 
 
 def _at_least(version: str, other: str) -> bool:

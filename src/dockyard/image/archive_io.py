@@ -14,14 +14,16 @@ from __future__ import annotations
 import json
 import posixpath
 import tarfile
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from dockyard.archive.compression import Compression, detect, open_decompressed
+from dockyard.archive.errors import CorruptLayer
+from dockyard.archive.tarstream import ForwardReader, check_end, open_tar
 from dockyard.errors import DockyardError, InvalidArgument, NotFound
 from dockyard.image import tarstream
+from dockyard.image.ingest import load_ref
 from dockyard.image.model import ImageEvent, LoadedImage
 from dockyard.image.resolve import familiar, id_prefix, tagged
 from dockyard.image.service import ImageService
@@ -31,7 +33,7 @@ from dockyard.oci.digest import Digest, Digester, DigestMismatch
 from dockyard.oci.image import ImageConfig, Index, Manifest, parse_any
 from dockyard.oci.platform import Platform
 from dockyard.oci.reference import parse_normalized
-from dockyard.store.leases import LeaseManager
+from dockyard.store.leases import Lease, LeaseManager
 from dockyard.store.metadata import ImageRecord
 
 SMALL_FILE = 8 * 1024 * 1024
@@ -68,15 +70,28 @@ class ArchiveIO:
     # ---- load -------------------------------------------------------------------------
 
     def load(self, stream: BinaryIO) -> list[LoadedImage]:
+        try:
+            return self._load(stream)
+        except BaseException:
+            # The lease is gone: what only it protected is garbage now, so do not keep it around.
+            self.service.collect_garbage()
+            raise
+
+    def _load(self, stream: BinaryIO) -> list[LoadedImage]:
         content = self.service.content
         with self.leases.temporary() as lease:
             files: dict[str, _Blob] = {}
             small: dict[str, bytes] = {}
             links: dict[str, str] = {}
+            # One forward pass with large reads (tarfile's stream mode reads 10 KiB at a time);
+            # ``docker save | gzip`` output is accepted too.
+            reader = ForwardReader(open_decompressed(stream))
             try:
-                archive = tarfile.open(fileobj=stream, mode="r|*")  # noqa: SIM115 - closed below
-            except tarfile.TarError as exc:
+                archive = open_tar(reader)
+            except (tarfile.TarError, DockyardError) as exc:
                 raise InvalidArchive(f"invalid archive: {exc}") from exc
+            if archive is None:
+                raise InvalidArchive("invalid archive: the archive is empty")
             try:
                 for member in archive:
                     name = _clean(member.name)
@@ -108,7 +123,7 @@ class ArchiveIO:
                             lease.add("content", str(digest))
                             files[name] = _Blob(digest, len(data))
                         continue
-                    ref = f"load-{uuid.uuid4().hex}"
+                    ref = load_ref()
                     with content.writer(ref, expected=expected, total=member.size) as writer:
                         try:
                             left = member.size
@@ -124,8 +139,11 @@ class ArchiveIO:
                             raise
                     lease.add("content", str(digest))
                     files[name] = _Blob(digest, member.size)
+                check_end(archive, reader)
             except (tarfile.TarError, EOFError, OSError) as exc:
                 raise InvalidArchive(f"invalid archive: {exc or 'unexpected EOF'}") from exc
+            except CorruptLayer as exc:
+                raise InvalidArchive(f"invalid archive: {exc}") from exc
             finally:
                 archive.close()
 
@@ -136,7 +154,7 @@ class ArchiveIO:
                 return path
 
             if "manifest.json" in small:
-                plans = self._plan_docker_archive(small, files, resolve)
+                plans = self._plan_docker_archive(small, files, resolve, lease)
             elif "index.json" in small:
                 plans = self._plan_oci_layout(small, files)
             else:
@@ -145,7 +163,7 @@ class ArchiveIO:
             return self._commit(plans)
 
     def _plan_docker_archive(self, small: dict[str, bytes], files: dict[str, _Blob],
-                             resolve: Any) -> list[_Plan]:
+                             resolve: Any, lease: Lease) -> list[_Plan]:
         try:
             entries = json.loads(small["manifest.json"])
             if not isinstance(entries, list):
@@ -165,6 +183,7 @@ class ArchiveIO:
                     raise InvalidArchive(f"invalid archive: config {entry['Config']} is missing")
                 config_bytes = content.read_bytes(blob.digest)
             config_digest = content.write_blob(config_bytes)
+            lease.add("content", str(config_digest))
             config = ImageConfig.from_bytes(config_bytes)
             layer_paths = entry.get("Layers") or []
             if len(layer_paths) != len(config.diff_ids):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import tarfile
-import uuid
 from typing import BinaryIO
 
 from dockyard.archive.compression import open_decompressed
 from dockyard.errors import InvalidArgument
 from dockyard.image.changes import apply_changes
+from dockyard.image.ingest import import_ref
 from dockyard.image.model import ImageEvent
 from dockyard.image.resolve import tagged
 from dockyard.image.service import ImageService
@@ -38,6 +38,16 @@ def import_rootfs(service: ImageService, leases: LeaseManager, stream: BinaryIO,
                   repo_tag: str | None = None, changes: list[str] | None = None, message: str = "",
                   platform: str | None = None, source: str = "-") -> str:
     """Store the (possibly compressed) tarball as an uncompressed layer; return the image ID."""
+    try:
+        return _import(service, leases, stream, repo_tag=repo_tag, changes=changes, message=message,
+                       platform=platform, source=source)
+    except BaseException:
+        service.collect_garbage()  # blobs only the released lease protected
+        raise
+
+
+def _import(service: ImageService, leases: LeaseManager, stream: BinaryIO, *, repo_tag: str | None,
+            changes: list[str] | None, message: str, platform: str | None, source: str) -> str:
     target = str(tagged(repo_tag)) if repo_tag else None
     if target is not None and "@" in target:
         raise InvalidArgument("refusing to create a tag with a digest reference")
@@ -45,7 +55,7 @@ def import_rootfs(service: ImageService, leases: LeaseManager, stream: BinaryIO,
     config_changes = apply_changes(ContainerConfig(), list(changes or []))
     content = service.content
     with leases.temporary() as lease:
-        with content.writer(f"import-{uuid.uuid4().hex}") as writer:
+        with content.writer(import_ref()) as writer:
             plain = open_decompressed(stream)
             tee = _Tee(plain, writer)
             try:
@@ -57,6 +67,9 @@ def import_rootfs(service: ImageService, leases: LeaseManager, stream: BinaryIO,
             except (tarfile.TarError, EOFError) as exc:
                 writer.abort()
                 raise InvalidArgument(f"invalid tar archive: {exc}") from exc
+            except BaseException:
+                writer.abort()  # the client's stream is gone: nothing here can be resumed
+                raise
             size = writer.offset
             layer_digest = writer.commit()
         lease.add("content", str(layer_digest))

@@ -222,6 +222,11 @@ class ImageService:
             self.sync_layout_index()
         self.emit(ImageEvent("tag", image_id, {"name": familiar(name)}))
 
+    def collect_garbage(self) -> None:
+        """Drop what nothing references any more (e.g. the blobs of a load that failed)."""
+        with self.lock:
+            gc.collect(self.metadata, self.content, self.snapshotter)
+
     def sync_layout_index(self) -> None:
         """Keep content/index.json listing every tag, so OCI tools can read the store as a layout."""
         entries = []
@@ -369,6 +374,7 @@ class ImageService:
                     deleted.extend(records)
                     progress = bool(records)
             self.sync_layout_index()
+            gc.collect(self.metadata, self.content, self.snapshotter)
         reclaimed = max(0, before - self.content.total_size())
         self.emit(ImageEvent("prune", "", {"reclaimed": str(reclaimed)}))
         return PruneReport(tuple(deleted), reclaimed)
