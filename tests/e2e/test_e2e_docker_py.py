@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -250,3 +251,27 @@ def test_import_image_from_data_and_file(client: docker.DockerClient) -> None:
     assert FULL_ID.match(json.loads(out.strip().splitlines()[-1])["status"])
     assert all_tags(client) == {"pyimp:1", "pyimp2:2", "pyimp3:latest"}
     assert client.images.get("pyimp3").attrs["RootFS"] == img.attrs["RootFS"]
+
+
+def test_low_level_api_client(daemon: DaemonHandle, tmp_path: Path) -> None:
+    api = docker.APIClient(base_url=daemon.host)
+    try:
+        data = busybox_archive(tags=("three:latest",), layers=3).read_bytes()
+        assert list(api.load_image(data, quiet=True)) == [{"stream": "Loaded image: three:latest\n"}]
+        ids = api.images(quiet=True)
+        assert len(ids) == 1 and FULL_ID.match(ids[0])
+        (summary,) = api.images(name="three", all=True)
+        assert summary["Id"] == ids[0] and summary["RepoTags"] == ["three:latest"]
+        assert api.inspect_image("three")["Id"] == ids[0]
+        saved = b"".join(api.get_image("three"))
+        (tmp_path / "three.tar").write_bytes(saved)
+        with tarfile.open(tmp_path / "three.tar") as tar:
+            manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+        assert manifest[0]["RepoTags"] == ["three:latest"] and len(manifest[0]["Layers"]) == 3
+        assert api.prune_images(filters={"dangling": True}) == {"ImagesDeleted": [], "SpaceReclaimed": 0}
+        with pytest.raises(docker.errors.APIError) as exc:
+            list(api.load_image(b"garbage" * 100))
+        assert exc.value.status_code == 400
+        assert api.images(quiet=True) == ids
+    finally:
+        api.close()
