@@ -129,6 +129,7 @@ def test_kill_during_load_leaves_no_trace_and_load_works_again(
     assert before == ["busybox:latest"]
     result = interrupt(daemon, ["load", "-i", str(big_archive)])
     assert result.returncode != 0, "the load finished before the daemon was killed"
+    assert ingest_bytes(daemon) > 0, "the kill should have left a partial ingest to reconcile"
 
     again = restart(daemon, restarted)
     assert image_refs(again) == before
@@ -145,6 +146,7 @@ def test_kill_during_import_leaves_no_trace_and_import_works_again(
         daemon: DaemonHandle, restarted: list[DaemonHandle], big_rootfs: Path) -> None:
     result = interrupt(daemon, ["import", str(big_rootfs), "imported:big"])
     assert result.returncode != 0, "the import finished before the daemon was killed"
+    assert ingest_bytes(daemon) > 0, "the kill should have left a partial ingest to reconcile"
 
     again = restart(daemon, restarted)
     assert image_refs(again) == []
