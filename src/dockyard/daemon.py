@@ -145,7 +145,6 @@ async def serve(daemon: Daemon) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    daemon.events.publish("daemon", "start", daemon.config.data_root.as_posix())
     try:
         await stop.wait()
         logger.info("shutting down")

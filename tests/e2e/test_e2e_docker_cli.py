@@ -560,8 +560,6 @@ def test_events_image_filter(daemon: DaemonHandle) -> None:
     assert out.strip() == ""
 
 
-@pytest.mark.xfail(reason="daemon: the daemon 'start' event uses the data root path as Actor.ID; Docker's daemon "
-                   "events carry the engine ID (docker info's ID) there", strict=True)
 def test_daemon_events_carry_the_engine_id(daemon: DaemonHandle) -> None:
     engine_id = daemon.docker("info", "--format", "{{.ID}}").stdout.strip()
     out = daemon.docker("events", "--since", "0", "--until", str(int(time.time()) + 1), "--filter",

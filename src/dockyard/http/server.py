@@ -15,6 +15,7 @@ import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import h11
@@ -94,6 +95,15 @@ class Response:
 
 Handler = Callable[[Request], Awaitable[Response]]
 HeaderHook = Callable[[Request], Mapping[str, str]]
+
+
+def _reason(response: Response) -> bytes:
+    if response.reason:
+        return response.reason.encode()
+    try:
+        return HTTPStatus(response.status).phrase.encode()
+    except ValueError:
+        return b""
 
 
 class _Connection:
@@ -190,13 +200,13 @@ class _Connection:
             if not any(k.lower() == "content-length" for k, _ in headers):
                 headers.append(("Content-Length", str(len(response.body))))
             await self._send(h11.Response(status_code=response.status, headers=headers,
-                                          reason=response.reason.encode() or b""))
+                                          reason=_reason(response)))
             if response.body and not is_head:
                 await self._send(h11.Data(data=response.body))
             await self._send(h11.EndOfMessage())
             return
         stream = response.body
-        await self._send(h11.Response(status_code=response.status, headers=headers))
+        await self._send(h11.Response(status_code=response.status, headers=headers, reason=_reason(response)))
         try:
             async for chunk in stream:
                 if chunk:

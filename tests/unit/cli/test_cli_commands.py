@@ -17,6 +17,13 @@ from dockyard.client import ConnectError, StreamError
 from dockyard.errors import Conflict, NotFound
 
 NOW = int(time.time())
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """"… ago" columns are computed against the clock: pin it to when the fixtures were made."""
+    monkeypatch.setattr("dockyard.cli.imagerows.time.time", lambda: NOW + 1)
+
 BUSYBOX = {
     "Id": "sha256:" + "1c35c441208254cb7c3844ba95a96485388cef9ccc0646d562c7fc026e04c807",
     "RepoTags": ["busybox:latest", "docker.io/library/busybox:1.36"],
