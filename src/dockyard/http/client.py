@@ -2,13 +2,15 @@
 
 It is what the CLI and the Python client use to talk to dockyardd: one connection, kept alive
 between requests, with chunked request bodies for streams (image load, import, build context)
-and incremental reads for progress and event streams.
+and incremental reads for progress and event streams. The registry client uses it too, over
+TLS for "https://host[:port]" addresses.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import ssl
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -32,18 +34,26 @@ class Address:
     path: str = ""
     host: str = ""
     port: int = 0
+    tls: bool = False
 
     @property
     def host_header(self) -> str:
         # Docker's clients send a placeholder host over Unix sockets; servers ignore it.
-        return "localhost" if self.scheme == "unix" else f"{self.host}:{self.port}"
+        if self.scheme == "unix":
+            return "localhost"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        # Like Go, leave out the default HTTPS port: signed storage URLs cover the Host header.
+        return host if self.tls and self.port == 443 else f"{host}:{self.port}"
 
     def __str__(self) -> str:
-        return f"unix://{self.path}" if self.scheme == "unix" else f"tcp://{self.host}:{self.port}"
+        if self.scheme == "unix":
+            return f"unix://{self.path}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.tls else 'tcp'}://{host}:{self.port}"
 
 
 def parse_address(address: str) -> Address:
-    """Parse "unix:///path", "tcp://host:port", "http://host[:port]" or a bare socket path."""
+    """Parse "unix:///path", "tcp://host:port", "http[s]://host[:port]" or a bare socket path."""
     if address.startswith("/"):
         return Address("unix", path=address)
     parts = urlsplit(address)
@@ -57,11 +67,23 @@ def parse_address(address: str) -> Address:
             raise InvalidArgument(f"invalid address: {address}")
         default_port = 2375 if parts.scheme == "tcp" else 80
         return Address("tcp", host=parts.hostname, port=parts.port or default_port)
+    if parts.scheme == "https":
+        if not parts.hostname:
+            raise InvalidArgument(f"invalid address: {address}")
+        return Address("tcp", host=parts.hostname, port=parts.port or 443, tls=True)
     raise InvalidArgument(f"unsupported protocol scheme in address: {address}")
 
 
 class ConnectError(Unavailable):
     """Nothing accepts connections at the address (no socket, refused, unreachable)."""
+
+    def __init__(self, message: str = "", *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason  # the OS's words, e.g. "Connection refused"
+
+
+class ConnectionLost(Unavailable):
+    """The connection broke or timed out while a response was being read."""
 
 
 class Headers(Mapping[str, str]):
@@ -182,9 +204,13 @@ def _drain_json(decoder: json.JSONDecoder, buffer: str) -> Generator[Any, None, 
 class HTTPConnection:
     """A keep-alive HTTP/1.1 connection to one server; one request at a time."""
 
-    def __init__(self, address: str, *, timeout: float | None = None) -> None:
+    def __init__(self, address: str, *, timeout: float | None = None,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.address = parse_address(address)
         self.timeout = timeout
+        if self.address.tls and ssl_context is None:
+            ssl_context = ssl.create_default_context()
+        self.ssl_context = ssl_context if self.address.tls else None
         self._sock: socket.socket | None = None
         self._h11: h11.Connection | None = None
         self._current: Response | None = None
@@ -248,12 +274,25 @@ class HTTPConnection:
             else:
                 sock = socket.create_connection((addr.host, addr.port), timeout=self.timeout)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if self.ssl_context is not None:
+                    try:
+                        sock = self.ssl_context.wrap_socket(sock, server_hostname=addr.host)
+                    except BaseException:
+                        sock.close()
+                        raise
+        except ssl.SSLError as exc:
+            reason = f"tls: {exc.reason or exc}" if exc.reason else f"tls: {exc}"
+            if isinstance(exc, ssl.SSLCertVerificationError):
+                reason = f"tls: failed to verify certificate: {exc.verify_message}"
+            raise ConnectError(f"cannot connect to {addr}: {reason}", reason=reason) from exc
         except (FileNotFoundError, ConnectionRefusedError, ConnectionResetError) as exc:
-            raise ConnectError(f"cannot connect to {addr}: {exc.strerror or exc}") from exc
+            reason = exc.strerror or str(exc)
+            raise ConnectError(f"cannot connect to {addr}: {reason}", reason=reason) from exc
         except TimeoutError as exc:
-            raise ConnectError(f"timed out connecting to {addr}") from exc
+            raise ConnectError(f"timed out connecting to {addr}", reason="i/o timeout") from exc
         except OSError as exc:
-            raise ConnectError(f"cannot connect to {addr}: {exc.strerror or exc}") from exc
+            reason = exc.strerror or str(exc)
+            raise ConnectError(f"cannot connect to {addr}: {reason}", reason=reason) from exc
         self._sock = sock
         self._h11 = h11.Connection(our_role=h11.CLIENT)
 
@@ -317,7 +356,10 @@ class HTTPConnection:
             raise _StaleConnection() from exc
         except TimeoutError as exc:
             self.close()
-            raise Unavailable(f"timed out writing to {self.address}") from exc
+            raise ConnectionLost(f"timed out writing to {self.address}") from exc
+        except OSError as exc:
+            self.close()
+            raise ConnectionLost(f"error writing to {self.address}: {exc}") from exc
 
     def _next_event(self, *, before_response: bool = False) -> Any:
         conn = self._h11
@@ -326,7 +368,12 @@ class HTTPConnection:
             try:
                 event = conn.next_event()
             except h11.RemoteProtocolError as exc:
+                cut_short = conn.their_state is h11.SEND_BODY
                 self.close()
+                if cut_short:
+                    # The peer hung up mid-body: a short read, worth retrying.
+                    raise ConnectionLost(f"connection to {self.address} closed before the end of "
+                                         f"the response body") from exc
                 raise DockyardError(f"invalid HTTP response from {self.address}: {exc}") from exc
             if event is h11.NEED_DATA:
                 try:
@@ -335,10 +382,13 @@ class HTTPConnection:
                     if before_response:
                         raise _StaleConnection() from exc
                     self.close()
-                    raise Unavailable(f"connection to {self.address} reset") from exc
+                    raise ConnectionLost(f"connection to {self.address} reset") from exc
                 except TimeoutError as exc:
                     self.close()
-                    raise Unavailable(f"timed out reading from {self.address}") from exc
+                    raise ConnectionLost(f"timed out reading from {self.address}") from exc
+                except OSError as exc:  # TLS errors and the like
+                    self.close()
+                    raise ConnectionLost(f"error reading from {self.address}: {exc}") from exc
                 if not data and before_response and conn.their_state is h11.IDLE:
                     raise _StaleConnection()
                 conn.receive_data(data)
@@ -385,4 +435,5 @@ def _file_chunks(stream: BinaryIO) -> Iterator[bytes]:
         yield chunk
 
 
-__all__ = ["Address", "Body", "ConnectError", "HTTPConnection", "Headers", "Response", "parse_address"]
+__all__ = ["Address", "Body", "ConnectError", "ConnectionLost", "HTTPConnection", "Headers", "Response",
+           "parse_address"]
