@@ -316,7 +316,8 @@ class HTTPConnection:
             if "content-length" not in names:
                 head.append(("Content-Length", str(len(body))))
         else:
-            if "transfer-encoding" not in names:
+            # A stream of known length (a blob upload) keeps its Content-Length; others are chunked.
+            if "transfer-encoding" not in names and "content-length" not in names:
                 head.append(("Transfer-Encoding", "chunked"))
             chunks = _file_chunks(body) if hasattr(body, "read") else body  # type: ignore[arg-type]
 
