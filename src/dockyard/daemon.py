@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from typing import IO
 
 from dockyard.api.app import EngineAPI
+from dockyard.distribution.hosts import RegistryHosts
 from dockyard.engine import config as daemon_config
 from dockyard.engine.events import EventBus
 from dockyard.engine.images import ImageEngine
+from dockyard.engine.registry import RegistryEngine
 from dockyard.engine.system import SystemEngine
 from dockyard.errors import DockyardError, InvalidArgument
 from dockyard.http.server import HTTPServer
@@ -83,8 +85,11 @@ def build(cfg: daemon_config.DaemonConfig) -> Daemon:
     images = ImageService(metadata=metadata, content=content, snapshotter=snapshotter, events=publish)
     leases = LeaseManager(metadata)
     image_engine = ImageEngine(images, leases, graph_driver)
+    hosts = RegistryHosts(insecure_registries=cfg.insecure_registries, mirrors=cfg.registry_mirrors)
+    registry = RegistryEngine(images, leases, hosts, max_downloads=cfg.max_concurrent_downloads,
+                              max_uploads=cfg.max_concurrent_uploads)
     system = SystemEngine(cfg, images, bus, graph_driver=graph_driver, started=time.time())
-    api = EngineAPI(images=image_engine, system=system)
+    api = EngineAPI(images=image_engine, registry=registry, auth=registry, system=system)
     return Daemon(cfg, metadata, content, snapshotter, graph_driver, bus, images, leases, api)
 
 

@@ -7,7 +7,8 @@ import logging
 from dockyard.api.errors import status_for
 from dockyard.api.responses import error
 from dockyard.api.router import Router
-from dockyard.api.routes.images import ImageBackend, ImageRoutes
+from dockyard.api.routes.distribution import AuthBackend, DistributionRoutes
+from dockyard.api.routes.images import ImageBackend, ImageRoutes, RegistryBackend
 from dockyard.api.routes.system import SystemBackend, SystemRoutes
 from dockyard.api.versioning import COMMON_HEADERS, split_version
 from dockyard.errors import DockyardError
@@ -17,10 +18,12 @@ logger = logging.getLogger(__name__)
 
 
 class EngineAPI:
-    def __init__(self, *, images: ImageBackend, system: SystemBackend) -> None:
+    def __init__(self, *, images: ImageBackend, registry: RegistryBackend, auth: AuthBackend,
+                 system: SystemBackend) -> None:
         self.router = Router()
         SystemRoutes(system).register(self.router)
-        ImageRoutes(images).register(self.router)
+        ImageRoutes(images, registry).register(self.router)
+        DistributionRoutes(auth).register(self.router)
 
     async def __call__(self, req: Request) -> Response:
         try:

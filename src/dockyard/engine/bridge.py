@@ -123,3 +123,43 @@ async def iterate_in_thread(iterator: Iterator[bytes]) -> AsyncIterator[bytes]:
         close = getattr(iterator, "close", None)
         if close is not None:
             await asyncio.to_thread(close)
+
+
+class Cancelled(Exception):
+    """The client went away: the worker stops at its next progress report."""
+
+
+async def stream_from_thread(work: Callable[[Callable[[T], None]], object]) -> AsyncIterator[T]:
+    """Run ``work(emit)`` in a thread and yield what it emits; its exception ends the stream.
+
+    When the consumer stops early (the client disconnected), ``emit`` raises ``Cancelled`` in the
+    worker so it stops at its next report instead of running on unobserved.
+    """
+    loop = asyncio.get_running_loop()
+    items: asyncio.Queue[object] = asyncio.Queue()
+    done = object()
+    cancelled = False
+
+    def emit(item: T) -> None:
+        if cancelled:
+            raise Cancelled("the client disconnected")
+        loop.call_soon_threadsafe(items.put_nowait, item)
+
+    def run() -> object:
+        try:
+            return work(emit)
+        finally:
+            loop.call_soon_threadsafe(items.put_nowait, done)
+
+    worker = asyncio.ensure_future(asyncio.to_thread(run))
+    try:
+        while True:
+            item = await items.get()
+            if item is done:
+                break
+            yield item  # type: ignore[misc]
+        await worker
+    finally:
+        if not worker.done():
+            cancelled = True
+            await asyncio.gather(worker, return_exceptions=True)

@@ -14,7 +14,8 @@ DEFAULT_DATA_ROOT = "/var/lib/dockyard"
 DEFAULT_EXEC_ROOT = "/run/dockyard"
 DEFAULT_CONFIG_FILE = "/etc/dockyard/daemon.json"
 KNOWN_KEYS = {"data-root", "exec-root", "hosts", "debug", "group", "storage-driver", "log-level",
-              "insecure-registries", "registry-mirrors", "labels", "default-runtime", "runtimes"}
+              "insecure-registries", "registry-mirrors", "labels", "default-runtime", "runtimes",
+              "max-concurrent-downloads", "max-concurrent-uploads"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,10 @@ class DaemonConfig:
     group: str = "dockyard"
     storage_driver: str = ""          # "overlay", "native" or "" (choose)
     labels: tuple[str, ...] = ()
+    insecure_registries: tuple[str, ...] = ()
+    registry_mirrors: tuple[str, ...] = ()
+    max_concurrent_downloads: int = 3
+    max_concurrent_uploads: int = 5
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -48,6 +53,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-s", "--storage-driver", choices=["overlay", "overlay2", "native", "vfs"],
                    help="snapshotter (default: overlay when the kernel supports it)")
     p.add_argument("--label", action="append", default=[], help="daemon label key=value")
+    p.add_argument("--insecure-registry", action="append", default=[], help="registry reached over plain HTTP")
+    p.add_argument("--registry-mirror", action="append", default=[], help="mirror for docker.io")
+    p.add_argument("--max-concurrent-downloads", type=int, help="parallel layer downloads per pull (3)")
+    p.add_argument("--max-concurrent-uploads", type=int, help="parallel layer uploads per push (5)")
     return p
 
 
@@ -81,6 +90,10 @@ def load(argv: list[str] | None = None) -> DaemonConfig:
         group=str(pick(args.group, "group", "dockyard")),
         storage_driver=driver,
         labels=tuple(args.label or file_values.get("labels", [])),  # type: ignore[arg-type]
+        insecure_registries=tuple(args.insecure_registry or file_values.get("insecure-registries", [])),  # type: ignore[arg-type]
+        registry_mirrors=tuple(args.registry_mirror or file_values.get("registry-mirrors", [])),  # type: ignore[arg-type]
+        max_concurrent_downloads=int(pick(args.max_concurrent_downloads, "max-concurrent-downloads", 3)),  # type: ignore[call-overload]
+        max_concurrent_uploads=int(pick(args.max_concurrent_uploads, "max-concurrent-uploads", 5)),  # type: ignore[call-overload]
         extra={k: v for k, v in file_values.items() if k not in KNOWN_KEYS},
     )
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from dockyard.oci.digest import Digest
+
 LOAD_PREFIX = "load-"
 IMPORT_PREFIX = "import-"
 
@@ -14,6 +16,11 @@ def load_ref() -> str:
 
 def import_ref() -> str:
     return f"{IMPORT_PREFIX}{uuid.uuid4().hex}"
+
+
+def fetch_ref(digest: Digest) -> str:
+    """One ingest per blob: a later pull of the same blob finds and continues it."""
+    return f"fetch-{digest}"
 
 
 def is_resumable_ingest(ref: str) -> bool:

@@ -8,45 +8,83 @@ is reused. Work in progress is covered by a lease, so a crash leaves only collec
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from dockyard.archive.apply import WhiteoutMode, apply_layer
 from dockyard.errors import NotFound
 from dockyard.image.service import ImageService
 from dockyard.oci.digest import DigestMismatch
-from dockyard.oci.image import chain_ids
-from dockyard.store.leases import LeaseManager
+from dockyard.oci.image import ImageConfig, Manifest, chain_ids
+from dockyard.store.leases import Lease, LeaseManager
+
+LayerHook = Callable[[int, str], None]   # (layer index, "start" | "done" | "exists")
 
 
-def unpack(service: ImageService, leases: LeaseManager, ref_or_id: str) -> str:
-    """Make sure every layer of the image is a committed snapshot; return the top chain ID."""
-    rec = service.resolve(ref_or_id)
-    config = service.config_of(rec)
-    manifest = service.manifest_of(rec)
+@dataclass(frozen=True, slots=True)
+class Unpacked:
+    chain_ids: tuple[str, ...]
+    sizes: tuple[int, ...]     # uncompressed bytes per layer (0 for layers reused as they were)
+
+
+def unpack_layers(service: ImageService, leases: LeaseManager, config: ImageConfig, manifest: Manifest,
+                  *, lease: Lease, on_layer: LayerHook | None = None) -> Unpacked:
+    """Make sure every layer is a committed snapshot, held by ``lease`` until the caller records
+    the image's refs."""
     snapshotter = service.snapshotter
     metadata = service.metadata
     chains = [str(c) for c in chain_ids(list(config.diff_ids))]
+    sizes: list[int] = []
     parent: str | None = None
     mode = WhiteoutMode(snapshotter.whiteout_mode)
-    for chain, diff_id, layer in zip(chains, config.diff_ids, manifest.layers, strict=True):
-        if metadata.find_snapshot(chain) is None:
-            key = f"extract-{uuid.uuid4().hex}"
-            with leases.temporary() as lease:
-                lease.add("snapshot", key)
-                snapshotter.prepare(key, parent)
-                try:
-                    if not service.content.exists(layer.digest):
-                        raise NotFound(f"content {layer.digest} of layer {chain} is missing")
-                    with service.content.open(layer.digest) as blob:
-                        result = apply_layer(blob, snapshotter.upper_path(key), whiteouts=mode)
-                    if result.diff_id != diff_id:
-                        raise DigestMismatch(diff_id, result.diff_id)
+    for index, (chain, diff_id, layer) in enumerate(zip(chains, config.diff_ids, manifest.layers, strict=True)):
+        with service.lock:
+            exists = metadata.find_snapshot(chain) is not None
+            if exists:
+                lease.add("snapshot", chain)
+        if exists:
+            sizes.append(0)
+            if on_layer:
+                on_layer(index, "exists")
+            parent = chain
+            continue
+        if on_layer:
+            on_layer(index, "start")
+        key = f"extract-{uuid.uuid4().hex}"
+        with leases.temporary() as work:
+            work.add("snapshot", key)
+            snapshotter.prepare(key, parent)
+            try:
+                if not service.content.exists(layer.digest):
+                    raise NotFound(f"content {layer.digest} of layer {chain} is missing")
+                with service.content.open(layer.digest) as blob:
+                    result = apply_layer(blob, snapshotter.upper_path(key), whiteouts=mode)
+                if result.diff_id != diff_id:
+                    raise DigestMismatch(diff_id, result.diff_id)
+                # Commit and protect in one step: a concurrent collection must not see it unowned.
+                with service.lock:
                     snapshotter.commit(chain, key)
-                except BaseException:
+                    lease.add("snapshot", chain)
+            except BaseException:
+                if metadata.find_snapshot(key) is not None:
                     snapshotter.remove(key)
-                    raise
+                raise
+            sizes.append(result.size)
+        if on_layer:
+            on_layer(index, "done")
         parent = chain
-    with service.lock, metadata.transaction():
-        refs = [(kind, key) for kind, key in metadata.refs_of("image", rec.id) if kind != "snapshot"]
-        refs.extend(("snapshot", c) for c in chains)
-        metadata.set_refs("image", rec.id, refs)
-    return chains[-1] if chains else ""
+    return Unpacked(tuple(chains), tuple(sizes))
+
+
+def unpack(service: ImageService, leases: LeaseManager, ref_or_id: str) -> str:
+    """Unpack a stored image and record its snapshots as its own; return the top chain ID."""
+    rec = service.resolve(ref_or_id)
+    config = service.config_of(rec)
+    manifest = service.manifest_of(rec)
+    with leases.temporary() as lease:
+        result = unpack_layers(service, leases, config, manifest, lease=lease)
+        with service.lock, service.metadata.transaction():
+            refs = [(kind, key) for kind, key in service.metadata.refs_of("image", rec.id) if kind != "snapshot"]
+            refs.extend(("snapshot", c) for c in result.chain_ids)
+            service.metadata.set_refs("image", rec.id, refs)
+    return result.chain_ids[-1] if result.chain_ids else ""

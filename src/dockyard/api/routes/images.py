@@ -6,14 +6,21 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 from dockyard.api import params, wire
+from dockyard.api.progress import progress_json
 from dockyard.api.responses import empty, error_message, json_message, json_response, json_stream
 from dockyard.api.router import Router
 from dockyard.errors import DockyardError, InvalidArgument, NotImplemented_
 from dockyard.http.server import Request, Response
 from dockyard.image.model import DeleteRecord, HistoryItem, ImageView, LoadedImage, PruneReport
+from dockyard.image.progress import Progress
 
 LIST_FILTERS = {"dangling", "label", "before", "since", "reference", "until"}
 PRUNE_FILTERS = {"dangling", "until", "label", "label!"}
+
+
+class RegistryBackend(Protocol):
+    def pull(self, from_image: str, tag: str, *, platform: str, auth_header: str | None) -> AsyncIterator[Progress]: ...
+    def push(self, name: str, tag: str, *, auth_header: str | None) -> AsyncIterator[Progress]: ...
 
 
 class ImageBackend(Protocol):
@@ -37,8 +44,9 @@ def _version(req: Request) -> str:
 
 
 class ImageRoutes:
-    def __init__(self, backend: ImageBackend) -> None:
+    def __init__(self, backend: ImageBackend, registry: RegistryBackend) -> None:
         self.backend = backend
+        self.registry = registry
 
     def register(self, router: Router) -> None:
         router.add("GET", "/images/json", self.list_images)
@@ -113,7 +121,13 @@ class ImageRoutes:
     async def create(self, req: Request) -> Response:
         source = req.query_value("fromSrc")
         if source is None:
-            raise NotImplemented_("pulling images from a registry is not supported by this daemon yet")
+            image = req.query_value("fromImage") or ""
+            if not image:
+                raise InvalidArgument("fromImage or fromSrc is required")
+            events = self.registry.pull(image, req.query_value("tag") or "",
+                                        platform=req.query_value("platform") or "",
+                                        auth_header=req.headers.get("x-registry-auth"))
+            return await progress_response(events)
         if source != "-":
             raise NotImplemented_("importing from a URL is not supported; pass the tarball as the request body")
         repo = req.query_value("repo") or ""
@@ -130,7 +144,30 @@ class ImageRoutes:
         return json_stream(messages())
 
     async def push(self, req: Request) -> Response:
-        raise NotImplemented_("pushing images to a registry is not supported by this daemon yet")
+        events = self.registry.push(req.path_params["name"], req.query_value("tag") or "",
+                                    auth_header=req.headers.get("x-registry-auth"))
+        return await progress_response(events)
+
+
+async def progress_response(events: AsyncIterator[Progress]) -> Response:
+    """Errors before the first message are HTTP errors; after it, a final error message."""
+    try:
+        first = await anext(events)
+    except StopAsyncIteration:
+        first = None
+
+    async def body() -> AsyncIterator[bytes]:
+        if first is not None:
+            yield json_message(progress_json(first))
+        try:
+            async for p in events:
+                yield json_message(progress_json(p))
+        except DockyardError as exc:
+            yield error_message(str(exc))
+        except Exception as exc:  # a bug: still end the stream the way clients understand
+            yield error_message(f"internal error: {exc}")
+
+    return json_stream(body())
 
 
 async def stream_with_errors(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
