@@ -31,7 +31,7 @@ class EngineAPI:
         except DockyardError as exc:
             status = status_for(exc)
             if status >= 500:
-                logger.error("%s %s failed: %s", req.method, req.path, exc, exc_info=exc)
+                logger.warning("%s %s failed: %s", req.method, req.path, exc)
             response = error(status, str(exc))
         except Exception as exc:  # a bug: report it as Docker would, keep serving
             logger.exception("%s %s crashed", req.method, req.path)
