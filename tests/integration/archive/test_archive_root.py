@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from archive_root_helpers import E, make_tar, snapshot
+from archive_helpers import E, make_tar, snapshot
 
 from dockyard.archive import (
     WhiteoutMode,
