@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 REGISTRY_BIN = "/usr/bin/docker-registry"
 HTPASSWD_BIN = "htpasswd"
@@ -372,7 +372,7 @@ class _Proxy:
     def url(self) -> str:
         return f"http://{self.host}"
 
-    def start(self) -> _Proxy:
+    def start(self) -> Self:
         if self._server is not None:
             return self
         self._server = _Server(self)
@@ -392,7 +392,7 @@ class _Proxy:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    def __enter__(self) -> _Proxy:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
