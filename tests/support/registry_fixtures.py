@@ -524,7 +524,8 @@ class TokenAuthProxy(_Proxy):
     Requests without a valid token get ``401 WWW-Authenticate: Bearer realm=".../token",
     service="test-registry",scope="repository:<name>:<actions>"``. ``GET /token`` with Basic
     credentials of a configured user issues an opaque token bound to the granted scope
-    (``expires_in`` seconds); wrong credentials get 401. A valid token lets the request through to
+    (``expires_in`` seconds); wrong credentials get 401; no credentials get a token with no
+    access (or pull only, with ``anonymous_pull``), as Docker Hub's token server does. A valid token lets the request through to
     the upstream (open) registry; a token without the needed action gets 401 with
     ``error="insufficient_scope"``. ``allowed`` limits the actions a user may be granted
     (e.g. ``{"reader": {"pull"}}``); ``anonymous_pull`` grants pull without credentials.
@@ -636,7 +637,7 @@ class TokenAuthProxy(_Proxy):
             self.token_requests.append({"method": "GET", "scope": scopes, "user": user,
                                         "service": (query.get("service") or [""])[0],
                                         "account": (query.get("account") or [""])[0]})
-        if (present and user is None) or (not present and not self.anonymous_pull):
+        if present and user is None:
             self._deny_credentials(h)
             return
         offline = (query.get("offline_token") or [""])[0] == "true"

@@ -104,7 +104,11 @@ def test_token_proxy_challenge_and_token(registry: Registry) -> None:
         assert 'scope="repository:a/b:pull"' in headers["www-authenticate"]
         query = urllib.parse.urlencode({"service": "test-registry", "scope": "repository:a/b:pull"})
         assert http_get(f"{proxy.url}/token?{query}", {"Authorization": basic("user", "bad")})[0] == 401
-        assert http_get(f"{proxy.url}/token?{query}")[0] == 401
+        status, _, body = http_get(f"{proxy.url}/token?{query}")
+        anonymous = {"Authorization": f"Bearer {json.loads(body)['token']}"}
+        assert status == 200 and http_get(f"{proxy.url}/v2/", anonymous)[0] == 200
+        status, headers, _ = http_get(f"{proxy.url}/v2/a/b/manifests/1", anonymous)
+        assert status == 401 and 'error="insufficient_scope"' in headers["www-authenticate"]
         status, _, body = http_get(f"{proxy.url}/token?{query}", {"Authorization": basic("user", "pass")})
         token = json.loads(body)
         assert status == 200 and token["token"] == token["access_token"] and token["expires_in"] == 60
@@ -116,7 +120,7 @@ def test_token_proxy_challenge_and_token(registry: Registry) -> None:
         assert status == 404 and b"MANIFEST_UNKNOWN" in body
         status, headers, _ = http_get(f"{proxy.url}/v2/c/manifests/1", bearer)
         assert status == 401 and 'error="insufficient_scope"' in headers["www-authenticate"]
-        assert proxy.counts["/v2/a/b/manifests/1"] == 2
+        assert proxy.counts["/v2/a/b/manifests/1"] == 3
 
 
 def test_token_proxy_with_skopeo(registry: Registry, archive: Path, tmp_path: Path) -> None:
