@@ -85,7 +85,7 @@ class RegistryClient:
         self._transport = Transport(timeout=timeout)
         self._auth = Authorizer(credentials, http=self._token_request, user_agent=user_agent)
         self._lock = threading.Lock()
-        self._endpoints: dict[bool, RegistryEndpoint] = {}
+        self._endpoints: dict[tuple[str, ...], RegistryEndpoint] = {}
 
     # -- scopes ------------------------------------------------------------------------------------
 
@@ -452,10 +452,11 @@ class RegistryClient:
     def _endpoint(self, push: bool) -> RegistryEndpoint:
         """The first endpoint that answers ``GET /v2/`` (mirrors only for pulls), probed once."""
         with self._lock:
-            chosen = self._endpoints.get(push)
+            candidates = [e for e in self.hosts.endpoints(self.registry) if not (push and e.mirror)]
+            key = tuple(e.url for e in candidates)
+            chosen = self._endpoints.get(key)
             if chosen is not None:
                 return chosen
-            candidates = [e for e in self.hosts.endpoints(self.registry) if not (push and e.mirror)]
             last: DockyardError | None = None
             for i, endpoint in enumerate(candidates):
                 url = endpoint.url + "/v2/"
@@ -463,12 +464,16 @@ class RegistryClient:
                     resp = self._send("GET", url, {"User-Agent": self.user_agent}, None, endpoint)
                     resp.read()
                 except Unavailable as exc:
-                    last = exc
+                    # Report the plain-HTTP failure of an insecure registry: that is what users run.
+                    if last is None or not endpoint.is_tls:
+                        last = exc
                     continue
-                if resp.status in (200, 401) or i == len(candidates) - 1:
+                # Any answer shows the endpoint speaks the protocol, except Go's 400 for plain HTTP
+                # sent to an HTTPS server.
+                if resp.status != 400 or endpoint.is_tls or i == len(candidates) - 1:
                     if resp.status == 401:
                         self._auth.learn(resp.headers.get("WWW-Authenticate"))
-                    self._endpoints[push] = endpoint
+                    self._endpoints[key] = endpoint
                     return endpoint
                 last = registry_error(resp.status, resp.reason, b"")
             assert last is not None

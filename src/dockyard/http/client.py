@@ -366,10 +366,11 @@ class HTTPConnection:
         conn = self._h11
         assert conn is not None and self._sock is not None
         while True:
+            receiving_body = conn.their_state is h11.SEND_BODY
             try:
                 event = conn.next_event()
             except h11.RemoteProtocolError as exc:
-                cut_short = conn.their_state is h11.SEND_BODY
+                cut_short = receiving_body
                 self.close()
                 if cut_short:
                     # The peer hung up mid-body: a short read, worth retrying.
