@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import secrets
+import ssl
 import threading
 import time
 import uuid
@@ -51,10 +52,11 @@ class Registry:
     token_requests: list[Logged] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def name(self) -> str:
@@ -401,9 +403,12 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def serve(registry: Registry | None = None) -> Iterator[Registry]:
+def serve(registry: Registry | None = None, *, tls: ssl.SSLContext | None = None) -> Iterator[Registry]:
     reg = registry or Registry()
     server = _Server(("127.0.0.1", 0), _Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+        reg.scheme = "https"
     server.registry = reg
     reg.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
