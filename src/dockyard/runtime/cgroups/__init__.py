@@ -1,0 +1,51 @@
+"""cgroup managers: v1 on hybrid hosts (like this one), v2 where the unified hierarchy is the only one."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Protocol
+
+from dockyard.runtime.cgroups.common import Stats
+from dockyard.runtime.cgroups.v1 import CgroupV1, discover
+from dockyard.runtime.cgroups.v2 import CgroupV2
+from dockyard.runtime.spec import Resources
+
+
+class Cgroup(Protocol):
+    paths: dict[str, str]
+
+    def create(self) -> None: ...
+    def apply(self, resources: Resources) -> None: ...
+    def add(self, pid: int) -> None: ...
+    def pids(self) -> list[int]: ...
+    def freeze(self) -> None: ...
+    def thaw(self) -> None: ...
+    def destroy(self) -> None: ...
+    def stats(self) -> Stats: ...
+
+
+def default_path(container_id: str, configured: str) -> str:
+    return configured or f"/dockyard/{container_id}"
+
+
+def open_cgroup(cgroups_path: str) -> Cgroup:
+    """The manager for this host: pure v2 when /sys/fs/cgroup is cgroup2, else v1."""
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        return CgroupV2(cgroups_path)
+    return CgroupV1(cgroups_path, discover())
+
+
+def from_paths(paths: Mapping[str, str]) -> Cgroup:
+    """Reopen a manager from the paths recorded in state.json."""
+    if set(paths) == {"unified"} and os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        mgr2 = CgroupV2("/")
+        mgr2.path = paths["unified"]
+        mgr2.paths = dict(paths)
+        return mgr2
+    mgr = CgroupV1("/", {})
+    mgr.paths = dict(paths)
+    return mgr
+
+
+__all__ = ["Cgroup", "CgroupV1", "CgroupV2", "Stats", "default_path", "discover", "from_paths", "open_cgroup"]

@@ -1,0 +1,112 @@
+"""cgroup v1: one directory per mounted hierarchy (memory, cpu, cpuset, pids, freezer, …)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from dockyard.runtime.cgroups.common import (
+    Stats,
+    kill_and_remove,
+    read_int,
+    read_keyed,
+    read_pids,
+    write_file,
+)
+from dockyard.runtime.cgroups.resources import v1_writes
+from dockyard.runtime.spec import Resources
+
+
+def discover(mountinfo: str = "/proc/self/mountinfo") -> dict[str, str]:
+    """{hierarchy key: mount point}; comounted controllers share one mount; named ones use their name."""
+    out: dict[str, str] = {}
+    with open(mountinfo) as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            fields = right.split()
+            if len(fields) < 3 or fields[0] != "cgroup":
+                continue
+            point = left.split()[4]
+            for opt in fields[2].split(","):
+                if opt in ("rw", "ro") or opt.startswith(("relatime", "clone_children", "xattr", "release_agent")):
+                    continue
+                out.setdefault(opt.removeprefix("name="), point)
+    return out
+
+
+class CgroupV1:
+    def __init__(self, cgroups_path: str, hierarchies: Mapping[str, str]) -> None:
+        rel = cgroups_path.lstrip("/")
+        self.rel = rel
+        self.mounts = dict(hierarchies)
+        self.paths = {key: os.path.join(point, rel) for key, point in self.mounts.items()}
+
+    def create(self) -> None:
+        for key, path in self.paths.items():
+            if key == "cpuset":
+                self._make_cpuset(self.mounts[key], path)
+            else:
+                os.makedirs(path, exist_ok=True)
+
+    @staticmethod
+    def _make_cpuset(mount: str, path: str) -> None:
+        # A new cpuset starts empty and refuses tasks (ENOSPC): copy cpus/mems down each new level.
+        current = mount
+        for part in Path(path).relative_to(mount).parts:
+            parent, current = current, os.path.join(current, part)
+            if not os.path.isdir(current):
+                os.mkdir(current)
+                for knob in ("cpuset.cpus", "cpuset.mems"):
+                    value = Path(parent, knob).read_text().strip()
+                    if value and not Path(current, knob).read_text().strip():
+                        write_file(current, knob, value)
+
+    def apply(self, resources: Resources) -> None:
+        for w in v1_writes(resources):
+            directory = self.paths.get(w.controller)
+            if directory is None:
+                if w.optional:
+                    continue
+                from dockyard.errors import InvalidArgument
+
+                raise InvalidArgument(f"cgroup: controller {w.controller!r} is not mounted")
+            write_file(directory, w.file, w.value, optional=w.optional)
+
+    def add(self, pid: int) -> None:
+        for path in self.paths.values():
+            write_file(path, "cgroup.procs", str(pid))
+
+    def pids(self) -> list[int]:
+        for key in ("pids", "memory", "freezer", "devices"):
+            if key in self.paths:
+                return read_pids(self.paths[key])
+        return read_pids(next(iter(self.paths.values()))) if self.paths else []
+
+    def freeze(self) -> None:
+        write_file(self.paths["freezer"], "freezer.state", "FROZEN")
+
+    def thaw(self) -> None:
+        write_file(self.paths["freezer"], "freezer.state", "THAWED")
+
+    def destroy(self) -> None:
+        pids_dir = next((self.paths[k] for k in ("pids", "memory", "freezer") if k in self.paths), None)
+        if "freezer" in self.paths and os.path.isdir(self.paths["freezer"]):
+            try:
+                self.thaw()  # frozen tasks cannot die
+            except Exception:  # noqa: BLE001 - best effort while tearing down
+                pass
+        kill_and_remove([p for p in self.paths.values()], pids_dir)
+
+    def stats(self) -> Stats:
+        mem = self.paths.get("memory", "")
+        oom = read_keyed(os.path.join(mem, "memory.oom_control"))
+        cpuacct = self.paths.get("cpuacct", "")
+        pids = self.paths.get("pids", "")
+        return Stats(memory_usage=read_int(os.path.join(mem, "memory.usage_in_bytes")),
+                     memory_limit=read_int(os.path.join(mem, "memory.limit_in_bytes")),
+                     memory_max_usage=read_int(os.path.join(mem, "memory.max_usage_in_bytes")),
+                     oom_kills=oom.get("oom_kill", 0),
+                     cpu_usage_ns=read_int(os.path.join(cpuacct, "cpuacct.usage")),
+                     pids_current=read_int(os.path.join(pids, "pids.current")),
+                     pids_limit=read_int(os.path.join(pids, "pids.max")))

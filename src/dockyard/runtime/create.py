@@ -1,0 +1,233 @@
+"""The parent side of ``create`` and ``exec``: fork, handshake over the sync socket, record state.
+
+Anything that fails leaves nothing behind: the children are killed, the cgroup and the state
+directory removed. Mounts live only in the container's own mount namespace and die with it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import MappingProxyType
+
+from dockyard.errors import InvalidArgument
+from dockyard.runtime import hooks, idmap, namespaces, seccomp
+from dockyard.runtime.bundle import load_bundle
+from dockyard.runtime.cgroups import Cgroup, default_path, from_paths, open_cgroup
+from dockyard.runtime.init import InitConfig, exec_child, intermediate
+from dockyard.runtime.spec import Process, Spec
+from dockyard.runtime.state import State, StateDir, atomic_write, oci_state, proc_start_time
+from dockyard.runtime.sync import Channel
+from dockyard.runtime.tty import connect_console_socket
+
+
+@dataclass(frozen=True, slots=True)
+class CreateOptions:
+    root: str
+    container_id: str
+    bundle: str
+    pid_file: str | None = None
+    console_socket: str | None = None
+    preserve_fds: int = 0
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f000Z")
+
+
+def _kill_wait(pid: int, timeout: float = 5.0) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return
+        except ChildProcessError:
+            if proc_start_time(pid) is None:
+                return
+        time.sleep(0.002)
+
+
+def _reap(pid: int) -> int:
+    """waitpid that turns the status into a shell-style exit code."""
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+
+
+def create(opts: CreateOptions) -> State:
+    sd = StateDir(opts.root, opts.container_id)
+    if sd.exists():
+        from dockyard.errors import AlreadyExists
+
+        raise AlreadyExists(f"container with id exists: {opts.container_id}")
+    bundle = load_bundle(opts.bundle)
+    spec = bundle.spec
+    process = spec.process
+    assert process is not None
+    namespaces.check_paths(spec.linux.namespaces)
+    bpf = seccomp.compile_filter(spec.linux.seccomp) if spec.linux.seccomp is not None else None
+    if process.terminal and not opts.console_socket:
+        raise InvalidArgument("cannot allocate tty if runc will detach without setting console socket")
+    sd.create()
+    cg: Cgroup | None = None
+    inter_pid = init_pid = 0
+    chan: Channel | None = None
+    console: socket.socket | None = None
+    try:
+        sd.config.write_bytes(bundle.raw)
+        cg = open_cgroup(default_path(opts.container_id, spec.linux.cgroups_path))
+        cg.create()
+        cg.apply(spec.linux.resources)
+        os.mkfifo(sd.fifo, 0o622)
+        os.chmod(sd.fifo, 0o622)
+        if process.terminal and opts.console_socket:
+            console = connect_console_socket(opts.console_socket)
+        chan, child_chan = Channel.pair()
+        cfg = InitConfig(spec=spec, process=process, rootfs=bundle.rootfs, bundle=bundle.path, fifo=str(sd.fifo),
+                         seccomp_bpf=bpf, preserve_fds=opts.preserve_fds, cgroup=cg, console=console)
+        inter_pid = os.fork()
+        if inter_pid == 0:
+            chan.close()
+            intermediate(cfg, child_chan)
+        child_chan.close()
+        if console is not None:
+            console.close()
+            console = None
+        state = State(id=opts.container_id, bundle=bundle.path, pid=0, start_time=0, created=_now(),
+                      rootfs=bundle.rootfs, cgroup_paths=MappingProxyType(dict(cg.paths)),
+                      annotations=spec.annotations)
+        init_pid = _handshake(chan, spec, inter_pid, state)
+        _reap(inter_pid)
+        inter_pid = 0
+        start_time = proc_start_time(init_pid)
+        if start_time is None:
+            raise InvalidArgument("container init exited during create")
+        state = state.with_pid(init_pid, start_time)
+        sd.write(state)
+        if opts.pid_file:
+            write_pid_file(opts.pid_file, init_pid)
+        return state
+    except BaseException:
+        for pid in (init_pid, inter_pid):
+            if pid:
+                _kill_wait(pid)
+        if cg is not None:
+            try:
+                cg.destroy()
+            except OSError:
+                pass
+        sd.remove()
+        raise
+    finally:
+        if chan is not None:
+            chan.close()
+        if console is not None:
+            console.close()
+
+
+def _handshake(chan: Channel, spec: Spec, inter_pid: int, state: State) -> int:
+    user_ns = spec.linux.namespace("user")
+    if user_ns is not None and not user_ns.path:
+        chan.expect("userns")
+        idmap.write_maps(inter_pid, spec.linux.uid_mappings, spec.linux.gid_mappings)
+        chan.send("userns-done")
+    init_pid = int(chan.expect("init")["pid"])
+    chan.expect("mounts")
+    hook_state = oci_state(state.with_pid(init_pid, 0), "creating")
+    hook_state["pid"] = init_pid
+    hooks.run_hooks("prestart", spec.hooks.prestart, hook_state)
+    hooks.run_hooks("createRuntime", spec.hooks.create_runtime, hook_state)
+    chan.send("hooks-done", state={**hook_state, "status": "created"})
+    chan.expect("ready")
+    return init_pid
+
+
+def write_pid_file(path: str, pid: int) -> None:
+    from pathlib import Path
+
+    atomic_write(Path(os.path.abspath(path)), str(pid).encode())
+
+
+@dataclass(frozen=True, slots=True)
+class ExecOptions:
+    process: Process
+    pid_file: str | None = None
+    console_socket: str | None = None
+    preserve_fds: int = 0
+
+
+def exec_process(sd: StateDir, state: State, spec: Spec, opts: ExecOptions) -> int:
+    """Start a process in a running container; returns its host pid."""
+    bpf = seccomp.compile_filter(spec.linux.seccomp) if spec.linux.seccomp is not None else None
+    if opts.process.terminal and not opts.console_socket:
+        raise InvalidArgument("cannot allocate tty if runc will detach without setting console socket")
+    console = connect_console_socket(opts.console_socket) if opts.process.terminal and opts.console_socket else None
+    cg = from_paths(state.cgroup_paths) if state.cgroup_paths else None
+    chan, child_chan = Channel.pair()
+    cfg = InitConfig(spec=spec, process=opts.process, rootfs="/", bundle=state.bundle, fifo="", seccomp_bpf=bpf,
+                     preserve_fds=opts.preserve_fds, cgroup=cg, console=console)
+    inter = os.fork()
+    if inter == 0:
+        chan.close()
+        exec_child(cfg, child_chan, state.pid)
+    child_chan.close()
+    if console is not None:
+        console.close()
+    pid = 0
+    try:
+        pid = int(chan.expect("init")["pid"])
+        _reap(inter)
+        inter = 0
+        # The child closes its end on a successful execve (close-on-exec) or reports why it failed.
+        while True:
+            data = chan.sock.recv(65536)
+            if not data:
+                break
+            import json
+
+            from dockyard.runtime.sync import ContainerSetupError
+
+            msg = json.loads(data)
+            if msg.get("type") == "error":
+                raise ContainerSetupError(str(msg.get("step", "")), int(msg.get("errno", 0)),
+                                          str(msg.get("message", "")), int(msg.get("exit_code", 1)))
+        if opts.pid_file:
+            write_pid_file(opts.pid_file, pid)
+        return pid
+    except BaseException:
+        for p in (pid, inter):
+            if p:
+                _kill_wait(p)
+        raise
+    finally:
+        chan.close()
+
+
+def wait_forwarding_signals(pid: int) -> int:
+    """Foreground run/exec: forward signals to ``pid`` and return its exit code (reaping orphans)."""
+    forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+                 signal.SIGWINCH)
+
+    def forward(signum: int, _frame: object) -> None:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+    for sig in forwarded:
+        signal.signal(sig, forward)
+    while True:
+        try:
+            done, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return 0
+        if done == pid:
+            return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)

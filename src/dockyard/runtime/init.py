@@ -1,0 +1,264 @@
+"""Inside the new container: the intermediate child (namespaces) and the init (filesystem, process).
+
+Both run in freshly forked copies of the single-threaded runtime and never return: they either
+execve the user process or report {"type": "error", "step", …} to the parent and exit.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from dockyard.runtime import hooks, namespaces, rootfs
+from dockyard.runtime.cgroups import Cgroup
+from dockyard.runtime.paths import secure_join
+from dockyard.runtime.process import (
+    ExecError,
+    apply_rlimits,
+    check_cwd_inside_root,
+    close_fds_except,
+    drop_privileges,
+    env_map,
+    home_for,
+    lookup_executable,
+    reset_signals,
+    write_oom_score_adj,
+)
+from dockyard.runtime.spec import Process, Spec
+from dockyard.runtime.sync import Channel
+from dockyard.runtime.tty import setup_terminal
+from dockyard.sys import linux
+
+PERSONALITY = {"LINUX": 0x0000, "LINUX32": 0x0008}
+
+
+@dataclass(frozen=True, slots=True)
+class InitConfig:
+    spec: Spec
+    process: Process
+    rootfs: str
+    bundle: str
+    fifo: str
+    seccomp_bpf: bytes | None
+    preserve_fds: int
+    cgroup: Cgroup | None
+    console: socket.socket | None
+
+
+class _Steps:
+    """Remembers the step in progress so a failure names it."""
+
+    def __init__(self, chan: Channel) -> None:
+        self.chan = chan
+        self.name = "init"
+
+    def run(self, name: str, fn: Callable[[], Any]) -> Any:
+        self.name = name
+        return fn()
+
+
+def _fail(chan: Channel, step: str, exc: BaseException) -> NoReturn:
+    code = exc.exit_code if isinstance(exc, ExecError) else 1
+    chan.send_error(step, exc, exit_code=code)
+    os._exit(code)
+
+
+def intermediate(cfg: InitConfig, chan: Channel) -> NoReturn:
+    """First child: cgroup, rlimits, user namespace handshake, other namespaces, then fork the init."""
+    steps = _Steps(chan)
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        linux_cfg = cfg.spec.linux
+        if cfg.cgroup is not None:
+            steps.run("joining the cgroup", lambda: cfg.cgroup.add(os.getpid()))  # type: ignore[union-attr]
+        steps.run("setting rlimits", lambda: apply_rlimits(cfg.process.rlimits))
+        if cfg.process.oom_score_adj is not None:
+            steps.run("writing oom_score_adj", lambda: write_oom_score_adj(cfg.process.oom_score_adj or 0))
+        opened = steps.run("opening namespaces to join", lambda: namespaces.open_joined(linux_cfg.namespaces))
+        user_join = [x for x in opened if x[0] == "user"]
+        steps.run("joining the user namespace", lambda: namespaces.join(user_join))
+        user_ns = linux_cfg.namespace("user")
+        if user_ns is not None and not user_ns.path:
+            steps.run("creating the user namespace", lambda: linux.unshare(linux.CLONE_NEWUSER))
+            chan.send("userns")
+            chan.expect("userns-done")
+        if user_ns is not None:
+            steps.run("becoming root in the user namespace", _become_ns_root)
+        steps.run("joining namespaces", lambda: namespaces.join([x for x in opened if x[0] != "user"]))
+        flags = namespaces.new_flags(linux_cfg.namespaces, exclude=("user",))
+        steps.run("creating namespaces", lambda: linux.unshare(flags) if flags else None)
+        if linux_cfg.time_offsets and linux_cfg.namespace("time") and not linux_cfg.namespace("time").path:  # type: ignore[union-attr]
+            steps.run("writing time namespace offsets", lambda: _time_offsets(linux_cfg.time_offsets))
+        ready_r, ready_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(ready_w)
+            while os.read(ready_r, 1):
+                pass
+            os.close(ready_r)
+            container_init(cfg, chan)
+        os.close(ready_r)
+        chan.send("init", pid=pid)
+        os.close(ready_w)
+        os._exit(0)
+    except BaseException as exc:  # noqa: BLE001 - everything goes to the parent
+        _fail(chan, steps.name, exc)
+
+
+def _become_ns_root() -> None:
+    os.setresgid(0, 0, 0)
+    os.setresuid(0, 0, 0)
+
+
+def _time_offsets(offsets: Any) -> None:
+    lines = "".join(f"{clock} {secs} {nsecs}\n" for clock, (secs, nsecs) in offsets.items())
+    fd = os.open("/proc/self/timens_offsets", os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, lines.encode())
+    finally:
+        os.close(fd)
+
+
+def _write_sysctl(key: str, value: str) -> None:
+    fd = os.open("/proc/sys/" + key.replace(".", "/"), os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)
+
+
+def container_init(cfg: InitConfig, chan: Channel) -> NoReturn:
+    steps = _Steps(chan)
+    spec, proc = cfg.spec, cfg.process
+    in_userns = spec.linux.namespace("user") is not None
+    try:
+        cgroupns = spec.linux.namespace("cgroup") is not None
+        cg_paths = dict(cfg.cgroup.paths) if cfg.cgroup is not None else {}
+        steps.run("preparing the rootfs", lambda: rootfs.prepare_root(spec, cfg.rootfs))
+        for mnt in spec.mounts:
+            steps.run(f"mounting {mnt.destination}", lambda mnt=mnt: rootfs.mount_one(  # type: ignore[misc]
+                mnt, cfg.rootfs, cfg.bundle, in_userns=in_userns, cgroup_paths=cg_paths, cgroupns=cgroupns))
+        steps.run("creating devices", lambda: rootfs.setup_dev(spec, cfg.rootfs, in_userns))
+        steps.run("creating the working directory",
+                  lambda: os.makedirs(secure_join(cfg.rootfs, proc.cwd), exist_ok=True))
+        chan.send("mounts")
+        state = chan.expect("hooks-done").get("state", {})
+        if spec.hooks.create_container:
+            steps.run("running createContainer hooks",
+                      lambda: hooks.run_hooks("createContainer", spec.hooks.create_container, state))
+        fifo_fd = steps.run("opening the exec fifo", lambda: os.open(cfg.fifo, os.O_PATH | os.O_CLOEXEC))
+        steps.run("pivot_root", lambda: rootfs.pivot(cfg.rootfs))
+        for key, value in spec.linux.sysctl.items():
+            steps.run(f"setting sysctl {key}", lambda key=key, value=value: _write_sysctl(key, value))  # type: ignore[misc]
+        if spec.hostname:
+            steps.run("setting the hostname", lambda: linux.sethostname(spec.hostname))
+        if spec.domainname:
+            steps.run("setting the domainname", lambda: linux.setdomainname(spec.domainname))
+        steps.run("masking paths", lambda: rootfs.mask_paths(spec.linux.masked_paths))
+        steps.run("making paths read-only", lambda: rootfs.readonly_paths(spec.linux.readonly_paths))
+        if spec.root_readonly:
+            steps.run("making the rootfs read-only", rootfs.readonly_root)
+        if spec.linux.personality_domain:
+            steps.run("setting the personality", lambda: linux.personality(PERSONALITY[spec.linux.personality_domain]))
+        _finish_process(cfg, proc, chan, steps, keep={fifo_fd}, state=state, fifo_fd=fifo_fd)
+    except BaseException as exc:  # noqa: BLE001
+        _fail(chan, steps.name, exc)
+
+
+def _finish_process(cfg: InitConfig, proc: Process, chan: Channel, steps: _Steps, *, keep: set[int],
+                    state: dict[str, Any], fifo_fd: int | None) -> NoReturn:
+    """Shared by create and exec: session, terminal, fds, cwd, credentials, lookup, then execve."""
+    steps.run("setsid", os.setsid)
+    if proc.terminal:
+        if cfg.console is None:
+            raise OSError(22, "a terminal was requested but no console socket was given")
+        steps.run("setting up the terminal", lambda: setup_terminal(cfg.console, proc.console_size))  # type: ignore[arg-type]
+    preserved = set(range(3, 3 + cfg.preserve_fds))
+    steps.run("closing file descriptors", lambda: close_fds_except(keep | preserved | {chan.fileno()}))
+    steps.run(f"changing to the working directory {proc.cwd}", lambda: os.chdir(proc.cwd))
+    steps.run("checking the working directory", check_cwd_inside_root)
+    if proc.user.umask is not None:
+        os.umask(proc.user.umask)
+    env = env_map(proc.env)
+    if "HOME" not in env:
+        env["HOME"] = home_for(proc.user.uid)
+    steps.run("making the runtime non-dumpable", lambda: linux.set_dumpable(False))
+    steps.run("setting up user and capabilities", lambda: drop_privileges(proc, cfg.seccomp_bpf))
+    path = steps.run("looking up the executable", lambda: lookup_executable(proc.args[0], env))
+    if fifo_fd is None:
+        # exec: a failed execve still reaches the parent; a successful one closes the socket.
+        os.set_inheritable(chan.fileno(), False)
+        if proc.no_new_privileges and cfg.seccomp_bpf is not None:
+            steps.run("loading seccomp", lambda: linux.seccomp_load_bpf(cfg.seccomp_bpf or b""))
+        reset_signals()
+        steps.run("execve", lambda: os.execve(path, list(proc.args), env))
+    chan.send("ready")
+    chan.close()
+    try:
+        fd = os.open(f"/proc/self/fd/{fifo_fd}", os.O_WRONLY | os.O_CLOEXEC)
+        os.write(fd, b"0")
+        os.close(fd)
+        os.close(fifo_fd)  # type: ignore[arg-type]
+        if cfg.spec.hooks.start_container:
+            hooks.run_hooks("startContainer", cfg.spec.hooks.start_container, {**state, "status": "running"})
+        if proc.no_new_privileges and cfg.seccomp_bpf is not None:
+            linux.seccomp_load_bpf(cfg.seccomp_bpf)
+        reset_signals()
+        os.execve(path, list(proc.args), env)
+    except BaseException as exc:  # noqa: BLE001 - nobody listens any more: say it on stderr
+        try:
+            sys.stderr.write(f"dockyard-runtime init: {exc}\n")
+            sys.stderr.flush()
+        finally:
+            os._exit(exc.exit_code if isinstance(exc, ExecError) else 1)
+
+
+def exec_child(cfg: InitConfig, chan: Channel, pid: int) -> NoReturn:
+    """exec: join the container's cgroup and namespaces, fork into its pid namespace, then execve."""
+    steps = _Steps(chan)
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if cfg.cgroup is not None:
+            steps.run("joining the cgroup", lambda: cfg.cgroup.add(os.getpid()))  # type: ignore[union-attr]
+        steps.run("setting rlimits", lambda: apply_rlimits(cfg.process.rlimits))
+        opened = steps.run("opening the container's namespaces", lambda: _open_container_ns(pid))
+        steps.run("joining the container's namespaces", lambda: namespaces.join(opened))
+        if any(kind == "user" for kind, _ in opened):
+            steps.run("becoming root in the user namespace", _become_ns_root)
+        ready_r, ready_w = os.pipe()
+        child = os.fork()
+        if child == 0:
+            os.close(ready_w)
+            while os.read(ready_r, 1):
+                pass
+            os.close(ready_r)
+            inner = _Steps(chan)
+            try:
+                _finish_process(cfg, cfg.process, chan, inner, keep=set(), state={}, fifo_fd=None)
+            except BaseException as exc:  # noqa: BLE001
+                _fail(chan, inner.name, exc)
+        os.close(ready_r)
+        chan.send("init", pid=child)
+        os.close(ready_w)
+        os._exit(0)
+    except BaseException as exc:  # noqa: BLE001
+        _fail(chan, steps.name, exc)
+
+
+def _open_container_ns(pid: int) -> list[tuple[str, int]]:
+    out = []
+    for kind in namespaces.JOIN_ORDER:
+        name = namespaces.PROC_NAMES[kind]
+        path = f"/proc/{pid}/ns/{name}"
+        try:
+            if os.readlink(path) == os.readlink(f"/proc/self/ns/{name}"):
+                continue  # shared with the host: nothing to join
+            out.append((kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC)))
+        except FileNotFoundError:
+            continue
+    return out

@@ -1,0 +1,84 @@
+"""Parent/child messages over a SOCK_SEQPACKET socketpair: one JSON object per packet.
+
+Errors inside the container travel as {"type": "error", "step", "errno", "message"} and become one
+``ContainerSetupError`` in the parent that names the failing step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from typing import Any
+
+from dockyard.errors import DockyardError
+
+_MAX = 65536
+
+
+class ContainerSetupError(DockyardError):
+    """A step of container setup failed inside the child."""
+
+    def __init__(self, step: str, errno_: int, message: str, exit_code: int = 1) -> None:
+        super().__init__(f"{step}: {message}" if step else message)
+        self.step = step
+        self.errno = errno_
+        self.exit_code = exit_code
+
+
+class ProtocolError(DockyardError):
+    """The peer closed the channel or sent something unexpected."""
+
+
+class Channel:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    @classmethod
+    def pair(cls) -> tuple[Channel, Channel]:
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        return cls(a), cls(b)
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def send(self, kind: str, **fields: Any) -> None:
+        self.sock.send(json.dumps({"type": kind, **fields}).encode())
+
+    def send_error(self, step: str, exc: BaseException, exit_code: int = 1) -> None:
+        err = exc.errno if isinstance(exc, OSError) and exc.errno else 0
+        text = _describe(exc)
+        try:
+            self.send("error", step=step, errno=err, message=text, exit_code=exit_code)
+        except OSError:
+            pass
+
+    def recv(self) -> dict[str, Any]:
+        data = self.sock.recv(_MAX)
+        if not data:
+            raise ProtocolError("container init exited before reporting")
+        msg = json.loads(data)
+        if not isinstance(msg, dict):
+            raise ProtocolError(f"bad sync message: {data!r}")
+        if msg.get("type") == "error":
+            raise ContainerSetupError(str(msg.get("step", "")), int(msg.get("errno", 0)),
+                                      str(msg.get("message", "")), int(msg.get("exit_code", 1)))
+        return msg
+
+    def expect(self, kind: str) -> dict[str, Any]:
+        msg = self.recv()
+        if msg.get("type") != kind:
+            raise ProtocolError(f"expected sync message {kind!r}, got {msg.get('type')!r}")
+        return msg
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        parts = [exc.strerror or os.strerror(exc.errno or 0)] if exc.errno else [str(exc)]
+        if exc.filename:
+            parts.insert(0, str(exc.filename))
+        return ": ".join(parts)
+    return str(exc)
