@@ -74,8 +74,6 @@ class RegistryClient:
     def __init__(self, registry: str, repository: str, *, credentials: Credentials | None = None,
                  hosts: RegistryHosts | None = None, user_agent: str = "dockyard/0.1", timeout: float = 60.0,
                  retries: int = 4, backoff: float = 0.5) -> None:
-        if not repository:
-            raise InvalidArgument("repository name must have at least one component")
         self.registry = registry
         self.repository = repository
         self.hosts = hosts or RegistryHosts()
@@ -169,15 +167,22 @@ class RegistryClient:
                    on_progress: Callable[[int], None] | None = None) -> None:
         """Download a blob into ``sink``, resuming from ``sink.offset``; stops at ``desc.size``.
 
-        ``on_progress`` is called with the number of bytes stored so far. The digest is not
-        checked here: the caller commits the sink with the expected digest.
+        ``on_progress`` gets each change of the stored size: the bytes just written, or a
+        negative count when the sink had to be cut back (a server that ignored the range).
+        The digest is not checked here: the caller commits the sink with the expected digest.
         """
         path = self._path("blobs", str(desc.digest))
+
+        def cut(size: int) -> None:
+            before = sink.offset
+            sink.truncate(size)
+            if on_progress is not None and sink.offset != before:
+                on_progress(sink.offset - before)
 
         def attempt() -> None:
             offset = sink.offset
             if offset > desc.size:
-                sink.truncate(0)
+                cut(0)
                 offset = 0
             if offset == desc.size and desc.size > 0:
                 return
@@ -190,21 +195,19 @@ class RegistryClient:
                     start = _content_range_start(resp.headers.get("Content-Range", ""))
                     if start is None or start > offset:
                         resp.close()
-                        sink.truncate(0)
+                        cut(0)
                         raise _Transient(ConnectionLost(f"registry answered a range request with "
                                                         f"{resp.headers.get('Content-Range', 'no Content-Range')}"))
                     if start < offset:
-                        sink.truncate(start)
+                        cut(start)
                 elif resp.status == 200:
                     if offset > 0:
-                        sink.truncate(0)  # the server ignored the range: start over
+                        cut(0)  # the server ignored the range: start over
                 elif resp.status == 416 and offset > 0:
-                    sink.truncate(0)
+                    cut(0)
                     raise _Transient(ConnectionLost(f"range {offset}- not satisfiable for {desc.digest}"))
                 else:
                     self._check(resp, 200)
-                if on_progress is not None and sink.offset != offset:
-                    on_progress(sink.offset)
                 remaining = desc.size - sink.offset
                 for chunk in resp.iter_bytes():
                     if len(chunk) > remaining:
@@ -213,7 +216,7 @@ class RegistryClient:
                         sink.write(chunk)
                         remaining -= len(chunk)
                         if on_progress is not None:
-                            on_progress(sink.offset)
+                            on_progress(len(chunk))
                     if remaining <= 0:
                         break
                 if remaining > 0:
@@ -263,20 +266,27 @@ class RegistryClient:
                     on_progress: Callable[[int], None] | None = None, chunk_size: int | None = None) -> None:
         """Upload a blob: monolithic PUT, or PATCH chunks of ``chunk_size`` then PUT.
 
-        ``on_progress`` is called with the number of bytes sent so far. A failed attempt starts
-        a fresh upload session.
+        ``on_progress`` gets the bytes just sent; a failed attempt starts a fresh upload session
+        and first reports the negative of what the failed one had sent.
         """
         if chunk_size is not None and chunk_size <= 0:
             raise InvalidArgument(f"invalid chunk size {chunk_size}")
+        sent_total = [0]
+
+        def report(n: int) -> None:
+            sent_total[0] += n
+            if on_progress is not None and n:
+                on_progress(n)
 
         def attempt() -> None:
+            report(-sent_total[0])
             location = self._start_upload()
             with open_blob() as stream:
                 if chunk_size is None:
                     url = _with_query(location, digest=str(desc.digest))
                     resp = self._request("PUT", url, scope=self._push_scope(), push=True, headers={
                         "Content-Type": _OCTET, "Content-Length": str(desc.size)},
-                        body=_counting(stream, desc.size, on_progress), replay=False)
+                        body=_counting(stream, desc.size, report), replay=False)
                     self._check_upload(resp, 201)
                     return
                 sent = 0
@@ -290,8 +300,7 @@ class RegistryClient:
                     self._check_upload(resp, 202)
                     location = self._location(resp, location)
                     sent += len(data)
-                    if on_progress is not None:
-                        on_progress(sent)
+                    report(len(data))
                 resp = self._request("PUT", _with_query(location, digest=str(desc.digest)),
                                      scope=self._push_scope(), push=True, headers={"Content-Type": _OCTET})
                 self._check_upload(resp, 201)
@@ -569,8 +578,8 @@ def _with_query(url: str, **params: str) -> str:
     return url + sep + urlencode(params)
 
 
-def _counting(stream: BinaryIO, size: int, on_progress: Callable[[int], None] | None) -> Iterator[bytes]:
-    """The stream's bytes (exactly ``size`` of them), reporting the running total."""
+def _counting(stream: BinaryIO, size: int, report: Callable[[int], None]) -> Iterator[bytes]:
+    """The stream's bytes (exactly ``size`` of them), reporting each piece once it is sent."""
     sent = 0
     while sent < size:
         data = stream.read(min(_READ_PIECE, size - sent))
@@ -578,8 +587,7 @@ def _counting(stream: BinaryIO, size: int, on_progress: Callable[[int], None] | 
             raise InvalidArgument(f"blob ended after {sent} of {size} bytes")
         sent += len(data)
         yield data
-        if on_progress is not None:
-            on_progress(sent)
+        report(len(data))
 
 
 __all__ = ["MANIFEST_ACCEPT", "BlobSink", "ConnectionLost", "RegistryClient", "Unreachable"]

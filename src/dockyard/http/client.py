@@ -322,14 +322,25 @@ class HTTPConnection:
             chunks = _file_chunks(body) if hasattr(body, "read") else body  # type: ignore[arg-type]
 
         self._send(conn.send(h11.Request(method=method, target=path, headers=head)))
-        if isinstance(body, bytes | bytearray):
-            if body:
-                self._send(conn.send(h11.Data(data=bytes(body))))
-        elif chunks is not None:
-            for chunk in chunks:
-                if chunk:
-                    self._send(conn.send(h11.Data(data=chunk)))
-        self._send(conn.send(h11.EndOfMessage()))
+        try:
+            if isinstance(body, bytes | bytearray):
+                if body:
+                    self._send(conn.send(h11.Data(data=bytes(body))))
+            elif chunks is not None:
+                for chunk in chunks:
+                    if chunk:
+                        self._send(conn.send(h11.Data(data=chunk)))
+            self._send(conn.send(h11.EndOfMessage()))
+        except _StaleConnection:
+            raise
+        except h11.LocalProtocolError as exc:
+            # E.g. a stream shorter or longer than its Content-Length: the request is unusable.
+            self.close()
+            raise InvalidArgument(f"request body does not match its headers: {exc}") from exc
+        except BaseException:
+            # A body source that failed half-way leaves the request unfinished on the wire.
+            self.close()
+            raise
 
         while True:
             event = self._next_event(before_response=True)

@@ -42,7 +42,7 @@ class Registry:
     cut_blob_after: list[int] = field(default_factory=list)  # per GET: send this many bytes, then hang up
     ignore_range: bool = False
     redirect_blobs: bool = False
-    fail_next: list[int] = field(default_factory=list)  # statuses to answer the next requests with
+    fail_next: list[int] = field(default_factory=list)  # statuses for the next requests (0: serve it)
     head_without_digest: bool = False
     tags_page_size: int = 0
     mount_allowed: bool = True
@@ -144,7 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.reg.log.append(entry)
         with self.reg.lock:
             fail = self.reg.fail_next.pop(0) if self.reg.fail_next else None
-        if fail is not None:
+        if fail:  # 0 lets a request through
             self._error(fail, "UNAVAILABLE", "try again later")
             return
         if parts.path.startswith("/storage/"):

@@ -114,3 +114,13 @@ def test_unreachable_tls_registry(tmp_path: Path) -> None:
     with RegistryClient("127.0.0.1:1", "a/b", hosts=hosts) as client, pytest.raises(Unavailable) as info:
         client.ping()
     assert "connection refused" in str(info.value)
+
+
+def test_https_addresses() -> None:
+    from dockyard.http.client import parse_address
+
+    addr = parse_address("https://registry.example")
+    assert (addr.host, addr.port, addr.tls, addr.host_header) == ("registry.example", 443, True, "registry.example")
+    assert str(addr) == "https://registry.example:443"
+    assert parse_address("https://[::1]:5000").host_header == "[::1]:5000"
+    assert parse_address("http://127.0.0.1:5000").tls is False
