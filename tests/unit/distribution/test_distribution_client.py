@@ -487,3 +487,22 @@ def test_empty_repository_client_can_ping(reg: Registry) -> None:
     with RegistryClient(reg.name, "", credentials=Credentials("alice", "secret")) as c:
         c.ping()
     assert "scope" not in reg.token_requests[0].path
+
+
+def test_unreachable_mirror_falls_back_and_push_skips_mirrors(reg: Registry) -> None:
+    from dockyard.distribution import RegistryEndpoint, RegistryHosts
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+
+    class Hosts(RegistryHosts):
+        def endpoints(self, registry: str) -> list[RegistryEndpoint]:
+            return [RegistryEndpoint(registry, f"http://127.0.0.1:{dead}", None, True),
+                    RegistryEndpoint(registry, reg.url, None, False)]
+
+    body, _ = _manifest(reg)
+    with RegistryClient("docker.io", REPO, hosts=Hosts(certs_dirs=())) as c:
+        assert c.get_manifest("latest")[1] == body
+        c.put_manifest("pushed", mediatypes.OCI_MANIFEST, body)
+    assert reg.manifests[REPO]["pushed"][1] == body
