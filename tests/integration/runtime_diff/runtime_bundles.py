@@ -142,7 +142,9 @@ for f in memory/memory.limit_in_bytes memory/memory.soft_limit_in_bytes \
          pids/pids.max cpu/cpu.shares cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us \
          cpuset/cpuset.cpus cpuset/cpuset.mems devices/devices.list; do
   if [ -r /sys/fs/cgroup/$f ]; then
-    echo "$f: $(grep -v under_oom /sys/fs/cgroup/$f | grep -v oom_kill | tr '\n' ' ')"
+    # sorted: devices.list keeps rules in insertion order, which carries no meaning here;
+    # oom_control's live counters are left out
+    echo "$f: $(grep -v -e under_oom -e oom_kill /sys/fs/cgroup/$f | sort | tr '\n' ' ')"
   else
     echo "$f: unreadable"
   fi
@@ -637,11 +639,11 @@ def dockyard_runtime_unavailable() -> str | None:
     if exe is None:
         return "dockyard-runtime is not installed"
     try:
-        v = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
+        v = subprocess.run([exe, "features"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as e:
-        return f"dockyard-runtime --version: {e}"
+        return f"dockyard-runtime features: {e}"
     if v.returncode != 0:
-        return f"dockyard-runtime --version failed: {(v.stderr or v.stdout).strip()[-300:]}"
+        return f"dockyard-runtime features failed: {(v.stderr or v.stdout).strip()[-300:]}"
     with tempfile.TemporaryDirectory(prefix="rdiff-trial-") as d:
         ctx = Ctx(tmp=Path(d), token=uuid.uuid4().hex[:12])
         bundle = Path(d, "bundle")
