@@ -159,8 +159,8 @@ def container_init(cfg: InitConfig, chan: Channel) -> NoReturn:
             steps.run("setting the hostname", lambda: linux.sethostname(spec.hostname))
         if spec.domainname:
             steps.run("setting the domainname", lambda: linux.setdomainname(spec.domainname))
-        steps.run("masking paths", lambda: rootfs.mask_paths(spec.linux.masked_paths))
         steps.run("making paths read-only", lambda: rootfs.readonly_paths(spec.linux.readonly_paths))
+        steps.run("masking paths", lambda: rootfs.mask_paths(spec.linux.masked_paths))
         if spec.root_readonly:
             steps.run("making the rootfs read-only", rootfs.readonly_root)
         if spec.linux.personality_domain:

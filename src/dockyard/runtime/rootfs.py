@@ -93,10 +93,11 @@ def mount_one(mnt: Mount, rootfs: str, bundle: str, *, in_userns: bool, cgroup_p
 
 
 def _mount_cgroup_v1(dest: str, flags: int, cgroup_paths: Mapping[str, str], cgroupns: bool) -> None:
+    # Like runc: the tmpfs holding the hierarchies stays writable; each hierarchy honours "ro".
     base = flags & (m.MS_NOSUID | m.MS_NODEV | m.MS_NOEXEC | m.MS_RELATIME)
     os.makedirs(dest, exist_ok=True)
     m.mount("tmpfs", dest, "tmpfs", base, "mode=755")
-    for key, host_path in sorted(cgroup_paths.items()):
+    for key, host_path in cgroup_paths.items():  # mountinfo order, as runc
         sub = os.path.join(dest, key)
         os.makedirs(sub, exist_ok=True)
         if cgroupns:
@@ -106,8 +107,6 @@ def _mount_cgroup_v1(dest: str, flags: int, cgroup_paths: Mapping[str, str], cgr
             m.mount(host_path, sub, "bind", m.MS_BIND)
             if flags & m.MS_RDONLY:
                 m.mount(None, sub, None, m.MS_BIND | m.MS_REMOUNT | m.MS_RDONLY | base)
-    if flags & m.MS_RDONLY:
-        m.mount(None, dest, None, m.MS_REMOUNT | m.MS_RDONLY | base, "mode=755")
 
 
 _KNOWN_V1 = frozenset({"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "hugetlb",
