@@ -157,7 +157,8 @@ echo "hostname: $(hostname)"
 echo "domainname: $(cat /proc/sys/kernel/domainname)"
 echo "oom_score_adj: $(cat /proc/self/oom_score_adj)"
 echo "fds: $(ls /proc/$$/fd | sort -n | tr '\n' ' ')"
-echo "stdin: $(readlink /proc/$$/fd/0 | sed 's/:\[[0-9]*\]//')"
+# (stdin itself is not printed: runc's foreground `run` relays stdio through its own pipes, another
+# runtime may hand over the caller's fds; both deliver the same stream)
 sec env
 env | sort
 sec ulimit
@@ -173,7 +174,8 @@ sec sysvipc
 awk 'NR > 1 { print "shm size", $4 }' /proc/sysvipc/shm | sort
 sec masked
 for p in /proc/keys /proc/timer_list /proc/acpi /sys/firmware /proc/kcore /proc/sysrq-trigger; do
-  echo "$p: $(stat -c '%F %t:%T' $p 2>&1) bytes=$(cat $p 2>/dev/null | wc -c) entries=$(ls $p 2>/dev/null | wc -l)"
+  # readable content or not (0/1): the size of an unmasked file depends on the moment
+  echo "$p: $(stat -c '%F %t:%T' $p 2>&1) data=$(cat $p 2>/dev/null | head -c 1 | wc -c) entries=$(ls $p 2>/dev/null | wc -l)"
 done
 sec writes
 touch /.probe-rw 2>&1 && echo "rootfs: writable"
@@ -518,8 +520,10 @@ def _v_hooks(spec: dict[str, Any], ctx: Ctx) -> None:
             "path": "/bin/sh",
             # startContainer runs inside the container (after pivot_root, so /bin/sh is busybox):
             # it logs to /dev/shm, which the probe prints
-            "args": ["sh", "-c", f'echo "{kind} $HOOKVAR $0 $1 $(cat)" >> '
-                     + ("/dev/shm/hook.log" if kind == "startContainer" else f'"{log}"'),
+            # (the state's JSON layout and extra fields are the runtime's own: only its id is kept)
+            "args": ["sh", "-c",
+                     f'echo "{kind} $HOOKVAR $0 $1 $(tr -d \' \' | grep -o \'"id":"[^"]*"\')" >> /dev/shm/hook.log'
+                     if kind == "startContainer" else f'echo "{kind} $HOOKVAR $0 $1 $(cat)" >> "{log}"',
                      "a1", "a2"],
             "env": ["HOOKVAR=hooked"],
             "timeout": 10,

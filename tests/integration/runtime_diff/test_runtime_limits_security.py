@@ -336,7 +336,16 @@ BAD: dict[str, tuple[Callable[[dict[str, Any], Path], None], str]] = {
 }
 
 
-@pytest.mark.parametrize("case", list(BAD))
+# dockyard-runtime cases with an unclear message when this suite landed. Strict: remove the entry
+# once they pass.
+UNCLEAR_IN_DOCKYARD = {"memory_one_byte": "the kernel's refusal comes out as 'container init exited "
+                                          "before reporting', without naming memory"}
+
+
+@pytest.mark.parametrize(("case", "rt"), [
+    pytest.param(c, r, marks=pytest.mark.xfail(strict=True, reason=UNCLEAR_IN_DOCKYARD[c]))
+    if r == "dockyard-runtime" and c in UNCLEAR_IN_DOCKYARD else pytest.param(c, r)
+    for c in BAD for r in RUNTIMES], indirect=["rt"])
 def test_bad_input_fails_cleanly(case: str, rt: Runtime, tmp_path: Path, ctx: Ctx) -> None:
     edit, word = BAD[case]
     bundle = bundle_with(tmp_path, ctx, lambda s: edit(s, tmp_path))
