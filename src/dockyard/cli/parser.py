@@ -145,6 +145,25 @@ def _events_flags(p: _Parser) -> None:
     p.add_argument("--until", default=None, help="Stream events until this timestamp")
 
 
+def _pull_flags(p: _Parser) -> None:
+    add_bool(p, "-a", "--all-tags", help="Download all tagged images in the repository")
+    add_bool(p, "--disable-content-trust", default=True, help="Skip image verification (default true)")
+    p.add_argument("--platform", default="", help="Set platform if server is multi-platform capable")
+    add_bool(p, "-q", "--quiet", help="Suppress verbose output")
+
+
+def _push_flags(p: _Parser) -> None:
+    add_bool(p, "-a", "--all-tags", help="Push all tags of an image to the repository")
+    add_bool(p, "--disable-content-trust", default=True, help="Skip image signing (default true)")
+    add_bool(p, "-q", "--quiet", help="Suppress verbose output")
+
+
+def _login_flags(p: _Parser) -> None:
+    p.add_argument("-p", "--password", default=None, help="Password or Personal Access Token (PAT)")
+    add_bool(p, "--password-stdin", help="Take the Password or Personal Access Token (PAT) from stdin")
+    p.add_argument("-u", "--username", default=None, help="Username")
+
+
 def _no_flags(p: _Parser) -> None:
     pass
 
@@ -203,6 +222,12 @@ IMPORT = Command(
     1,
     2,
 )
+PULL = Command(
+    "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", M + "registry:pull", _pull_flags, 1, 1
+)
+PUSH = Command("[OPTIONS] NAME[:TAG]", "Upload an image to a registry", M + "registry:push", _push_flags, 1, 1)
+LOGIN = Command("[OPTIONS] [SERVER]", "Authenticate to a registry", M + "login:login", _login_flags, 0, 1)
+LOGOUT = Command("[SERVER]", "Log out from a registry", M + "login:logout", _no_flags, 0, 1)
 VERSION = Command(
     "[OPTIONS]", "Show the dockyard version information", M + "system:version", _format_flag, 0, 0
 )
@@ -223,6 +248,10 @@ TOP_LEVEL: dict[str, Command] = {
     "info": INFO,
     "inspect": INSPECT,
     "load": LOAD,
+    "login": LOGIN,
+    "logout": LOGOUT,
+    "pull": PULL,
+    "push": PUSH,
     "rmi": IMAGE_RM,
     "save": SAVE,
     "tag": TAG,
@@ -240,6 +269,8 @@ MANAGEMENT: dict[str, tuple[str, dict[str, Command]]] = {
             "ls": IMAGE_LS,
             "list": IMAGE_LS,
             "prune": IMAGE_PRUNE,
+            "pull": PULL,
+            "push": PUSH,
             "rm": IMAGE_RM,
             "remove": IMAGE_RM,
             "save": SAVE,
@@ -398,7 +429,7 @@ def parse_command(path: str, command: Command, argv: Sequence[str]) -> Invocatio
     if problem:
         raise UsageError(
             f"{PROG}: '{PROG} {path}' {problem}\n\nUsage:  {usage_line}\n\n"
-            f"See '{PROG} {path} --help' for more information",
+            f"Run '{PROG} {path} --help' for more information",
             status=1,
         )
     return Invocation(path, command, options, args)

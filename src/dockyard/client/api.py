@@ -14,6 +14,7 @@ from dockyard.http.client import Body, HTTPConnection, Response
 
 API_VERSION = "1.44"
 DEFAULT_HOST = "unix:///run/dockyard/dockyard.sock"
+EMPTY_AUTH = "e30="
 
 JSON = dict[str, Any]
 Filters = Mapping[str, list[str]]
@@ -41,6 +42,11 @@ def _query(params: Query) -> str:
         else:
             pairs.append((key, str(value)))
     return "?" + urlencode(pairs) if pairs else ""
+
+
+def _auth_headers(auth: str | None) -> dict[str, str]:
+    # The docker CLI always sends the header; "e30=" is base64 of "{}" (no credentials).
+    return {"X-Registry-Auth": auth or EMPTY_AUTH}
 
 
 def _name(name: str) -> str:
@@ -213,6 +219,46 @@ class DockyardClient:
             raise error_for_status(resp.status, resp.read())
         return self._stream(resp)
 
+    # -- registries ----------------------------------------------------------------------------
+
+    def pull(
+        self,
+        image: str,
+        tag: str | None = None,
+        *,
+        platform: str | None = None,
+        all_tags: bool = False,
+        auth: str | None = None,
+    ) -> Iterator[JSON]:
+        """``POST /images/create?fromImage=``: ``tag`` is a tag or a digest; all tags leave it out."""
+        params: dict[str, str | int | bool | None] = {"fromImage": image}
+        if not all_tags:
+            params["tag"] = tag or "latest"
+        if platform:
+            params["platform"] = platform.lower()
+        resp = self.request("POST", "/images/create", params, body=b"", headers=_auth_headers(auth))
+        return self._stream(resp)
+
+    def push(self, name: str, tag: str | None = None, *, auth: str | None = None) -> Iterator[JSON]:
+        """``POST /images/{name}/push``; without a tag, every tag of the repository is pushed."""
+        resp = self.request(
+            "POST", f"/images/{_name(name)}/push", {"tag": tag}, body=b"", headers=_auth_headers(auth)
+        )
+        return self._stream(resp)
+
+    def login(self, username: str, password: str, serveraddress: str) -> JSON:
+        """``POST /auth``: the daemon checks the credentials against the registry."""
+        body = json.dumps({"username": username, "password": password, "serveraddress": serveraddress})
+        result: JSON = self._json(
+            "POST", "/auth", body=body.encode(), headers={"Content-Type": "application/json"}
+        ) or {}
+        return result
+
+    def distribution_inspect(self, name: str, auth: str | None = None) -> JSON:
+        """``GET /distribution/{name}/json``: the registry's descriptor and platforms for ``name``."""
+        result: JSON = self._json("GET", f"/distribution/{_name(name)}/json", headers=_auth_headers(auth))
+        return result
+
     # -- daemon start-up ---------------------------------------------------------------------
 
     def ensure_daemon(self, wait: float = 10.0) -> None:
@@ -222,4 +268,4 @@ class DockyardClient:
         ensure_daemon(self, wait=wait)
 
 
-__all__ = ["API_VERSION", "DEFAULT_HOST", "DockyardClient", "default_host", "encode_filters"]
+__all__ = ["API_VERSION", "DEFAULT_HOST", "EMPTY_AUTH", "DockyardClient", "default_host", "encode_filters"]
