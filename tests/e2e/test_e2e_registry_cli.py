@@ -328,3 +328,44 @@ def test_refused_pull_is_a_clear_error(daemon: DaemonHandle, auth_registry: Regi
     assert token.returncode == 1
     assert re.search(r"unauthorized|denied|not found", token.stderr), token.stderr
     assert images_state(daemon) == before
+
+
+# --- our own CLI ---------------------------------------------------------------------------------
+
+
+def test_dockyard_cli_login_push_pull(daemon: DaemonHandle, second: DaemonHandle, token_proxy: TokenAuthProxy,
+                                      tmp_path: Path) -> None:
+    host = token_proxy.host
+    ref = f"{host}/test/bb:1"
+    load_bb(daemon, tmp_path, ref)
+    bad = daemon.dockyard("login", host, "-u", USER, "--password-stdin", input=b"wrong\n", check=False)
+    assert bad.returncode == 1 and b"unauthorized" in bad.stderr, bad.stderr
+    assert b"wrong" not in bad.stdout + bad.stderr
+    ok = daemon.dockyard("login", host, "-u", USER, "--password-stdin", input=PASSWORD.encode() + b"\n")
+    assert b"Login Succeeded" in ok.stdout
+    config = json.loads((daemon.root / "docker-config" / "config.json").read_text())
+    assert base64.b64decode(config["auths"][host]["auth"]).decode() == f"{USER}:{PASSWORD}"
+    out = daemon.dockyard("push", ref).stdout.decode()
+    assert f"The push refers to repository [{host}/test/bb]" in out
+    digest, _ = push_digest(out, "1")
+    assert skopeo_inspect(ref, "--creds", f"{USER}:{PASSWORD}")["Digest"] == digest
+    # The docker CLI's stored login serves our CLI too (same config file), and vice versa.
+    login(second, host)
+    pulled = second.dockyard("pull", ref).stdout.decode()
+    assert f"Digest: {digest}" in pulled and f"Status: Downloaded newer image for {ref}" in pulled
+    assert second.dockyard("pull", "-q", f"{host}/test/bb@{digest}").stdout.decode() == f"{host}/test/bb@{digest}\n"
+    out = daemon.dockyard("logout", host).stdout.decode()
+    assert f"Removing login credentials for {host}" in out
+    config = json.loads((daemon.root / "docker-config" / "config.json").read_text())
+    assert host not in config.get("auths", {})
+
+
+def test_dockyard_cli_pull_errors(daemon: DaemonHandle, registry: Registry) -> None:
+    before = images_state(daemon)
+    proc = daemon.dockyard("pull", f"{registry.host}/nothing/here:1", check=False)
+    assert proc.returncode == 1
+    assert re.search(rb"manifest unknown|not found", proc.stderr), proc.stderr
+    registry.stop()
+    proc = daemon.dockyard("pull", f"{registry.host}/nothing/here:1", check=False, timeout=90)
+    assert proc.returncode == 1 and re.search(rb"connection refused|connect", proc.stderr, re.I), proc.stderr
+    assert images_state(daemon) == before
