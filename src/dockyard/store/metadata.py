@@ -47,6 +47,15 @@ class SnapshotRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ContainerRow:
+    id: str
+    name: str          # without the leading "/"
+    image_id: str
+    created_at: float
+    document: str      # JSON owned by the container service
+
+
+@dataclass(frozen=True, slots=True)
 class LeaseRecord:
     id: str
     created_at: float
@@ -76,7 +85,16 @@ def _v1(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX snapshots_parent ON snapshots(parent)")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]
+def _v2(db: sqlite3.Connection) -> None:
+    # A container's configuration and state are one JSON document owned by the engine; the
+    # columns beside it are what lookups need (name uniqueness, ID prefixes, image users).
+    db.execute("""CREATE TABLE containers (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, image_id TEXT NOT NULL,
+        created_at REAL NOT NULL, document TEXT NOT NULL)""")
+    db.execute("CREATE INDEX containers_image ON containers(image_id)")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
 
 _IMAGE_COLUMNS = ("id, target_digest, target_media_type, target_size, manifest_digest, config_digest, "
                   "created_at, loaded_at, size, parent")
@@ -411,6 +429,50 @@ class MetadataStore:
                     raise DataLoss(f"snapshot {key}: parent chain loops")
         return chain
 
+    # containers ---------------------------------------------------------------------------
+
+    def put_container(self, row: ContainerRow) -> None:
+        """Insert or update; a name taken by another container → AlreadyExists (the name)."""
+        with self.transaction() as db:
+            other = db.execute("SELECT id FROM containers WHERE name = ?", (row.name,)).fetchone()
+            if other is not None and other[0] != row.id:
+                raise AlreadyExists(str(other[0]))
+            db.execute("INSERT OR REPLACE INTO containers (id, name, image_id, created_at, document) "
+                       "VALUES (?,?,?,?,?)", (row.id, row.name, row.image_id, row.created_at, row.document))
+
+    def find_container(self, id: str) -> ContainerRow | None:
+        rows = self._query(f"SELECT {_CONTAINER_COLUMNS} FROM containers WHERE id = ?", (id,))
+        return _container(rows[0]) if rows else None
+
+    def container_by_name(self, name: str) -> ContainerRow | None:
+        rows = self._query(f"SELECT {_CONTAINER_COLUMNS} FROM containers WHERE name = ?", (name.lstrip("/"),))
+        return _container(rows[0]) if rows else None
+
+    def containers_by_id_prefix(self, prefix: str) -> list[ContainerRow]:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return [_container(r) for r in self._query(
+            f"SELECT {_CONTAINER_COLUMNS} FROM containers WHERE id LIKE ? ESCAPE '\\'", (escaped + "%",))]
+
+    def list_containers(self) -> list[ContainerRow]:
+        return [_container(r) for r in self._query(
+            f"SELECT {_CONTAINER_COLUMNS} FROM containers ORDER BY created_at DESC")]
+
+    def containers_of_image(self, image_id: str) -> list[ContainerRow]:
+        return [_container(r) for r in self._query(
+            f"SELECT {_CONTAINER_COLUMNS} FROM containers WHERE image_id = ?", (image_id,))]
+
+    def delete_container(self, id: str) -> bool:
+        with self.transaction() as db:
+            db.execute("DELETE FROM refs WHERE owner_kind = 'container' AND owner_id = ?", (id,))
+            return db.execute("DELETE FROM containers WHERE id = ?", (id,)).rowcount > 0
+
+
+_CONTAINER_COLUMNS = "id, name, image_id, created_at, document"
+
+
+def _container(row: tuple[Any, ...]) -> ContainerRow:
+    return ContainerRow(str(row[0]), str(row[1]), str(row[2]), float(row[3]), str(row[4]))
+
 
 def _lease(row: tuple[Any, ...]) -> LeaseRecord:
     expires = row[2]
@@ -418,4 +480,4 @@ def _lease(row: tuple[Any, ...]) -> LeaseRecord:
                        float(expires) if expires is not None else None)
 
 
-__all__ = ["MIGRATIONS", "ImageRecord", "LeaseRecord", "MetadataStore", "SnapshotRecord"]
+__all__ = ["MIGRATIONS", "ContainerRow", "ImageRecord", "LeaseRecord", "MetadataStore", "SnapshotRecord"]
