@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -45,8 +46,17 @@ from registry_fixtures import Registry  # noqa: E402
 OPS = ("push", "pull")
 
 
-def one_round(host: str, archive: Path, registry: Registry, repo: str, layers: int) -> dict[str, float]:
-    ref = f"{registry.host}/{repo}:1"
+def one_round(host: str, archive: Path, workdir: Path, layers: int) -> dict[str, float]:
+    """Push to and cold-pull from a registry of its own (new port: no engine knows any layer there)."""
+    root = Path(tempfile.mkdtemp(prefix="registry-", dir=workdir))
+    try:
+        with Registry(root) as registry:
+            return timed_push_pull(host, archive, f"{registry.host}/bench/bb:1", layers)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def timed_push_pull(host: str, archive: Path, ref: str, layers: int) -> dict[str, float]:
     docker(host, "rmi", "-f", TAG, ref, check=False)
     docker(host, "load", "-q", "-i", str(archive))
     docker(host, "tag", TAG, ref)
@@ -133,25 +143,19 @@ def main(argv: list[str] | None = None) -> int:
         if not archive.exists():
             build_archive(archive, args.pad_mb, args.layers)
         archive_mb = archive.stat().st_size / 1e6
-        # One registry for the whole run; every push goes to a repository of its own, so that
-        # no layer is already there (no "Layer already exists", no cross-repository mount).
-        registry = stack.enter_context(Registry(Path(tempfile.mkdtemp(prefix="registry-", dir=base))))
         hosts: dict[str, str] = {}
         for e in engines:
             hosts[e] = stack.enter_context(dockyard_engine(base) if e == "dockyard" else docker_engine(args.keep_peer))
         versions = {e: engine_version(h) for e, h in hosts.items()}
         samples: dict[str, dict[str, list[float]]] = {e: {op: [] for op in OPS} for e in engines}
-        n = 0
         for e in engines:
             for _ in range(args.warmup):
-                n += 1
-                one_round(hosts[e], archive, registry, f"bench/{e}-{n}", args.layers)
+                one_round(hosts[e], archive, base, args.layers)
         for r in range(args.rounds):
             # Alternate who goes first so page-cache and disk effects fall on both alike.
             order = engines if r % 2 == 0 else list(reversed(engines))
             for e in order:
-                n += 1
-                t = one_round(hosts[e], archive, registry, f"bench/{e}-{n}", args.layers)
+                t = one_round(hosts[e], archive, base, args.layers)
                 for op in OPS:
                     samples[e][op].append(t[op])
                 log(f"round {r + 1}/{args.rounds} {e}: push {t['push']:.3f}s pull {t['pull']:.3f}s")
@@ -162,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "host": {"machine": platform.machine(), "kernel": platform.release(), "cpus": os.cpu_count()},
         "archive": {"bytes": int(archive_mb * 1e6), "pad_mb": args.pad_mb, "layers": args.layers},
-        "registry": "docker-registry (CNCF distribution) on 127.0.0.1, filesystem storage",
+        "registry": "docker-registry (CNCF distribution) on 127.0.0.1, filesystem storage, a new one per round",
         "rounds": args.rounds,
         "warmup": args.warmup,
         "engines": versions,
