@@ -1,0 +1,99 @@
+"""``dockyard-shim``: supervise one container, outliving the daemon that started it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from dockyard.shim import logfile, protocol
+from dockyard.shim.supervisor import PID_FILE, ShimConfig, Supervisor
+from dockyard.sys import process
+
+
+def _size(text: str) -> tuple[int, int]:
+    height, sep, width = text.lower().partition("x")
+    if not sep or not height.isdigit() or not width.isdigit():
+        raise argparse.ArgumentTypeError(f"console size must be HEIGHTxWIDTH, not {text!r}")
+    return int(height), int(width)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dockyard-shim", description="Supervise one container.")
+    p.add_argument("--id", required=True)
+    p.add_argument("--bundle", required=True)
+    p.add_argument("--runtime", required=True, help="the OCI runtime binary (runc command line)")
+    p.add_argument("--runtime-root", required=True)
+    p.add_argument("--state-dir", required=True, help="holds shim.sock, exit.json, pid and shim.log")
+    p.add_argument("--log-path", default="")
+    p.add_argument("--log-driver", default="json-file", choices=("json-file", "local", "none"))
+    p.add_argument("--log-max-size", type=int, default=logfile.DEFAULT_MAX_SIZE, help="bytes; 0: unbounded")
+    p.add_argument("--log-max-file", type=int, default=logfile.DEFAULT_MAX_FILE)
+    p.add_argument("--tty", action="store_true")
+    p.add_argument("--stdin", action="store_true", help="keep the container's stdin open for attach")
+    p.add_argument("--console-size", type=_size, default=None, metavar="HxW")
+    p.add_argument("--ready-fd", type=int, default=-1, help="write the create outcome (JSON) here, then close")
+    p.add_argument("--daemonize", action="store_true", help="fork and let the parent exit at once")
+    return p
+
+
+def _report(fd: int, message: protocol.JSONObject) -> None:
+    if fd < 0:
+        return
+    try:
+        os.write(fd, json.dumps(message).encode())
+    finally:
+        os.close(fd)
+
+
+def _redirect_stdio(state_dir: str) -> None:
+    null = os.open(os.devnull, os.O_RDWR)
+    log = os.open(os.path.join(state_dir, "shim.log"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.dup2(log, 2)
+    os.close(null)
+    os.close(log)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.log_driver != "none" and not args.log_path:
+        _parser().error("--log-path is required unless --log-driver none")
+    state_dir = os.path.abspath(args.state_dir)
+    os.makedirs(state_dir, exist_ok=True)
+    if args.daemonize and os.fork() != 0:
+        # The spawner reaps this parent at once; the shim is reparented away from the daemon.
+        os._exit(0)
+    _redirect_stdio(state_dir)
+    with open(os.path.join(state_dir, PID_FILE), "w") as f:
+        f.write(str(os.getpid()))
+    process.set_child_subreaper()
+    config = ShimConfig(id=args.id, bundle=os.path.abspath(args.bundle), runtime=args.runtime,
+                        runtime_root=args.runtime_root, state_dir=state_dir, log_path=args.log_path,
+                        log_driver=args.log_driver, log_max_size=args.log_max_size, log_max_file=args.log_max_file,
+                        tty=args.tty, stdin=args.stdin, console_size=args.console_size)
+    supervisor = Supervisor(config)
+    supervisor.listen()
+    try:
+        supervisor.create()
+    except protocol.CreateFailed as exc:
+        supervisor.fail_create(exc)
+        supervisor.close()
+        failure = protocol.fail(exc)
+        failure["exit_code"] = exc.exit_code
+        failure["stderr"] = exc.stderr
+        _report(args.ready_fd, failure)
+        sys.stderr.write(f"create failed: {exc}\n")
+        os.unlink(os.path.join(state_dir, PID_FILE))
+        return 1
+    _report(args.ready_fd, protocol.ok({"pid": supervisor.container.pid}))
+    supervisor.serve()
+    os.unlink(os.path.join(state_dir, PID_FILE))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

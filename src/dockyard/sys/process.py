@@ -1,0 +1,36 @@
+"""Process-level prctl calls the shim needs (ctypes lives only in dockyard.sys)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+PR_GET_CHILD_SUBREAPER = 37
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.prctl.restype = ctypes.c_int
+_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+
+
+def _prctl(option: int, arg2: int = 0) -> int:
+    rc = int(_libc.prctl(option, arg2, 0, 0, 0))
+    if rc < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"prctl({option}): {os.strerror(err)}")
+    return rc
+
+
+def set_child_subreaper(enabled: bool = True) -> None:
+    """Orphaned descendants (the container init once `runtime create` exits) reparent to us."""
+    _prctl(PR_SET_CHILD_SUBREAPER, 1 if enabled else 0)
+
+
+def is_child_subreaper() -> bool:
+    value = ctypes.c_int(0)
+    rc = int(_libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.addressof(value), 0, 0, 0))
+    if rc < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"prctl(PR_GET_CHILD_SUBREAPER): {os.strerror(err)}")
+    return value.value != 0
