@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +31,9 @@ def net(tmp_path: Path) -> Iterator[NetEnv]:
     yield env
 
     leaks: list[str] = []
+    deadline = time.monotonic() + 3  # veths of deleted namespaces go in the kernel's async cleanup
+    while links_with(suffix) and time.monotonic() < deadline:
+        time.sleep(0.02)
     for name in links_with(suffix):
         leaks.append(f"link {name}")
         subprocess.run(["ip", "link", "del", name], capture_output=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from ipaddress import IPv4Address, IPv4Interface
 
 import pytest
@@ -83,7 +84,10 @@ def test_two_endpoints_talk_through_the_bridge(net: NetEnv) -> None:
     with Netlink(ns1) as nl:
         assert nl.link("eth0") is None  # the peer went with the host side
     assert list_endpoints(net.bridge) == [net.ifname("b")]
-    delete_netns(ns2)  # the namespace going away takes its veth pair with it
+    delete_netns(ns2)  # the namespace going away takes its veth pair with it, a little later
+    deadline = time.monotonic() + 5
+    while list_endpoints(net.bridge) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert list_endpoints(net.bridge) == []
     delete_netns(ns1)
     delete_bridge(net.bridge)
