@@ -65,10 +65,10 @@ def timed_push_pull(host: str, archive: Path, ref: str, layers: int) -> dict[str
     t_push = time.perf_counter() - t0
     if out.count(": Pushed") != layers:
         raise RuntimeError(f"{host}: push uploaded {out.count(': Pushed')} layers, expected {layers}:\n{out}")
+    image_id = docker(host, "image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
     docker(host, "rmi", "-f", TAG, ref)
-    left = docker(host, "images", "-q").stdout.split()
-    if left:
-        raise RuntimeError(f"{host}: images left before the cold pull: {left}")
+    if image_id in docker(host, "images", "-a", "-q", "--no-trunc").stdout.split():
+        raise RuntimeError(f"{host}: {image_id} is still there before the cold pull")
     t0 = time.perf_counter()
     out = docker(host, "pull", ref).stdout
     t_pull = time.perf_counter() - t0
