@@ -40,13 +40,16 @@ def make_rootfs(path: Path) -> Path:
 
 
 def make_bundle(dest: Path, rootfs: Path, args: list[str], *, terminal: bool = False,
-                memory_limit: int | None = None) -> Path:
+                memory_limit: int | None = None, pid_namespace: bool = True) -> Path:
     dest.mkdir(parents=True)
     subprocess.run([RUNC, "spec"], cwd=dest, check=True)
     config: dict[str, Any] = json.loads((dest / "config.json").read_text())
     config["process"]["args"] = args
     config["process"]["terminal"] = terminal
     config["root"] = {"path": str(rootfs), "readonly": False}
+    if not pid_namespace:
+        # Outside a PID namespace the process is not an init, so default signal actions apply.
+        config["linux"]["namespaces"] = [ns for ns in config["linux"]["namespaces"] if ns["type"] != "pid"]
     if memory_limit is not None:
         config["linux"].setdefault("resources", {})["memory"] = {"limit": memory_limit, "swap": memory_limit}
     (dest / "config.json").write_text(json.dumps(config))
@@ -100,10 +103,10 @@ class Shims:
         return make_bundle(self.tmp / f"bundle-{uuid.uuid4().hex[:6]}", self.rootfs, args, **kw)
 
     def spawn(self, args: list[str], *, terminal: bool = False, memory_limit: int | None = None,
-              **kw: Any) -> tuple[str, ShimClient]:
+              pid_namespace: bool = True, **kw: Any) -> tuple[str, ShimClient]:
         cid = "c" + uuid.uuid4().hex[:10]
         state_dir = self.tmp / "shims" / cid
-        bundle = self.bundle(args, terminal=terminal, memory_limit=memory_limit)
+        bundle = self.bundle(args, terminal=terminal, memory_limit=memory_limit, pid_namespace=pid_namespace)
         kw.setdefault("log_path", str(self.tmp / f"{cid}-json.log"))
         self.started.append((cid, ShimClient(state_dir)))
         client = spawn_shim(id=cid, bundle=bundle, runtime=self.runtime, runtime_root=self.runtime_root,
