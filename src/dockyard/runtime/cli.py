@@ -280,9 +280,11 @@ def _exec(sd: StateDir, args: argparse.Namespace) -> int:
         caps = base.capabilities
         if args.cap and caps is not None:
             extra = tuple(args.cap)
+            # runc: bounding, effective and permitted; ambient only when the spec has inheritable
+            # capabilities (ambient needs them), and never inheritable itself
             caps = Capabilities(bounding=caps.bounding + extra, effective=caps.effective + extra,
-                                inheritable=caps.inheritable + extra, permitted=caps.permitted + extra,
-                                ambient=caps.ambient + extra)
+                                inheritable=caps.inheritable, permitted=caps.permitted + extra,
+                                ambient=caps.ambient + (extra if caps.inheritable else ()))
         process = Process(args=tuple(argv), cwd=args.cwd or base.cwd, env=base.env + tuple(args.env),
                           terminal=args.tty, console_size=None, user=user, capabilities=caps, rlimits=base.rlimits,
                           no_new_privileges=base.no_new_privileges or args.no_new_privs,

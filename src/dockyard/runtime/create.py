@@ -21,7 +21,7 @@ from dockyard.runtime.cgroups import Cgroup, default_path, from_paths, open_cgro
 from dockyard.runtime.init import InitConfig, exec_child, intermediate
 from dockyard.runtime.spec import Process, Spec
 from dockyard.runtime.state import State, StateDir, atomic_write, oci_state, proc_start_time
-from dockyard.runtime.sync import Channel
+from dockyard.runtime.sync import Channel, ProtocolError
 from dockyard.runtime.tty import connect_console_socket
 
 
@@ -81,6 +81,7 @@ def create(opts: CreateOptions) -> State:
     inter_pid = init_pid = 0
     chan: Channel | None = None
     console: socket.socket | None = None
+    fifo_fd = -1
     try:
         sd.config.write_bytes(bundle.raw)
         cg = open_cgroup(default_path(opts.container_id, spec.linux.cgroups_path))
@@ -88,23 +89,32 @@ def create(opts: CreateOptions) -> State:
         cg.apply(spec.linux.resources)
         os.mkfifo(sd.fifo, 0o622)
         os.chmod(sd.fifo, 0o622)
+        _chown_to_container_root(str(sd.fifo), spec)
+        # Opened here and inherited, like runc: the init reopens it through /proc/self/fd, which
+        # needs no search permission on the state directory's ancestors (a mapped root has none).
+        fifo_fd = os.open(sd.fifo, os.O_PATH | os.O_CLOEXEC)
         if process.terminal and opts.console_socket:
             console = connect_console_socket(opts.console_socket)
         chan, child_chan = Channel.pair()
-        cfg = InitConfig(spec=spec, process=process, rootfs=bundle.rootfs, bundle=bundle.path, fifo=str(sd.fifo),
+        cfg = InitConfig(spec=spec, process=process, rootfs=bundle.rootfs, bundle=bundle.path, fifo_fd=fifo_fd,
                          seccomp_bpf=bpf, preserve_fds=opts.preserve_fds, cgroup=cg, console=console)
         inter_pid = os.fork()
         if inter_pid == 0:
             chan.close()
             intermediate(cfg, child_chan)
         child_chan.close()
+        os.close(fifo_fd)
+        fifo_fd = -1
         if console is not None:
             console.close()
             console = None
         state = State(id=opts.container_id, bundle=bundle.path, pid=0, start_time=0, created=_now(),
                       rootfs=bundle.rootfs, cgroup_paths=MappingProxyType(dict(cg.paths)),
                       annotations=spec.annotations)
-        init_pid = _handshake(chan, spec, inter_pid, state)
+        try:
+            init_pid = _handshake(chan, spec, inter_pid, state)
+        except ProtocolError as exc:
+            raise _explain_early_death(cg, spec) or exc
         _reap(inter_pid)
         inter_pid = 0
         start_time = proc_start_time(init_pid)
@@ -127,10 +137,40 @@ def create(opts: CreateOptions) -> State:
         sd.remove()
         raise
     finally:
+        if fifo_fd >= 0:
+            os.close(fifo_fd)
         if chan is not None:
             chan.close()
         if console is not None:
             console.close()
+
+
+def _explain_early_death(cg: Cgroup, spec: Spec) -> InvalidArgument | None:
+    """The init died without a word: a memory limit the kernel took but that the setup cannot
+    live within gets the OOM killer; say so, naming the limit (runc fails on the same limit with
+    "unable to set memory limit")."""
+    limit = spec.linux.resources.memory.limit
+    if limit is None or limit < 0:
+        return None
+    try:
+        kills = cg.stats().oom_kills
+    except OSError:
+        return None
+    if kills <= 0:
+        return None
+    knob = "memory.max" if "memory" not in cg.paths else "memory.limit_in_bytes"
+    return InvalidArgument(f"unable to set memory limit to {limit} ({knob}): the container init was "
+                           "killed by the OOM killer during setup; the limit is too low")
+
+
+def _chown_to_container_root(path: str, spec: Spec) -> None:
+    """A new user namespace's root owns the fifo on the host (runc does the same)."""
+    user_ns = spec.linux.namespace("user")
+    if user_ns is None or user_ns.path:
+        return
+    uid = idmap.to_host(0, spec.linux.uid_mappings)
+    gid = idmap.to_host(0, spec.linux.gid_mappings)
+    os.chown(path, -1 if uid is None else uid, -1 if gid is None else gid)
 
 
 def _handshake(chan: Channel, spec: Spec, inter_pid: int, state: State) -> int:
@@ -172,7 +212,7 @@ def exec_process(sd: StateDir, state: State, spec: Spec, opts: ExecOptions) -> i
     console = connect_console_socket(opts.console_socket) if opts.process.terminal and opts.console_socket else None
     cg = from_paths(state.cgroup_paths) if state.cgroup_paths else None
     chan, child_chan = Channel.pair()
-    cfg = InitConfig(spec=spec, process=opts.process, rootfs="/", bundle=state.bundle, fifo="", seccomp_bpf=bpf,
+    cfg = InitConfig(spec=spec, process=opts.process, rootfs="/", bundle=state.bundle, fifo_fd=-1, seccomp_bpf=bpf,
                      preserve_fds=opts.preserve_fds, cgroup=cg, console=console)
     inter = os.fork()
     if inter == 0:

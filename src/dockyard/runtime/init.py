@@ -43,7 +43,7 @@ class InitConfig:
     process: Process
     rootfs: str
     bundle: str
-    fifo: str
+    fifo_fd: int  # O_PATH fd of the exec fifo, opened by the parent (-1 for exec)
     seccomp_bpf: bytes | None
     preserve_fds: int
     cgroup: Cgroup | None
@@ -88,10 +88,17 @@ def intermediate(cfg: InitConfig, chan: Channel) -> NoReturn:
             chan.send("userns")
             chan.expect("userns-done")
         if user_ns is not None:
-            steps.run("becoming root in the user namespace", _become_ns_root)
+            # Like runc's nsexec: the uid first, the gid once the other namespaces exist (so a new
+            # IPC namespace's mqueue root belongs to the overflow gid, as under runc).
+            steps.run("becoming root in the user namespace", lambda: os.setresuid(0, 0, 0))
         steps.run("joining namespaces", lambda: namespaces.join([x for x in opened if x[0] != "user"]))
         flags = namespaces.new_flags(linux_cfg.namespaces, exclude=("user",))
         steps.run("creating namespaces", lambda: linux.unshare(flags) if flags else None)
+        if user_ns is not None:
+            steps.run("becoming root in the user namespace", _become_ns_root)
+        net_ns = linux_cfg.namespace("network")
+        if net_ns is not None and not net_ns.path:
+            steps.run("bringing up the loopback interface", linux.set_link_up)
         if linux_cfg.time_offsets and linux_cfg.namespace("time") and not linux_cfg.namespace("time").path:  # type: ignore[union-attr]
             steps.run("writing time namespace offsets", lambda: _time_offsets(linux_cfg.time_offsets))
         ready_r, ready_w = os.pipe()
@@ -151,7 +158,7 @@ def container_init(cfg: InitConfig, chan: Channel) -> NoReturn:
         if spec.hooks.create_container:
             steps.run("running createContainer hooks",
                       lambda: hooks.run_hooks("createContainer", spec.hooks.create_container, state))
-        fifo_fd = steps.run("opening the exec fifo", lambda: os.open(cfg.fifo, os.O_PATH | os.O_CLOEXEC))
+        fifo_fd = cfg.fifo_fd
         steps.run("pivot_root", lambda: rootfs.pivot(cfg.rootfs))
         for key, value in spec.linux.sysctl.items():
             steps.run(f"setting sysctl {key}", lambda key=key, value=value: _write_sysctl(key, value))  # type: ignore[misc]

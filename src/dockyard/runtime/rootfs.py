@@ -98,6 +98,8 @@ def _mount_cgroup_v1(dest: str, flags: int, cgroup_paths: Mapping[str, str], cgr
     os.makedirs(dest, exist_ok=True)
     m.mount("tmpfs", dest, "tmpfs", base, "mode=755")
     for key, host_path in cgroup_paths.items():  # mountinfo order, as runc
+        if key == "unified":
+            continue  # a hybrid host's cgroup2 hierarchy: runc mounts only the v1 ones
         sub = os.path.join(dest, key)
         os.makedirs(sub, exist_ok=True)
         if cgroupns:

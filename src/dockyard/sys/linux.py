@@ -170,6 +170,29 @@ def seccomp_load_bpf(program: bytes) -> None:
                              ctypes.c_uint(0), ctypes.byref(prog))), "seccomp")
 
 
+SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+IFF_UP = 0x1
+
+
+def set_link_up(name: str = "lo") -> None:
+    """Bring a network interface of the current network namespace up (as runc does for ``lo``)."""
+    import _socket
+    import fcntl
+    import struct
+
+    sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM, 0)
+    try:
+        req = struct.pack("16sH22x", name.encode(), 0)
+        flags = struct.unpack_from("H", fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, req), 16)[0]
+        if not flags & IFF_UP:
+            fcntl.ioctl(sock.fileno(), SIOCSIFFLAGS, struct.pack("16sH22x", name.encode(), flags | IFF_UP))
+    except OSError as exc:
+        raise OSError(exc.errno, f"bringing {name} up: {os.strerror(exc.errno or 0)}") from exc
+    finally:
+        sock.close()
+
+
 def close_range_cloexec(first: int) -> None:
     """Mark every fd >= first close-on-exec (cheap even with a high fd limit)."""
     _check(int(_libc.syscall(ctypes.c_long(SYS_CLOSE_RANGE), ctypes.c_uint(first),
@@ -180,6 +203,7 @@ __all__ = [
     "CLONE_NEWCGROUP", "CLONE_NEWIPC", "CLONE_NEWNET", "CLONE_NEWNS", "CLONE_NEWPID", "CLONE_NEWTIME",
     "CLONE_NEWUSER", "CLONE_NEWUTS", "ambient_clear_all", "ambient_raise", "capbset_drop", "capbset_read",
     "capget", "capset", "close_range_cloexec", "personality", "pivot_root", "prctl", "seccomp_load_bpf",
-    "set_child_subreaper", "set_dumpable", "set_keepcaps", "set_no_new_privs", "set_pdeathsig",
+    "set_child_subreaper", "set_dumpable", "set_keepcaps", "set_link_up", "set_no_new_privs",
+    "set_pdeathsig",
     "setdomainname", "sethostname", "setns", "unshare",
 ]

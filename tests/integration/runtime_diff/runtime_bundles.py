@@ -156,7 +156,12 @@ echo "umask: $(umask)"
 echo "hostname: $(hostname)"
 echo "domainname: $(cat /proc/sys/kernel/domainname)"
 echo "oom_score_adj: $(cat /proc/self/oom_score_adj)"
-echo "fds: $(ls /proc/$$/fd | sort -n | tr '\n' ' ')"
+# the listing goes to a file first: inside $(...) or a pipeline, busybox sh may still hold the
+# write end of its own pipe (fd 4) when ls looks, a race seen under either runtime. A file
+# redirect is done in the child, so the shell's fds are exactly the inherited ones.
+ls /proc/$$/fd > /dev/shm/.probe-fds
+echo "fds: $(sort -n /dev/shm/.probe-fds | tr '\n' ' ')"
+rm -f /dev/shm/.probe-fds
 # (stdin itself is not printed: runc's foreground `run` relays stdio through its own pipes, another
 # runtime may hand over the caller's fds; both deliver the same stream)
 sec env

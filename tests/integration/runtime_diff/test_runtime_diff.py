@@ -146,15 +146,14 @@ def compare(ref: Run, got: Run) -> None:
     assert got.hooks == ref.hooks, "hooks differ:\n" + diff("\n".join(ref.hooks), "\n".join(got.hooks))
 
 
-# Where dockyard-runtime still differs from runc (seen when this suite landed, on every bundle:
-# /sys/fs/cgroup tmpfs mounted ro where runc leaves it rw; the process not placed in the unified
-# (v2) hierarchy's cgroup; runc's default device rule `c 10:200 rwm` (/dev/net/tun) missing; the
-# loopback link of a new network namespace left down; and for userns_maps the exec fifo not
-# openable by the mapped root). Strict: once dockyard-runtime matches runc the test XPASSes, which
-# fails, and the entry must go.
+# Where dockyard-runtime still differs from runc. When this suite landed that was every bundle
+# (/sys/fs/cgroup tmpfs mounted ro; the unified (v2) hierarchy's cgroup not joined; runc's default
+# device rule `c 10:200 rwm` missing; the loopback link of a new network namespace left down; the
+# exec fifo not openable by a mapped root); all of those are fixed. Strict: once dockyard-runtime
+# matches runc the test XPASSes, which fails, and the entry must go.
 DOCKYARD_DIFFERS = pytest.mark.xfail(
     strict=True, reason="dockyard-runtime still differs from runc here (see DOCKYARD_DIFFERS)")
-KNOWN_DIFFERENT: set[str] = set(VARIANTS)
+KNOWN_DIFFERENT: set[str] = set()
 
 
 def reference_run(name: str, variant: Variant, tmp_path: Path, helper: int | None) -> Run:
@@ -236,7 +235,6 @@ def test_terminal_console_socket_runc(tmp_path: Path) -> None:
     terminal_reference(tmp_path)
 
 
-@DOCKYARD_DIFFERS
 def test_terminal_console_socket_same_as_runc(tmp_path: Path) -> None:
     skip_unless_dockyard()
     ref = terminal_reference(tmp_path)
@@ -308,19 +306,36 @@ def test_exec_into_running_container_runc(tmp_path: Path) -> None:
     exec_reference(tmp_path)
 
 
-@DOCKYARD_DIFFERS
-def test_exec_into_running_container_same_as_runc(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def exec_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Run], list[Run]]:
+    """The exec forms under runc and dockyard-runtime, run once for all the per-form comparisons."""
     skip_unless_dockyard()
+    tmp_path = tmp_path_factory.mktemp("exec")
     ref = exec_reference(tmp_path)
     if not dockyard_has_command("exec"):
         pytest.skip("dockyard-runtime has no exec command yet")
     got = exec_runs("dockyard-runtime", tmp_path)
     assert len(got) == len(EXEC_FORMS), f"run --detach failed: {got[0].res.err}"
-    for form, r, g in zip(EXEC_FORMS, ref, got, strict=True):
-        if looks_unimplemented(g.res):
-            pytest.skip(f"dockyard-runtime exec {form}: not implemented yet: {g.res.err.strip()[-300:]}")
-        assert g.res.rc == r.res.rc, f"exec {form}: exit {g.res.rc} (runc {r.res.rc}): {g.res.err}"
-        assert g.out == r.out, f"exec {form} output differs:\n" + diff(r.out, g.out)
+    return ref, got
+
+
+# The exit code of an exec whose executable is missing: runc's `exec` exits 255 (its generic
+# failure code); dockyard-runtime exits 127 (126 when not executable), Docker's codes, as issue 4's
+# scope asks of it. A decision on one of the two is pending; the comparison stays as it is.
+EXEC_DIFFERS = {4: "exit code of a missing executable: runc 255, dockyard-runtime 127 (Docker's, per issue 4)"}
+
+
+@pytest.mark.parametrize("form", [
+    pytest.param(i, marks=pytest.mark.xfail(strict=True, reason=EXEC_DIFFERS[i])) if i in EXEC_DIFFERS else i
+    for i in range(len(EXEC_FORMS))])
+def test_exec_into_running_container_same_as_runc(form: int, exec_pair: tuple[list[Run], list[Run]]) -> None:
+    ref, got = exec_pair
+    opts, args = EXEC_FORMS[form]
+    r, g = ref[form], got[form]
+    if looks_unimplemented(g.res):
+        pytest.skip(f"dockyard-runtime exec {opts} {args}: not implemented yet: {g.res.err.strip()[-300:]}")
+    assert g.res.rc == r.res.rc, f"exec {opts} {args}: exit {g.res.rc} (runc {r.res.rc}): {g.res.err}"
+    assert g.out == r.out, f"exec {opts} {args} output differs:\n" + diff(r.out, g.out)
 
 
 def test_state_reports_running_pid(tmp_path: Path) -> None:

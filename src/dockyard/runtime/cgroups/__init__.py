@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from dockyard.runtime.cgroups.common import Stats
-from dockyard.runtime.cgroups.v1 import CgroupV1, discover
+from dockyard.runtime.cgroups.v1 import UNIFIED, CgroupV1, discover, discover_hybrid
 from dockyard.runtime.cgroups.v2 import CgroupV2
 from dockyard.runtime.spec import Resources
 
@@ -33,12 +33,13 @@ def open_cgroup(cgroups_path: str) -> Cgroup:
     """The manager for this host: pure v2 when /sys/fs/cgroup is cgroup2, else v1."""
     if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
         return CgroupV2(cgroups_path)
-    return CgroupV1(cgroups_path, discover())
+    hierarchies, unified = discover_hybrid()
+    return CgroupV1(cgroups_path, hierarchies, unified)
 
 
 def from_paths(paths: Mapping[str, str]) -> Cgroup:
     """Reopen a manager from the paths recorded in state.json."""
-    if set(paths) == {"unified"} and os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+    if set(paths) == {UNIFIED} and os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
         mgr2 = CgroupV2("/")
         mgr2.path = paths["unified"]
         mgr2.paths = dict(paths)
@@ -48,4 +49,5 @@ def from_paths(paths: Mapping[str, str]) -> Cgroup:
     return mgr
 
 
-__all__ = ["Cgroup", "CgroupV1", "CgroupV2", "Stats", "default_path", "discover", "from_paths", "open_cgroup"]
+__all__ = ["UNIFIED", "Cgroup", "CgroupV1", "CgroupV2", "Stats", "default_path", "discover", "discover_hybrid",
+           "from_paths", "open_cgroup"]

@@ -34,6 +34,7 @@ DEFAULT_ALLOWED_DEVICES = (
     DeviceRule(True, "c", 1, 3, "rwm"), DeviceRule(True, "c", 1, 8, "rwm"), DeviceRule(True, "c", 1, 7, "rwm"),
     DeviceRule(True, "c", 5, 0, "rwm"), DeviceRule(True, "c", 1, 5, "rwm"), DeviceRule(True, "c", 1, 9, "rwm"),
     DeviceRule(True, "c", 136, None, "rwm"), DeviceRule(True, "c", 5, 2, "rwm"),
+    DeviceRule(True, "c", 10, 200, "rwm"),  # /dev/net/tun: allowed, though no node is created
 )
 
 

@@ -17,29 +17,44 @@ from dockyard.runtime.cgroups.common import (
 from dockyard.runtime.cgroups.resources import v1_writes
 from dockyard.runtime.spec import Resources
 
+# The key of the cgroup2 hierarchy that hybrid hosts mount next to the v1 ones (as runc's "").
+UNIFIED = "unified"
+
 
 def discover(mountinfo: str = "/proc/self/mountinfo") -> dict[str, str]:
     """{hierarchy key: mount point}; comounted controllers share one mount; named ones use their name."""
+    return discover_hybrid(mountinfo)[0]
+
+
+def discover_hybrid(mountinfo: str = "/proc/self/mountinfo") -> tuple[dict[str, str], str | None]:
+    """The v1 hierarchies (as ``discover``) and the mount point of a cgroup2 hierarchy beside them."""
     out: dict[str, str] = {}
+    unified: str | None = None
     with open(mountinfo) as f:
         for line in f:
             left, _, right = line.partition(" - ")
             fields = right.split()
             if len(fields) < 3 or fields[0] != "cgroup":
+                if unified is None and fields and fields[0] == "cgroup2":
+                    unified = left.split()[4]
                 continue
             point = left.split()[4]
             for opt in fields[2].split(","):
                 if opt in ("rw", "ro") or opt.startswith(("relatime", "clone_children", "xattr", "release_agent")):
                     continue
                 out.setdefault(opt.removeprefix("name="), point)
-    return out
+    return out, unified
 
 
 class CgroupV1:
-    def __init__(self, cgroups_path: str, hierarchies: Mapping[str, str]) -> None:
+    def __init__(self, cgroups_path: str, hierarchies: Mapping[str, str], unified: str | None = None) -> None:
+        """``unified``: the cgroup2 mount of a hybrid host; like runc, the container gets a cgroup
+        there too (no controllers are set in it, but /proc/<pid>/cgroup's ``0::`` line shows it)."""
         rel = cgroups_path.lstrip("/")
         self.rel = rel
         self.mounts = dict(hierarchies)
+        if unified is not None:
+            self.mounts[UNIFIED] = unified
         self.paths = {key: os.path.join(point, rel) for key, point in self.mounts.items()}
 
     def create(self) -> None:
