@@ -650,6 +650,9 @@ class Supervisor:
             raise errors.AlreadyExists(f"exec {key} exists already")
         tty, stdin = bool(request.get("tty", False)), bool(request.get("stdin", False))
         proc = Proc(key, tty=tty, writer=logfile.NullWriter())
+        size = _size_of(request)
+        if tty and size is not None:
+            process = self._with_console_size(process, key, size)
         pid_file = self.path(f"exec-{key}.pid")
         args = ["exec", "--detach", "--process", process, "--pid-file", pid_file]
         child_fds: list[int] = []
@@ -690,6 +693,8 @@ class Supervisor:
             if console is not None:
                 console.close()
                 os.unlink(console_path)
+            if process.startswith(self.path("exec-")):
+                os.unlink(process)  # our sized copy
         if rc != 0:
             # The runtime failed before the process ran, so the pipes hold its error message.
             output = b""
@@ -707,7 +712,7 @@ class Supervisor:
         os.unlink(pid_file)
         if tty:
             os.close(out_r)
-            self._adopt_master(proc, master, _size_of(request), stdin=stdin)
+            self._adopt_master(proc, master, size, stdin=stdin)
         else:
             for fd in (out_r, err_r):
                 os.set_blocking(fd, False)
@@ -721,6 +726,18 @@ class Supervisor:
         conn.proc, conn.want, conn.stdin = proc, frozenset({"stdout", "stderr"}), stdin
         proc.attached.append(conn)
         return protocol.ok({"id": key, "pid": proc.pid, "tty": tty})
+
+    def _with_console_size(self, process: str, key: str, size: tuple[int, int]) -> str:
+        # The runtime sizes the pty before the process runs; setting it afterwards would race it.
+        try:
+            with open(process) as f:
+                spec = json.load(f)
+        except (OSError, ValueError) as exc:
+            raise errors.InvalidArgument(f"cannot read {process}: {exc}") from exc
+        spec["consoleSize"] = {"height": size[0], "width": size[1]}
+        sized = self.path(f"exec-{key}.json")
+        write_atomic(sized, json.dumps(spec).encode())
+        return sized
 
     def _exec_kill(self, proc: Proc, request: JSONObject) -> JSONObject:
         sig = request.get("signal", signal.SIGKILL.value)

@@ -1,59 +1,13 @@
-"""Fixtures for the shim's root tests: a busybox bundle, the runtimes, and shims that always get cleaned up."""
+"""Fixtures for the shim's root tests: runtimes, a busybox rootfs, and shims that always get cleaned up."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import signal
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-
-from dockyard.shim.client import ShimClient, spawn_shim
-
-RUNC = "/usr/sbin/runc"
-DOCKYARD_RUNTIME = str(Path(sys.executable).with_name("dockyard-runtime"))
-
-
-def make_rootfs(path: Path) -> Path:
-    (path / "bin").mkdir(parents=True)
-    shutil.copy2("/bin/busybox", path / "bin" / "busybox")
-    listing = subprocess.run(["/bin/busybox", "--list-full"], capture_output=True, text=True, check=True).stdout
-    for applet in listing.split():
-        target = path / applet
-        if target.name == "busybox" or target.exists():
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.symlink_to("/bin/busybox")
-    for d in ("proc", "sys", "dev", "etc", "tmp", "root"):
-        (path / d).mkdir(exist_ok=True)
-    (path / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
-    (path / "etc" / "group").write_text("root:x:0:\n")
-    return path
-
-
-def make_bundle(dest: Path, rootfs: Path, args: list[str], *, terminal: bool = False,
-                memory_limit: int | None = None, pid_namespace: bool = True) -> Path:
-    dest.mkdir(parents=True)
-    subprocess.run([RUNC, "spec"], cwd=dest, check=True)
-    config: dict[str, Any] = json.loads((dest / "config.json").read_text())
-    config["process"]["args"] = args
-    config["process"]["terminal"] = terminal
-    config["root"] = {"path": str(rootfs), "readonly": False}
-    if not pid_namespace:
-        # Outside a PID namespace the process is not an init, so default signal actions apply.
-        config["linux"]["namespaces"] = [ns for ns in config["linux"]["namespaces"] if ns["type"] != "pid"]
-    if memory_limit is not None:
-        config["linux"].setdefault("resources", {})["memory"] = {"limit": memory_limit, "swap": memory_limit}
-    (dest / "config.json").write_text(json.dumps(config))
-    return dest
+from shim_helpers import DOCKYARD_RUNTIME, RUNC, Shims, make_rootfs, runtime_works
 
 
 @pytest.fixture(scope="session")
@@ -61,76 +15,14 @@ def rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_rootfs(tmp_path_factory.mktemp("shim-rootfs") / "rootfs")
 
 
-_dockyard_runtime_ok: dict[str, bool] = {}
-
-
-def _runtime_works(runtime: str, rootfs: Path, tmp: Path) -> bool:
-    if runtime not in _dockyard_runtime_ok:
-        bundle = make_bundle(tmp / f"probe-{uuid.uuid4().hex[:6]}", rootfs, ["true"])
-        cid = "probe" + uuid.uuid4().hex[:8]
-        root = tmp / "probe-root"
-        try:
-            proc = subprocess.run([runtime, "--root", str(root), "run", "--bundle", str(bundle), cid],
-                                  capture_output=True, timeout=30, check=False)
-            _dockyard_runtime_ok[runtime] = proc.returncode == 0
-        except (OSError, subprocess.TimeoutExpired):
-            _dockyard_runtime_ok[runtime] = False
-        subprocess.run([runtime, "--root", str(root), "delete", "--force", cid], capture_output=True, check=False)
-    return _dockyard_runtime_ok[runtime]
-
-
 @pytest.fixture(params=["runc", "dockyard-runtime"])
 def runtime(request: pytest.FixtureRequest, rootfs: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     binary = RUNC if request.param == "runc" else DOCKYARD_RUNTIME
     if not os.path.exists(binary):
         pytest.skip(f"{binary} is not installed")
-    if request.param != "runc" and not _runtime_works(binary, rootfs, tmp_path_factory.mktemp("probe")):
+    if request.param != "runc" and not runtime_works(binary, rootfs, tmp_path_factory.mktemp("probe")):
         pytest.skip("dockyard-runtime cannot run the trivial bundle here")
     return binary
-
-
-class Shims:
-    """Spawns shims in a test's tmp_path and tears every one of them down afterwards."""
-
-    def __init__(self, tmp: Path, rootfs: Path, runtime: str) -> None:
-        self.tmp = tmp
-        self.rootfs = rootfs
-        self.runtime = runtime
-        self.runtime_root = tmp / "runtime-root"
-        self.started: list[tuple[str, ShimClient]] = []
-
-    def bundle(self, args: list[str], **kw: Any) -> Path:
-        return make_bundle(self.tmp / f"bundle-{uuid.uuid4().hex[:6]}", self.rootfs, args, **kw)
-
-    def spawn(self, args: list[str], *, terminal: bool = False, memory_limit: int | None = None,
-              pid_namespace: bool = True, **kw: Any) -> tuple[str, ShimClient]:
-        cid = "c" + uuid.uuid4().hex[:10]
-        state_dir = self.tmp / "shims" / cid
-        bundle = self.bundle(args, terminal=terminal, memory_limit=memory_limit, pid_namespace=pid_namespace)
-        kw.setdefault("log_path", str(self.tmp / f"{cid}-json.log"))
-        self.started.append((cid, ShimClient(state_dir)))
-        client = spawn_shim(id=cid, bundle=bundle, runtime=self.runtime, runtime_root=self.runtime_root,
-                            state_dir=state_dir, tty=terminal, **kw)
-        return cid, client
-
-    def log_path(self, cid: str) -> Path:
-        return self.tmp / f"{cid}-json.log"
-
-    def cleanup(self) -> None:
-        for cid, client in self.started:
-            try:
-                client.shutdown(force=True)
-            except Exception:
-                pass
-            pid = client.shim_pid()
-            if pid is not None:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            subprocess.run([self.runtime, "--root", str(self.runtime_root), "delete", "--force", cid],
-                           capture_output=True, check=False)
-        time.sleep(0.05)
 
 
 @pytest.fixture

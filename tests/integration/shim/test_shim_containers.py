@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Shims
+from shim_helpers import Shims
 
 from dockyard import errors
 from dockyard.shim import logfile, protocol, stdcopy
@@ -34,7 +34,10 @@ def read_until(sock: socket.socket, needle: bytes, timeout: float = 10) -> bytes
     sock.settimeout(timeout)
     data = b""
     while needle not in data:
-        chunk = sock.recv(65536)
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            raise AssertionError(f"never saw {needle!r}; got {data!r}") from None
         if not chunk:
             break
         data += chunk
