@@ -281,13 +281,11 @@ def build_mounts(options: CreateOptions, image: ContainerConfig, *, container_di
 
 
 def rootfs_propagation(mounts: Sequence[dict[str, Any]]) -> str:
-    """Shared bind mounts need a shared rootfs, slave ones at least rslave (moby's rule)."""
+    """Shared bind mounts need a shared rootfs (moby's rule). Slave binds need at least rslave,
+    which is already the runtime's default, so nothing is written for them (the schema's enum
+    has no "rslave")."""
     props = {o for m in mounts if m["type"] == "bind" for o in m["options"]}
-    if props & {"shared", "rshared"}:
-        return "shared"
-    if props & {"slave", "rslave"}:
-        return "rslave"
-    return ""
+    return "shared" if props & {"shared", "rshared"} else ""
 
 
 # --- namespaces -------------------------------------------------------------------------------
