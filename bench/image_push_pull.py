@@ -66,7 +66,7 @@ def timed_push_pull(host: str, archive: Path, ref: str, layers: int) -> dict[str
     if out.count(": Pushed") != layers:
         raise RuntimeError(f"{host}: push uploaded {out.count(': Pushed')} layers, expected {layers}:\n{out}")
     image_id = docker(host, "image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
-    docker(host, "rmi", "-f", TAG, ref)
+    docker(host, "rmi", "-f", image_id)  # every tag of it, also ones an aborted run left behind
     if image_id in docker(host, "images", "-a", "-q", "--no-trunc").stdout.split():
         raise RuntimeError(f"{host}: {image_id} is still there before the cold pull")
     t0 = time.perf_counter()
