@@ -712,6 +712,9 @@ class Supervisor:
         os.unlink(pid_file)
         if tty:
             os.close(out_r)
+            if master < 0:
+                os.kill(proc.pid, signal.SIGKILL)  # reaped as an unknown child by the loop
+                raise protocol.ExecFailed("the runtime sent no terminal on the console socket", 126)
             self._adopt_master(proc, master, size, stdin=stdin)
         else:
             for fd in (out_r, err_r):
