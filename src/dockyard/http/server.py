@@ -85,12 +85,19 @@ class Request:
 Body = bytes | AsyncIterator[bytes]
 
 
+UpgradeHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, bytes], Awaitable[None]]
+
+
 @dataclass(slots=True)
 class Response:
     status: int = 200
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: Body = b""
     reason: str = ""
+    # Docker's hijack: after the headers the connection carries raw bytes both ways. The handler
+    # gets the reader (which sees the client's half-close as EOF), the writer and any bytes the
+    # client sent right behind its request.
+    upgrade: UpgradeHandler | None = None
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -115,6 +122,7 @@ class _Connection:
         self.handler = handler
         self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADER_SIZE)
         self.busy = False
+        self.hijacked = False
 
     async def _next_event(self) -> h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]:
         while True:
@@ -154,6 +162,8 @@ class _Connection:
                     await self._handle(event)
                 finally:
                     self.busy = False
+                if self.hijacked:
+                    return
                 if self.conn.our_state is h11.MUST_CLOSE or self.conn.their_state is h11.MUST_CLOSE:
                     return
                 # Drain whatever the handler did not read so the next request parses cleanly.
@@ -194,6 +204,9 @@ class _Connection:
             _body=self._body_iter,
         )
         response = await self.handler(request)
+        if response.upgrade is not None:
+            await self._hijack(event, response)
+            return
         headers = list(response.headers)
         is_head = request.method == "HEAD"
         if isinstance(response.body, bytes):
@@ -217,6 +230,25 @@ class _Connection:
                 with contextlib.suppress(Exception):
                     await aclose()
         await self._send(h11.EndOfMessage())
+
+    async def _hijack(self, event: h11.Request, response: Response) -> None:
+        """Answer 101 when the client asked to upgrade (the docker CLI accepts nothing else),
+        otherwise 200 without framing; then hand the raw connection to the handler."""
+        assert response.upgrade is not None
+        asked = any(k.lower() == b"upgrade" for k, _ in event.headers)
+        if asked:
+            data = self.conn.send(h11.InformationalResponse(
+                status_code=101, reason=b"UPGRADED",
+                headers=[*response.headers, ("Connection", "Upgrade"), ("Upgrade", "tcp")]))
+            trailing, _ = self.conn.trailing_data
+        else:
+            head = [b"HTTP/1.1 200 OK"] + [f"{k}: {v}".encode("latin-1") for k, v in response.headers]
+            data = b"\r\n".join(head) + b"\r\n\r\n"
+            trailing = b""
+        self.writer.write(data or b"")
+        await self.writer.drain()
+        self.hijacked = True
+        await response.upgrade(self.reader, self.writer, bytes(trailing))
 
     async def _body_iter(self) -> AsyncIterator[bytes]:
         while self.conn.their_state is h11.SEND_BODY:
@@ -283,4 +315,4 @@ class HTTPServer:
                 await asyncio.wait(pending, timeout=1.0)
 
 
-__all__ = ["Body", "HTTPServer", "Handler", "Headers", "Request", "Response"]
+__all__ = ["Body", "HTTPServer", "Handler", "Headers", "Request", "Response", "UpgradeHandler"]

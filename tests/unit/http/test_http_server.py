@@ -155,3 +155,41 @@ def test_graceful_close_lets_in_flight_requests_finish(sock_path: str) -> None:
     assert idle_closed
     with socket.socket(socket.AF_UNIX) as s, pytest.raises(OSError):
         s.connect(sock_path)
+
+
+async def hijack_handler(req: Request) -> Response:
+    async def pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, initial: bytes) -> None:
+        data = initial + await reader.read()  # read until the client's half-close
+        writer.write(data.upper() + b"|after-eof")
+        await writer.drain()
+        writer.close()
+
+    return Response(200, [("Content-Type", "application/vnd.docker.raw-stream")], upgrade=pump)
+
+
+@pytest.mark.parametrize("upgrade", [True, False])
+def test_hijack_keeps_writing_after_the_client_half_closes(sock_path: str, upgrade: bool) -> None:
+    async def main() -> bytes:
+        server = HTTPServer(hijack_handler)
+        await server.listen_unix(sock_path)
+        reader, writer = await asyncio.open_unix_connection(sock_path)
+        head = b"POST /attach HTTP/1.1\r\nHost: x\r\n"
+        if upgrade:
+            head += b"Connection: Upgrade\r\nUpgrade: tcp\r\n"
+        writer.write(head + b"\r\nstdin-bytes")
+        await writer.drain()
+        writer.write_eof()  # what the docker CLI does when it has no more stdin
+        data = await reader.read()
+        writer.close()
+        await server.close()
+        return data
+
+    data = run(main())
+    assert isinstance(data, bytes)
+    head, _, body = data.partition(b"\r\n\r\n")
+    if upgrade:
+        assert head.startswith(b"HTTP/1.1 101 UPGRADED")
+        assert b"upgrade: tcp" in head.lower()
+    else:
+        assert head.startswith(b"HTTP/1.1 200")
+    assert body == b"STDIN-BYTES|after-eof"
