@@ -244,7 +244,7 @@ class _Connection:
         else:
             head = [b"HTTP/1.1 200 OK"] + [f"{k}: {v}".encode("latin-1") for k, v in response.headers]
             data = b"\r\n".join(head) + b"\r\n\r\n"
-            trailing = b""
+            trailing, _ = self.conn.trailing_data  # bytes behind a body-less request
         self.writer.write(data or b"")
         await self.writer.drain()
         self.hijacked = True
