@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from dockyard.client.api import API_VERSION, DEFAULT_HOST, DockyardClient, default_host
+from dockyard.client.api import API_VERSION, DEFAULT_HOST, ContainerWait, DockyardClient, default_host
 from dockyard.client.errors import StreamError
-from dockyard.http.client import ConnectError
+from dockyard.http.client import ConnectError, HijackedSocket
 
-__all__ = ["API_VERSION", "DEFAULT_HOST", "ConnectError", "DockyardClient", "StreamError", "default_host"]
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_HOST",
+    "ConnectError",
+    "ContainerWait",
+    "DockyardClient",
+    "HijackedSocket",
+    "StreamError",
+    "default_host",
+]

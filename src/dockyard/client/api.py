@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 
 from dockyard.client.errors import StreamError, error_for_status
 from dockyard.errors import DockyardError
-from dockyard.http.client import Body, HTTPConnection, Response
+from dockyard.http.client import Body, HijackedSocket, HTTPConnection, Response, UpgradeRefused
 
 API_VERSION = "1.44"
 DEFAULT_HOST = "unix:///run/dockyard/dockyard.sock"
@@ -47,6 +47,41 @@ def _query(params: Query) -> str:
 def _auth_headers(auth: str | None) -> dict[str, str]:
     # The docker CLI always sends the header; "e30=" is base64 of "{}" (no credentials).
     return {"X-Registry-Auth": auth or EMPTY_AUTH}
+
+
+def _id(ident: str) -> str:
+    # Container and exec names/IDs: one path segment.
+    return quote(ident, safe="")
+
+
+class ContainerWait:
+    """A ``POST /containers/{id}/wait`` whose response head has arrived: the daemon registered it.
+
+    The body (``{"StatusCode", "Error"}``) arrives when the condition is met; ``result`` blocks
+    for it. The wait has a connection of its own, so other requests can go on meanwhile.
+    """
+
+    def __init__(self, conn: HTTPConnection, response: Response) -> None:
+        self._conn = conn
+        self._response = response
+
+    def result(self) -> JSON:
+        try:
+            data = self._response.read()
+        finally:
+            self._conn.close()
+        decoded = json.loads(data) if data.strip() else {}
+        result: JSON = decoded if isinstance(decoded, dict) else {}
+        return result
+
+    def fileno(self) -> int:
+        """For select(): readable once the body starts arriving."""
+        sock = self._conn._sock
+        return sock.fileno() if sock is not None else -1
+
+    def close(self) -> None:
+        self._response.close()
+        self._conn.close()
 
 
 def _name(name: str) -> str:
@@ -259,6 +294,238 @@ class DockyardClient:
         result: JSON = self._json("GET", f"/distribution/{_name(name)}/json", headers=_auth_headers(auth))
         return result
 
+    # -- containers --------------------------------------------------------------------------
+
+    def _connection(self) -> HTTPConnection:
+        """A fresh connection, for hijacks and long waits (as Docker's client uses)."""
+        return HTTPConnection(self.host, timeout=self._conn.timeout)
+
+    def create_container(
+        self, config: Mapping[str, Any], name: str | None = None, platform: str | None = None
+    ) -> JSON:
+        """``POST /containers/create``: Config with HostConfig and NetworkingConfig, as Docker sends it."""
+        result: JSON = self._json(
+            "POST",
+            "/containers/create",
+            {"name": name or None, "platform": platform or None},
+            body=json.dumps(config).encode(),
+            headers={"Content-Type": "application/json"},
+        ) or {}
+        return result
+
+    def start(self, container: str, detach_keys: str | None = None) -> None:
+        """``POST /containers/{id}/start``; 304 (already started) is not an error."""
+        self.request("POST", f"/containers/{_id(container)}/start", {"detachKeys": detach_keys}).read()
+
+    def stop(self, container: str, t: int | None = None, signal: str | None = None) -> None:
+        self.request("POST", f"/containers/{_id(container)}/stop", {"signal": signal, "t": t}).read()
+
+    def restart(self, container: str, t: int | None = None, signal: str | None = None) -> None:
+        self.request("POST", f"/containers/{_id(container)}/restart", {"signal": signal, "t": t}).read()
+
+    def kill(self, container: str, signal: str | None = None) -> None:
+        self.request("POST", f"/containers/{_id(container)}/kill", {"signal": signal}).read()
+
+    def wait(self, container: str, condition: str | None = None) -> ContainerWait:
+        """Register a wait; returns once the daemon has answered the head, before the condition is met."""
+        conn = self._connection()
+        path = f"/v{API_VERSION}/containers/{_id(container)}/wait" + _query({"condition": condition})
+        try:
+            resp = conn.request("POST", path)
+            if resp.status >= 400:
+                raise error_for_status(resp.status, resp.read())
+        except BaseException:
+            conn.close()
+            raise
+        return ContainerWait(conn, resp)
+
+    def remove(self, container: str, v: bool = False, force: bool = False, link: bool = False) -> None:
+        """``DELETE /containers/{id}``."""
+        params: dict[str, str | int | bool | None] = {}
+        if force:
+            params["force"] = True
+        if link:
+            params["link"] = True
+        if v:
+            params["v"] = True
+        self.request("DELETE", f"/containers/{_id(container)}", params).read()
+
+    def containers(
+        self,
+        all: bool = False,
+        limit: int | None = None,
+        size: bool = False,
+        filters: Filters | None = None,
+    ) -> list[JSON]:
+        """``GET /containers/json``."""
+        params: dict[str, str | int | bool | None] = {}
+        if all:
+            params["all"] = True
+        if limit is not None and limit > 0:
+            params["limit"] = limit
+        if size:
+            params["size"] = True
+        params["filters"] = encode_filters(filters)
+        result: list[JSON] = self._json("GET", "/containers/json", params) or []
+        return result
+
+    def inspect_container(self, container: str, size: bool = False) -> JSON:
+        result: JSON = self._json(
+            "GET", f"/containers/{_id(container)}/json", {"size": True} if size else {}
+        )
+        return result
+
+    def logs(
+        self,
+        container: str,
+        stdout: bool = True,
+        stderr: bool = True,
+        follow: bool = False,
+        since: str | None = None,
+        until: str | None = None,
+        timestamps: bool = False,
+        tail: str | None = None,
+        details: bool = False,
+    ) -> Iterator[bytes]:
+        """``GET /containers/{id}/logs``: raw body chunks (8-byte frames unless the container has a TTY)."""
+        params: dict[str, str | int | bool | None] = {}
+        if details:
+            params["details"] = True
+        if follow:
+            params["follow"] = True
+        if since:
+            params["since"] = since
+        if stderr:
+            params["stderr"] = True
+        if stdout:
+            params["stdout"] = True
+        params["tail"] = tail or "all"
+        if timestamps:
+            params["timestamps"] = True
+        if until:
+            params["until"] = until
+        resp = self.request("GET", f"/containers/{_id(container)}/logs", params)
+        return _close_after(resp)
+
+    def _hijack(self, path: str, params: Query, body: bytes | None = None) -> HijackedSocket:
+        conn = self._connection()
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        try:
+            return conn.hijack("POST", f"/v{API_VERSION}{path}{_query(params)}", headers=headers, body=body)
+        except UpgradeRefused as exc:
+            conn.close()
+            if exc.status >= 400:
+                raise error_for_status(exc.status, exc.body) from None
+            raise DockyardError(str(exc)) from None
+        except BaseException:
+            conn.close()
+            raise
+
+    def attach(
+        self,
+        container: str,
+        stdin: bool = False,
+        stdout: bool = True,
+        stderr: bool = True,
+        stream: bool = True,
+        logs: bool = False,
+        detach_keys: str | None = None,
+    ) -> HijackedSocket:
+        """``POST /containers/{id}/attach`` hijacked (101); the caller pumps the raw socket."""
+        params: dict[str, str | int | bool | None] = {}
+        if detach_keys:
+            params["detachKeys"] = detach_keys
+        if logs:
+            params["logs"] = True
+        if stderr:
+            params["stderr"] = True
+        if stdin:
+            params["stdin"] = True
+        if stdout:
+            params["stdout"] = True
+        if stream:
+            params["stream"] = True
+        return self._hijack(f"/containers/{_id(container)}/attach", params)
+
+    def resize(self, container: str, h: int, w: int) -> None:
+        self.request("POST", f"/containers/{_id(container)}/resize", {"h": h, "w": w}).read()
+
+    def rename(self, container: str, name: str) -> None:
+        self.request("POST", f"/containers/{_id(container)}/rename", {"name": name}).read()
+
+    def pause(self, container: str) -> None:
+        self.request("POST", f"/containers/{_id(container)}/pause").read()
+
+    def unpause(self, container: str) -> None:
+        self.request("POST", f"/containers/{_id(container)}/unpause").read()
+
+    def top(self, container: str, ps_args: str | None = None) -> JSON:
+        result: JSON = self._json("GET", f"/containers/{_id(container)}/top", {"ps_args": ps_args or None})
+        return result
+
+    # -- exec --------------------------------------------------------------------------------
+
+    def exec_create(
+        self,
+        container: str,
+        cmd: list[str],
+        *,
+        user: str = "",
+        privileged: bool = False,
+        tty: bool = False,
+        console_size: tuple[int, int] | None = None,
+        attach_stdin: bool = False,
+        attach_stdout: bool = True,
+        attach_stderr: bool = True,
+        detach: bool = False,
+        detach_keys: str = "",
+        env: list[str] | None = None,
+        workdir: str = "",
+    ) -> JSON:
+        """``POST /containers/{id}/exec`` with the body the docker CLI sends; returns ``{"Id"}``."""
+        body: JSON = {"User": user, "Privileged": privileged, "Tty": tty}
+        if console_size:
+            body["ConsoleSize"] = list(console_size)
+        body.update({
+            "AttachStdin": attach_stdin,
+            "AttachStderr": attach_stderr,
+            "AttachStdout": attach_stdout,
+            "Detach": detach,
+            "DetachKeys": detach_keys,
+            "Env": env,
+            "WorkingDir": workdir,
+            "Cmd": cmd,
+        })
+        result: JSON = self._json(
+            "POST",
+            f"/containers/{_id(container)}/exec",
+            body=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        ) or {}
+        return result
+
+    def exec_start(
+        self, exec_id: str, detach: bool = False, tty: bool = False, console_size: tuple[int, int] | None = None
+    ) -> HijackedSocket | None:
+        """``POST /exec/{id}/start``: hijacked unless detached (then a plain 200 and None)."""
+        body: JSON = {"Detach": detach, "Tty": tty}
+        if console_size:
+            body["ConsoleSize"] = list(console_size)
+        payload = json.dumps(body).encode()
+        if detach:
+            self.request(
+                "POST", f"/exec/{_id(exec_id)}/start", body=payload, headers={"Content-Type": "application/json"}
+            ).read()
+            return None
+        return self._hijack(f"/exec/{_id(exec_id)}/start", {}, payload)
+
+    def exec_resize(self, exec_id: str, h: int, w: int) -> None:
+        self.request("POST", f"/exec/{_id(exec_id)}/resize", {"h": h, "w": w}).read()
+
+    def exec_inspect(self, exec_id: str) -> JSON:
+        result: JSON = self._json("GET", f"/exec/{_id(exec_id)}/json")
+        return result
+
     # -- daemon start-up ---------------------------------------------------------------------
 
     def ensure_daemon(self, wait: float = 10.0) -> None:
@@ -268,4 +535,19 @@ class DockyardClient:
         ensure_daemon(self, wait=wait)
 
 
-__all__ = ["API_VERSION", "DEFAULT_HOST", "EMPTY_AUTH", "DockyardClient", "default_host", "encode_filters"]
+def _close_after(resp: Response) -> Iterator[bytes]:
+    try:
+        yield from resp.iter_bytes()
+    finally:
+        resp.close()
+
+
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_HOST",
+    "EMPTY_AUTH",
+    "ContainerWait",
+    "DockyardClient",
+    "default_host",
+    "encode_filters",
+]

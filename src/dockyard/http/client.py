@@ -243,6 +243,46 @@ class HTTPConnection:
                 self.close()
                 raise Unavailable(f"connection to {self.address} closed by the server") from None
 
+    def hijack(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> HijackedSocket:
+        """Send a request with ``Connection: Upgrade`` / ``Upgrade: tcp`` and take over the socket.
+
+        Only ``101 Switching Protocols`` is accepted, as Docker's Go client does: an error status
+        raises UpgradeRefused carrying the response body; any other status means the server did not
+        switch. The connection is handed over whole: this object reconnects for its next request.
+        """
+        if self._current is not None and not self._current.complete:
+            self._current.close()
+        head = dict(headers or {})
+        head.setdefault("Connection", "Upgrade")
+        head.setdefault("Upgrade", "tcp")
+        try:
+            response = self._exchange(method, path, head, body if body is not None else b"", upgrade=True)
+        except _StaleConnection:
+            self.close()
+            try:
+                response = self._exchange(method, path, head, body if body is not None else b"", upgrade=True)
+            except _StaleConnection:
+                self.close()
+                raise Unavailable(f"connection to {self.address} closed by the server") from None
+        if response.status != 101:
+            payload = response.read()
+            raise UpgradeRefused(response.status, response.reason, response.headers, payload)
+        conn, sock = self._h11, self._sock
+        assert conn is not None and sock is not None
+        buffered, _closed = conn.trailing_data
+        self._sock = None
+        self._h11 = None
+        self._current = None
+        sock.settimeout(None)
+        return HijackedSocket(sock, bytes(buffered), response.headers)
+
     def close(self) -> None:
         if self._sock is not None:
             try:
@@ -296,7 +336,9 @@ class HTTPConnection:
         self._sock = sock
         self._h11 = h11.Connection(our_role=h11.CLIENT)
 
-    def _exchange(self, method: str, path: str, headers: Mapping[str, str], body: Body) -> Response:
+    def _exchange(
+        self, method: str, path: str, headers: Mapping[str, str], body: Body, *, upgrade: bool = False
+    ) -> Response:
         if self._sock is None:
             self._connect()
         conn = self._h11
@@ -345,6 +387,8 @@ class HTTPConnection:
         while True:
             event = self._next_event(before_response=True)
             if isinstance(event, h11.InformationalResponse):
+                if upgrade and event.status_code == 101:
+                    break
                 continue
             if isinstance(event, h11.Response):
                 break
@@ -436,6 +480,94 @@ class HTTPConnection:
         self.close()
 
 
+class UpgradeRefused(DockyardError):
+    """A hijack request was answered with something other than ``101 Switching Protocols``."""
+
+    def __init__(self, status: int, reason: str, headers: Headers, body: bytes) -> None:
+        super().__init__(f"unable to upgrade to tcp, received {status}")
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+
+
+class HijackedSocket:
+    """The raw bidirectional stream left after a 101: attach and exec start.
+
+    Bytes the HTTP parser had already read past the response head come out of ``recv`` first.
+    ``close_write`` half-closes (``shutdown(SHUT_WR)``): the server sees EOF on stdin and keeps
+    sending output until the process is done.
+    """
+
+    def __init__(self, sock: socket.socket, buffered: bytes = b"", headers: Headers | None = None) -> None:
+        self.sock = sock
+        self._buffer = buffered
+        self.headers = headers if headers is not None else Headers([])
+        self._write_closed = False
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "")
+
+    @property
+    def multiplexed(self) -> bool:
+        """True when the server said the stream carries 8-byte stdio frames (API 1.42+)."""
+        return "multiplexed-stream" in self.content_type
+
+    @property
+    def pending(self) -> int:
+        """How many bytes are buffered locally (a select() on the socket would not see them)."""
+        return len(self._buffer)
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def recv(self, size: int = _READ_SIZE) -> bytes:
+        """Up to ``size`` bytes; b"" at EOF."""
+        if self._buffer:
+            data, self._buffer = self._buffer[:size], self._buffer[size:]
+            return data
+        try:
+            return self.sock.recv(size)
+        except ConnectionResetError:
+            return b""
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            data = self.recv()
+            if not data:
+                return
+            yield data
+
+    def sendall(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def close_write(self) -> None:
+        """Half-close: no more stdin. Harmless when already done or the peer is gone."""
+        if self._write_closed:
+            return
+        self._write_closed = True
+        self.shutdown(socket.SHUT_WR)
+
+    def shutdown(self, how: int) -> None:
+        try:
+            self.sock.shutdown(how)
+        except OSError:
+            pass
+
+    def settimeout(self, timeout: float | None) -> None:
+        self.sock.settimeout(timeout)
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> HijackedSocket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class _StaleConnection(Exception):
     """The connection died before any response arrived."""
 
@@ -448,5 +580,5 @@ def _file_chunks(stream: BinaryIO) -> Iterator[bytes]:
         yield chunk
 
 
-__all__ = ["Address", "Body", "ConnectError", "ConnectionLost", "HTTPConnection", "Headers", "Response",
-           "parse_address"]
+__all__ = ["Address", "Body", "ConnectError", "ConnectionLost", "HTTPConnection", "Headers", "HijackedSocket",
+           "Response", "UpgradeRefused", "parse_address"]
