@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.runtime.spec import Spec, parse_spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:
+    from dockyard.runtime._record import record as dataclass
 
 
 @dataclass(frozen=True, slots=True)

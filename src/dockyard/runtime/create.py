@@ -7,22 +7,33 @@ directory removed. Mounts live only in the container's own mount namespace and d
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from types import MappingProxyType
 
 from dockyard.errors import InvalidArgument
-from dockyard.runtime import hooks, idmap, namespaces, seccomp
+from dockyard.runtime import idmap, namespaces
 from dockyard.runtime.bundle import load_bundle
-from dockyard.runtime.cgroups import Cgroup, default_path, from_paths, open_cgroup
+from dockyard.runtime.cgroups import default_path, from_paths, open_cgroup
 from dockyard.runtime.init import InitConfig, exec_child, intermediate
-from dockyard.runtime.spec import Process, Spec
 from dockyard.runtime.state import State, StateDir, atomic_write, oci_state, proc_start_time
 from dockyard.runtime.sync import Channel, ProtocolError
-from dockyard.runtime.tty import connect_console_socket
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import socket
+    from dataclasses import dataclass
+
+    from dockyard.runtime.cgroups import Cgroup
+    from dockyard.runtime.spec import Process, Seccomp, Spec
+else:
+    from dockyard.runtime._record import record as dataclass
+
+if TYPE_CHECKING:
+    import signal
+else:
+    import _signal as signal  # the C module: `signal` builds its enums (and imports enum) on import
+
+# (hooks, seccomp, tty and signal handling are imported where used: most containers need none of them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +47,30 @@ class CreateOptions:
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f000Z")
+    """RFC 3339 in UTC with nanoseconds, as runc writes ``created``."""
+    ns = time.time_ns()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000)) + f".{ns % 1_000_000_000:09d}Z"
+
+
+def _compile_seccomp(config: Seccomp | None) -> bytes | None:
+    if config is None:
+        return None
+    from dockyard.runtime import seccomp
+
+    return seccomp.compile_filter(config)
+
+
+def _console(path: str | None, terminal: bool) -> socket.socket | None:
+    if not (terminal and path):
+        return None
+    from dockyard.runtime.tty import connect_console_socket
+
+    return connect_console_socket(path)
 
 
 def _kill_wait(pid: int, timeout: float = 5.0) -> None:
     try:
-        os.kill(pid, signal.SIGKILL)
+        os.kill(pid, 9)  # SIGKILL
     except ProcessLookupError:
         return
     deadline = time.monotonic() + timeout
@@ -73,7 +102,7 @@ def create(opts: CreateOptions) -> State:
     process = spec.process
     assert process is not None
     namespaces.check_paths(spec.linux.namespaces)
-    bpf = seccomp.compile_filter(spec.linux.seccomp) if spec.linux.seccomp is not None else None
+    bpf = _compile_seccomp(spec.linux.seccomp)
     if process.terminal and not opts.console_socket:
         raise InvalidArgument("cannot allocate tty if runc will detach without setting console socket")
     sd.create()
@@ -83,7 +112,7 @@ def create(opts: CreateOptions) -> State:
     console: socket.socket | None = None
     fifo_fd = -1
     try:
-        sd.config.write_bytes(bundle.raw)
+        atomic_write(sd.config, bundle.raw)
         cg = open_cgroup(default_path(opts.container_id, spec.linux.cgroups_path))
         cg.create()
         cg.apply(spec.linux.resources)
@@ -93,8 +122,7 @@ def create(opts: CreateOptions) -> State:
         # Opened here and inherited, like runc: the init reopens it through /proc/self/fd, which
         # needs no search permission on the state directory's ancestors (a mapped root has none).
         fifo_fd = os.open(sd.fifo, os.O_PATH | os.O_CLOEXEC)
-        if process.terminal and opts.console_socket:
-            console = connect_console_socket(opts.console_socket)
+        console = _console(opts.console_socket, process.terminal)
         chan, child_chan = Channel.pair()
         cfg = InitConfig(spec=spec, process=process, rootfs=bundle.rootfs, bundle=bundle.path, fifo_fd=fifo_fd,
                          seccomp_bpf=bpf, preserve_fds=opts.preserve_fds, cgroup=cg, console=console)
@@ -183,17 +211,18 @@ def _handshake(chan: Channel, spec: Spec, inter_pid: int, state: State) -> int:
     chan.expect("mounts")
     hook_state = oci_state(state.with_pid(init_pid, 0), "creating")
     hook_state["pid"] = init_pid
-    hooks.run_hooks("prestart", spec.hooks.prestart, hook_state)
-    hooks.run_hooks("createRuntime", spec.hooks.create_runtime, hook_state)
+    if spec.hooks.prestart or spec.hooks.create_runtime:
+        from dockyard.runtime import hooks
+
+        hooks.run_hooks("prestart", spec.hooks.prestart, hook_state)
+        hooks.run_hooks("createRuntime", spec.hooks.create_runtime, hook_state)
     chan.send("hooks-done", state={**hook_state, "status": "created"})
     chan.expect("ready")
     return init_pid
 
 
 def write_pid_file(path: str, pid: int) -> None:
-    from pathlib import Path
-
-    atomic_write(Path(os.path.abspath(path)), str(pid).encode())
+    atomic_write(os.path.abspath(path), str(pid).encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,10 +235,10 @@ class ExecOptions:
 
 def exec_process(sd: StateDir, state: State, spec: Spec, opts: ExecOptions) -> int:
     """Start a process in a running container; returns its host pid."""
-    bpf = seccomp.compile_filter(spec.linux.seccomp) if spec.linux.seccomp is not None else None
+    bpf = _compile_seccomp(spec.linux.seccomp)
     if opts.process.terminal and not opts.console_socket:
         raise InvalidArgument("cannot allocate tty if runc will detach without setting console socket")
-    console = connect_console_socket(opts.console_socket) if opts.process.terminal and opts.console_socket else None
+    console = _console(opts.console_socket, opts.process.terminal)
     cg = from_paths(state.cgroup_paths) if state.cgroup_paths else None
     chan, child_chan = Channel.pair()
     cfg = InitConfig(spec=spec, process=opts.process, rootfs="/", bundle=state.bundle, fifo_fd=-1, seccomp_bpf=bpf,
@@ -231,11 +260,10 @@ def exec_process(sd: StateDir, state: State, spec: Spec, opts: ExecOptions) -> i
             data = chan.sock.recv(65536)
             if not data:
                 break
-            import json
-
+            from dockyard.runtime import jsonfast
             from dockyard.runtime.sync import ContainerSetupError
 
-            msg = json.loads(data)
+            msg = jsonfast.loads(data)
             if msg.get("type") == "error":
                 raise ContainerSetupError(str(msg.get("step", "")), int(msg.get("errno", 0)),
                                           str(msg.get("message", "")), int(msg.get("exit_code", 1)))

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-from collections.abc import Mapping, Sequence
-from typing import Any
-
 from dockyard.errors import FailedPrecondition
-from dockyard.runtime.spec import Hook
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
+
+    from dockyard.runtime.spec import Hook
 
 
 def run_hooks(kind: str, hooks: Sequence[Hook], state: Mapping[str, Any]) -> None:
-    payload = json.dumps(dict(state)).encode()
+    import subprocess
+
+    from dockyard.runtime import jsonfast
+
+    payload = jsonfast.dumps(dict(state)).encode()
     for hook in hooks:
         argv = list(hook.args) or [hook.path]
         env = dict(e.split("=", 1) for e in hook.env if "=" in e)

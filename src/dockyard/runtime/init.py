@@ -7,15 +7,9 @@ execve the user process or report {"type": "error", "step", …} to the parent a
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, NoReturn
 
 from dockyard.runtime import hooks, namespaces, rootfs
-from dockyard.runtime.cgroups import Cgroup
 from dockyard.runtime.paths import secure_join
 from dockyard.runtime.process import (
     ExecError,
@@ -29,10 +23,25 @@ from dockyard.runtime.process import (
     reset_signals,
     write_oom_score_adj,
 )
-from dockyard.runtime.spec import Process, Spec
-from dockyard.runtime.sync import Channel
-from dockyard.runtime.tty import setup_terminal
 from dockyard.sys import linux
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import socket
+    from collections.abc import Callable
+    from dataclasses import dataclass
+    from typing import Any, NoReturn
+
+    from dockyard.runtime.cgroups import Cgroup
+    from dockyard.runtime.spec import Process, Spec
+    from dockyard.runtime.sync import Channel
+else:
+    from dockyard.runtime._record import record as dataclass
+
+if TYPE_CHECKING:
+    import signal
+else:
+    import _signal as signal  # the C module: `signal` builds its enums (and imports enum) on import
 
 PERSONALITY = {"LINUX": 0x0000, "LINUX32": 0x0008}
 
@@ -62,6 +71,15 @@ class _Steps:
         return fn()
 
 
+def _preload(cfg: InitConfig) -> None:
+    """Import now what the container side needs later: after pivot_root or a setns into the
+    container's mount namespace (or as a mapped root) the interpreter's files are out of reach."""
+    if cfg.process.terminal:
+        import dockyard.runtime.tty  # noqa: F401
+    if cfg.spec.hooks.create_container or cfg.spec.hooks.start_container:
+        import subprocess  # noqa: F401
+
+
 def _fail(chan: Channel, step: str, exc: BaseException) -> NoReturn:
     code = exc.exit_code if isinstance(exc, ExecError) else 1
     chan.send_error(step, exc, exit_code=code)
@@ -73,6 +91,7 @@ def intermediate(cfg: InitConfig, chan: Channel) -> NoReturn:
     steps = _Steps(chan)
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        _preload(cfg)
         linux_cfg = cfg.spec.linux
         if cfg.cgroup is not None:
             steps.run("joining the cgroup", lambda: cfg.cgroup.add(os.getpid()))  # type: ignore[union-attr]
@@ -184,6 +203,8 @@ def _finish_process(cfg: InitConfig, proc: Process, chan: Channel, steps: _Steps
     if proc.terminal:
         if cfg.console is None:
             raise OSError(22, "a terminal was requested but no console socket was given")
+        from dockyard.runtime.tty import setup_terminal
+
         steps.run("setting up the terminal", lambda: setup_terminal(cfg.console, proc.console_size))  # type: ignore[arg-type]
     preserved = set(range(3, 3 + cfg.preserve_fds))
     steps.run("closing file descriptors", lambda: close_fds_except(keep | preserved | {chan.fileno()}))
@@ -230,6 +251,7 @@ def exec_child(cfg: InitConfig, chan: Channel, pid: int) -> NoReturn:
     steps = _Steps(chan)
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        _preload(cfg)
         if cfg.cgroup is not None:
             steps.run("joining the cgroup", lambda: cfg.cgroup.add(os.getpid()))  # type: ignore[union-attr]
         steps.run("setting rlimits", lambda: apply_rlimits(cfg.process.rlimits))

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import os
 import select
-import signal
 import sys
 import time
 
 from dockyard.errors import Conflict, FailedPrecondition, InvalidArgument
-from dockyard.runtime import hooks
 from dockyard.runtime.cgroups import Cgroup, Stats, from_paths
 from dockyard.runtime.spec import Spec, parse_spec
 from dockyard.runtime.state import State, StateDir, oci_state, proc_start_time
 
+SIGKILL = 9
+
 
 def load_spec(sd: StateDir) -> Spec:
-    return parse_spec(sd.config.read_bytes())
+    return parse_spec(sd.read_config())
 
 
 def cgroup_of(state: State) -> Cgroup | None:
@@ -44,19 +44,17 @@ def start(sd: StateDir) -> State:
                 raise FailedPrecondition("container init exited before start")
     finally:
         os.close(fd)
-    sd.fifo.unlink()
+    os.unlink(sd.fifo)
     spec = load_spec(sd)
     if spec.hooks.poststart:
+        from dockyard.runtime import hooks
+
         try:
             hooks.run_hooks("poststart", spec.hooks.poststart, oci_state(state, "running"))
         except Exception:
-            kill(sd, signal.SIGKILL, all_processes=True)
+            kill(sd, SIGKILL, all_processes=True)
             raise
     return state
-
-
-SIGNALS = {name.removeprefix("SIG"): int(value) for name, value in signal.Signals.__members__.items()
-           if not name.startswith("SIG_")}
 
 
 def parse_signal(text: str) -> int:
@@ -65,10 +63,14 @@ def parse_signal(text: str) -> int:
         if num <= 0 or num >= 65:
             raise InvalidArgument(f"invalid signal: {text}")
         return num
+    import signal
+
+    signals = {name.removeprefix("SIG"): int(value) for name, value in signal.Signals.__members__.items()
+               if not name.startswith("SIG_")}
     key = text.upper().removeprefix("SIG")
-    if key not in SIGNALS:
+    if key not in signals:
         raise InvalidArgument(f"unknown signal {text!r}")
-    return SIGNALS[key]
+    return signals[key]
 
 
 def kill(sd: StateDir, sig: int, all_processes: bool = False) -> None:
@@ -95,7 +97,7 @@ def delete(sd: StateDir, force: bool = False) -> None:
     cg = cgroup_of(state)
     if status != "stopped":
         try:
-            os.kill(state.pid, signal.SIGKILL)
+            os.kill(state.pid, SIGKILL)
         except ProcessLookupError:
             pass
     if cg is not None:
@@ -103,9 +105,11 @@ def delete(sd: StateDir, force: bool = False) -> None:
     deadline = time.monotonic() + 5
     while proc_start_time(state.pid) == state.start_time and time.monotonic() < deadline:
         time.sleep(0.002)
-    spec = load_spec(sd) if sd.config.exists() else None
+    spec = load_spec(sd) if os.path.exists(sd.config) else None
     sd.remove()
     if spec is not None and spec.hooks.poststop:
+        from dockyard.runtime import hooks
+
         try:
             hooks.run_hooks("poststop", spec.hooks.poststop, oci_state(state, "stopped"))
         except Exception as exc:  # noqa: BLE001 - the container is gone already; warn like runc

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from dockyard.sys import mount as m
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:
+    from dockyard.runtime._record import record as dataclass
 
 # option: (clear?, flag)
 _FLAGS: dict[str, tuple[bool, int]] = {

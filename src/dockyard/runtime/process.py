@@ -5,14 +5,24 @@ from __future__ import annotations
 import errno
 import os
 import resource
-import signal
 import stat
-from dataclasses import dataclass
 
 from dockyard.errors import DockyardError, InvalidArgument
 from dockyard.runtime import capabilities as caps
-from dockyard.runtime.spec import Process, Rlimit
 from dockyard.sys import linux
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+
+    from dockyard.runtime.spec import Process, Rlimit
+else:
+    from dockyard.runtime._record import record as dataclass
+
+if TYPE_CHECKING:
+    import signal
+else:
+    import _signal as signal  # the C module: `signal` builds its enums (and imports enum) on import
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _RLIM_MAX = 2**63

@@ -6,13 +6,18 @@ error names its JSON path (``$.linux.namespaces[1].type``), as a schema validato
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from dockyard.errors import InvalidArgument
 from dockyard.runtime._json import Node, opt_bool, opt_int, opt_str, opt_strs
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from dataclasses import dataclass, field
+else:
+    from dockyard.runtime._record import field
+    from dockyard.runtime._record import record as dataclass
 
 NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
 PROPAGATIONS = ("private", "shared", "slave", "unbindable", "rprivate", "rshared", "rslave", "runbindable", "")
@@ -238,8 +243,10 @@ class Spec:
 
 
 def parse_spec(data: bytes | str) -> Spec:
+    from dockyard.runtime import jsonfast
+
     try:
-        raw = json.loads(data)
+        raw = jsonfast.loads(data)
     except ValueError as exc:
         raise InvalidArgument(f"config.json: invalid JSON: {exc}") from exc
     return spec_from_node(Node(raw))

@@ -6,12 +6,15 @@ Errors inside the container travel as {"type": "error", "step", "errno", "messag
 
 from __future__ import annotations
 
-import json
+import _socket
 import os
-import socket
-from typing import Any
 
 from dockyard.errors import DockyardError
+from dockyard.runtime import jsonfast
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _MAX = 65536
 
@@ -31,19 +34,21 @@ class ProtocolError(DockyardError):
 
 
 class Channel:
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: _socket.socket) -> None:
         self.sock = sock
 
     @classmethod
     def pair(cls) -> tuple[Channel, Channel]:
-        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        # _socket, not socket: the wrapper module imports enum and selectors, which cost more
+        # than the whole handshake
+        a, b = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
         return cls(a), cls(b)
 
     def fileno(self) -> int:
         return self.sock.fileno()
 
     def send(self, kind: str, **fields: Any) -> None:
-        self.sock.send(json.dumps({"type": kind, **fields}).encode())
+        self.sock.send(jsonfast.dumps({"type": kind, **fields}).encode())
 
     def send_error(self, step: str, exc: BaseException, exit_code: int = 1) -> None:
         err = exc.errno if isinstance(exc, OSError) and exc.errno else 0
@@ -57,7 +62,7 @@ class Channel:
         data = self.sock.recv(_MAX)
         if not data:
             raise ProtocolError("container init exited before reporting")
-        msg = json.loads(data)
+        msg = jsonfast.loads(data)
         if not isinstance(msg, dict):
             raise ProtocolError(f"bad sync message: {data!r}")
         if msg.get("type") == "error":

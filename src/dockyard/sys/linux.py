@@ -6,8 +6,11 @@ Python 3.11 has no os.unshare/os.setns, and pivot_root, capset, prctl and person
 
 from __future__ import annotations
 
+import _socket
 import ctypes
+import fcntl
 import os
+import struct
 
 CLONE_NEWTIME = 0x80
 CLONE_NEWNS = 0x20000
@@ -177,10 +180,6 @@ IFF_UP = 0x1
 
 def set_link_up(name: str = "lo") -> None:
     """Bring a network interface of the current network namespace up (as runc does for ``lo``)."""
-    import _socket
-    import fcntl
-    import struct
-
     sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM, 0)
     try:
         req = struct.pack("16sH22x", name.encode(), 0)

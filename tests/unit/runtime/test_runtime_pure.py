@@ -134,12 +134,12 @@ def test_state_dir_and_status(tmp_path: Path) -> None:
     st = State(id="abc", bundle="/b", pid=me, start_time=proc_start_time(me) or 0, created="now", rootfs="/r")
     sd.write(st)
     assert sd.load() == st and sd.status(st) == "running"
-    sd.fifo.touch()
+    Path(sd.fifo).touch()  # StateDir paths are str
     assert sd.status(st) == "created"
     assert sd.status(st.with_pid(me, 1)) == "stopped"  # a reused pid does not revive it
     assert oci_state(st.with_pid(me, 1), "stopped")["pid"] == 0
     sd.remove()
-    assert not sd.path.exists()
+    assert not os.path.exists(sd.path)
     with pytest.raises(InvalidArgument):
         StateDir(tmp_path, "../x")
 

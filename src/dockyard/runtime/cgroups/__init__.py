@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Protocol
 
 from dockyard.runtime.cgroups.common import Stats
 from dockyard.runtime.cgroups.v1 import UNIFIED, CgroupV1, discover, discover_hybrid
 from dockyard.runtime.cgroups.v2 import CgroupV2
-from dockyard.runtime.spec import Resources
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Protocol
+
+    from dockyard.runtime.spec import Resources
+else:
+    Protocol = object
 
 
 class Cgroup(Protocol):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-import signal
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 from dockyard.errors import InvalidArgument
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:
+    from dockyard.runtime._record import record as dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +23,11 @@ class Stats:
     cpu_usage_ns: int = 0
     pids_current: int = 0
     pids_limit: int = 0
+
+
+def read_text(path: str) -> str:
+    with open(path) as f:
+        return f.read()
 
 
 def write_file(directory: str, name: str, value: str, optional: bool = False) -> None:
@@ -40,7 +48,7 @@ def write_file(directory: str, name: str, value: str, optional: bool = False) ->
 
 def read_int(path: str, default: int = 0) -> int:
     try:
-        text = Path(path).read_text().strip()
+        text = read_text(path).strip()
     except OSError:
         return default
     if text == "max":
@@ -54,7 +62,7 @@ def read_int(path: str, default: int = 0) -> int:
 def read_keyed(path: str) -> dict[str, int]:
     out: dict[str, int] = {}
     try:
-        for line in Path(path).read_text().splitlines():
+        for line in read_text(path).splitlines():
             key, _, value = line.partition(" ")
             if value.strip().lstrip("-").isdigit():
                 out[key] = int(value)
@@ -65,7 +73,7 @@ def read_keyed(path: str) -> dict[str, int]:
 
 def read_pids(directory: str) -> list[int]:
     try:
-        return [int(x) for x in Path(directory, "cgroup.procs").read_text().split()]
+        return [int(x) for x in read_text(os.path.join(directory, "cgroup.procs")).split()]
     except OSError:
         return []
 
@@ -79,7 +87,7 @@ def kill_and_remove(directories: list[str], pids_dir: str | None, timeout: float
             break
         for pid in pids:
             try:
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, 9)  # SIGKILL
             except ProcessLookupError:
                 pass
         time.sleep(0.005)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dockyard.runtime.spec import DeviceRule
 
-from dockyard.runtime.spec import DeviceRule, Resources, ThrottleDevice
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+
+    from dockyard.runtime.spec import Resources, ThrottleDevice
+else:
+    from dockyard.runtime._record import record as dataclass
 
 
 @dataclass(frozen=True, slots=True)

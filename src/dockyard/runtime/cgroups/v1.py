@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from pathlib import Path
 
 from dockyard.runtime.cgroups.common import (
     Stats,
@@ -12,10 +10,16 @@ from dockyard.runtime.cgroups.common import (
     read_int,
     read_keyed,
     read_pids,
+    read_text,
     write_file,
 )
 from dockyard.runtime.cgroups.resources import v1_writes
-from dockyard.runtime.spec import Resources
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from dockyard.runtime.spec import Resources
 
 # The key of the cgroup2 hierarchy that hybrid hosts mount next to the v1 ones (as runc's "").
 UNIFIED = "unified"
@@ -68,13 +72,13 @@ class CgroupV1:
     def _make_cpuset(mount: str, path: str) -> None:
         # A new cpuset starts empty and refuses tasks (ENOSPC): copy cpus/mems down each new level.
         current = mount
-        for part in Path(path).relative_to(mount).parts:
+        for part in [p for p in os.path.relpath(path, mount).split("/") if p not in ("", ".")]:
             parent, current = current, os.path.join(current, part)
             if not os.path.isdir(current):
                 os.mkdir(current)
                 for knob in ("cpuset.cpus", "cpuset.mems"):
-                    value = Path(parent, knob).read_text().strip()
-                    if value and not Path(current, knob).read_text().strip():
+                    value = read_text(os.path.join(parent, knob)).strip()
+                    if value and not read_text(os.path.join(current, knob)).strip():
                         write_file(current, knob, value)
 
     def apply(self, resources: Resources) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from dockyard.runtime.cgroups.common import (
     Stats,
@@ -11,10 +10,14 @@ from dockyard.runtime.cgroups.common import (
     read_int,
     read_keyed,
     read_pids,
+    read_text,
     write_file,
 )
 from dockyard.runtime.cgroups.resources import v2_writes
-from dockyard.runtime.spec import Resources
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dockyard.runtime.spec import Resources
 
 
 class CgroupV2:
@@ -26,10 +29,10 @@ class CgroupV2:
     def create(self) -> None:
         # Enable every available controller on each ancestor so the leaf gets its knobs.
         current = self.mount
-        for part in Path(self.path).relative_to(self.mount).parts:
-            available = Path(current, "cgroup.controllers")
-            if available.exists():
-                for ctrl in available.read_text().split():
+        for part in [p for p in os.path.relpath(self.path, self.mount).split("/") if p not in ("", ".")]:
+            available = os.path.join(current, "cgroup.controllers")
+            if os.path.exists(available):
+                for ctrl in read_text(available).split():
                     write_file(current, "cgroup.subtree_control", f"+{ctrl}", optional=True)
             current = os.path.join(current, part)
             os.makedirs(current, exist_ok=True)
