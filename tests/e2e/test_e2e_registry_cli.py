@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -311,10 +310,6 @@ def store_bad_credentials(daemon: DaemonHandle, host: str) -> None:
     (config / "config.json").write_text(json.dumps({"auths": {host: {"auth": bad}}}))
 
 
-@pytest.mark.xfail(strict=True, raises=subprocess.TimeoutExpired,
-                   reason="daemon bug: POST /images/create answers HTTP 401 when the registry refuses the "
-                          "credentials; the docker CLI then retries through its login prompt and never returns "
-                          "(dockerd answers 500/404 with the registry's message)")
 def test_refused_pull_is_a_clear_error(daemon: DaemonHandle, auth_registry: Registry,
                                        token_proxy: TokenAuthProxy) -> None:
     before = images_state(daemon)

@@ -10,7 +10,7 @@ from dockyard.distribution.client import RegistryClient
 from dockyard.distribution.credentials import Credentials, DockerConfigCredentials, decode_registry_auth
 from dockyard.distribution.hosts import RegistryHosts
 from dockyard.engine.bridge import stream_from_thread
-from dockyard.errors import InvalidArgument
+from dockyard.errors import DockyardError, InvalidArgument, Unauthorized
 from dockyard.image.progress import Progress, ProgressSink
 from dockyard.image.pull import Puller, PullOptions
 from dockyard.image.push import Pusher
@@ -65,10 +65,15 @@ class RegistryEngine:
         creds = self._credentials(ref.domain, auth_header)
 
         def work(emit: ProgressSink) -> None:
-            if ref.tag is None and ref.digest is None:
-                self.puller.all_tags(ref, credentials=creds, progress=emit, options=options)
-            else:
-                self.puller.pull(ref, credentials=creds, progress=emit, options=options)
+            try:
+                if ref.tag is None and ref.digest is None:
+                    self.puller.all_tags(ref, credentials=creds, progress=emit, options=options)
+                else:
+                    self.puller.pull(ref, credentials=creds, progress=emit, options=options)
+            except Unauthorized as exc:
+                # A 401 from the daemon makes the docker CLI start its interactive login and wait
+                # there; dockerd reports a registry's refusal as a plain error instead.
+                raise DockyardError(str(exc)) from exc
 
         return stream_from_thread(work)
 

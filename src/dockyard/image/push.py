@@ -115,16 +115,17 @@ class Pusher:
         return PushResult(tag, str(digest), size)
 
     def _mount_sources(self, ref: Reference, manifest: Manifest) -> dict[str, list[str]]:
-        """Other repositories on the same registry that hold a layer: candidates for a blob mount."""
+        """Other repositories on the same registry known to hold a layer (we pulled from or pushed
+        to them: they have a repo digest), candidates for a blob mount."""
         service = self.service
         wanted = {str(layer.digest) for layer in manifest.layers}
         sources: dict[str, list[str]] = {}
-        names = list(service.metadata.all_repo_digests()) + list(service.metadata.all_tags())
+        names = list(service.metadata.all_repo_digests())
         for name in names:
             other = parse_normalized(name)
             if other.domain != ref.domain or other.path == ref.path:
                 continue
-            image_id = service.metadata.get_repo_digest(name) if "@" in name else service.metadata.get_tag(name)
+            image_id = service.metadata.get_repo_digest(name)
             rec = service.metadata.find_image(image_id) if image_id else None
             if rec is None:
                 continue
