@@ -35,6 +35,18 @@ class CommandFailed(DockyardError):
         self.status = status
 
 
+class StatusError(DockyardError):
+    """Exit with ``status``, printing ``message`` (when there is one) verbatim to stderr.
+
+    ``run`` wraps its failures this way: "dockyard: <error>" plus the help hint, status 125 (126
+    or 127 when the daemon says the command cannot be executed or found).
+    """
+
+    def __init__(self, message: str = "", status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 def _connect(host: str) -> DockyardClient:
     from dockyard.client.api import DockyardClient
 
@@ -53,6 +65,7 @@ class Cli:
     err: TextIO = field(default_factory=lambda: sys.stderr)
     stdin: BinaryIO = field(default_factory=lambda: sys.stdin.buffer)
     out_bytes: BinaryIO = field(default_factory=lambda: sys.stdout.buffer)
+    err_bytes: BinaryIO = field(default_factory=lambda: sys.stderr.buffer)
     connect: Callable[[str], Any] = _connect
     _client: Any = None
 
@@ -85,4 +98,4 @@ class Cli:
             self._client.close()
 
 
-__all__ = ["DEFAULT_HOST", "Cli", "CliError", "CommandFailed", "UsageError"]
+__all__ = ["DEFAULT_HOST", "Cli", "CliError", "CommandFailed", "StatusError", "UsageError"]

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from dockyard.cli.app import DEFAULT_HOST, Cli, CliError, CommandFailed, UsageError
+from dockyard.cli.app import DEFAULT_HOST, Cli, CliError, CommandFailed, StatusError, UsageError
 from dockyard.cli.template import TemplateError
 from dockyard.errors import DockyardError
 
@@ -51,6 +51,10 @@ def run(argv: Sequence[str], cli: Cli | None = None) -> int:
         cli.error(str(exc))
         return exc.status
     except CommandFailed as exc:
+        return exc.status
+    except StatusError as exc:
+        if str(exc):
+            cli.error(str(exc))
         return exc.status
     except TemplateError as exc:
         cli.error(f"template parsing error: {exc}")

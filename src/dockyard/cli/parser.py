@@ -46,6 +46,8 @@ class Command:
     configure: Callable[[_Parser], None]
     min_args: int = 0
     max_args: int | None = 0
+    interspersed: bool = True  # False: flags end at the first argument (run IMAGE CMD -x …)
+    short_help: bool = True  # False: "-h" is a flag of the command (run -h HOSTNAME)
 
 
 def add_bool(p: _Parser, *names: str, default: bool = False, help: str = "") -> None:
@@ -168,6 +170,90 @@ def _no_flags(p: _Parser) -> None:
     pass
 
 
+def _run_flags(p: _Parser) -> None:
+    from dockyard.cli.runopts import add_create_flags
+
+    add_create_flags(p, add_bool)
+    add_bool(p, "-d", "--detach", help="Run container in background and print container ID")
+    p.add_argument("--detach-keys", default="", help="Override the key sequence for detaching a container")
+    add_bool(p, "--sig-proxy", default=True, help="Proxy received signals to the process")
+
+
+def _create_flags(p: _Parser) -> None:
+    from dockyard.cli.runopts import add_create_flags
+
+    add_create_flags(p, add_bool)
+
+
+def _start_flags(p: _Parser) -> None:
+    add_bool(p, "-a", "--attach", help="Attach STDOUT/STDERR and forward signals")
+    p.add_argument("--checkpoint", default="", help=argparse.SUPPRESS)
+    p.add_argument("--checkpoint-dir", default="", help=argparse.SUPPRESS)
+    p.add_argument("--detach-keys", default="", help="Override the key sequence for detaching a container")
+    add_bool(p, "-i", "--interactive", help="Attach container's STDIN")
+
+
+def _stop_flags(p: _Parser) -> None:
+    p.add_argument("-s", "--signal", default="", help="Signal to send to the container")
+    p.add_argument("-t", "--time", default=None, help="Seconds to wait before killing the container")
+    p.add_argument("--timeout", default=None, help=argparse.SUPPRESS)
+
+
+def _kill_flags(p: _Parser) -> None:
+    p.add_argument("-s", "--signal", default="", help="Signal to send to the container")
+
+
+def _container_rm_flags(p: _Parser) -> None:
+    add_bool(p, "-f", "--force", help="Force the removal of a running container (uses SIGKILL)")
+    add_bool(p, "-l", "--link", help="Remove the specified link")
+    add_bool(p, "-v", "--volumes", help="Remove anonymous volumes associated with the container")
+
+
+def _ps_flags(p: _Parser) -> None:
+    add_bool(p, "-a", "--all", help="Show all containers (default shows just running)")
+    p.add_argument(
+        "-f", "--filter", action="append", default=[], help="Filter output based on conditions provided"
+    )
+    _format_flag(p)
+    p.add_argument("-n", "--last", default="-1", help="Show n last created containers (includes all states)")
+    add_bool(p, "-l", "--latest", help="Show the latest created container (includes all states)")
+    add_bool(p, "--no-trunc", help="Don't truncate output")
+    add_bool(p, "-q", "--quiet", help="Only display container IDs")
+    add_bool(p, "-s", "--size", help="Display total file sizes")
+
+
+def _logs_flags(p: _Parser) -> None:
+    add_bool(p, "--details", help="Show extra details provided to logs")
+    add_bool(p, "-f", "--follow", help="Follow log output")
+    p.add_argument("--since", default="", help="Show logs since timestamp or relative (e.g. 42m)")
+    p.add_argument("-n", "--tail", default="all", help="Number of lines to show from the end of the logs")
+    add_bool(p, "-t", "--timestamps", help="Show timestamps")
+    p.add_argument("--until", default="", help="Show logs before a timestamp or relative (e.g. 42m)")
+
+
+def _exec_flags(p: _Parser) -> None:
+    add_bool(p, "-d", "--detach", help="Detached mode: run command in the background")
+    p.add_argument("--detach-keys", default="", help="Override the key sequence for detaching a container")
+    p.add_argument("-e", "--env", action="append", default=[], help="Set environment variables")
+    p.add_argument("--env-file", action="append", default=[], help="Read in a file of environment variables")
+    add_bool(p, "-i", "--interactive", help="Keep STDIN open even if not attached")
+    add_bool(p, "--privileged", help="Give extended privileges to the command")
+    add_bool(p, "-t", "--tty", help="Allocate a pseudo-TTY")
+    p.add_argument("-u", "--user", default="", help='Username or UID (format: "<name|uid>[:<group|gid>]")')
+    p.add_argument("-w", "--workdir", default="", help="Working directory inside the container")
+
+
+def _attach_flags(p: _Parser) -> None:
+    p.add_argument("--detach-keys", default="", help="Override the key sequence for detaching a container")
+    add_bool(p, "--no-stdin", help="Do not attach STDIN")
+    add_bool(p, "--sig-proxy", default=True, help="Proxy all received signals to the process")
+
+
+def _container_inspect_flags(p: _Parser) -> None:
+    p.add_argument("-f", "--format", default="", help="Format output using a custom template")
+    add_bool(p, "-s", "--size", help="Display total file sizes")
+
+
 M = "dockyard.cli.commands."
 IMAGE_LS = Command(
     "[OPTIONS] [REPOSITORY[:TAG]]", "List images", M + "images:list_images", _images_flags, 0, 1
@@ -240,7 +326,59 @@ EVENTS = Command(
     "[OPTIONS]", "Get real time events from the server", M + "system:events", _events_flags, 0, 0
 )
 
+C = M + "containers:"
+R = M + "run:"
+RUN = Command("[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image",
+              R + "run", _run_flags, 1, None, interspersed=False, short_help=False)
+CREATE = Command("[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container", R + "create", _create_flags,
+                 1, None, interspersed=False, short_help=False)
+START = Command("[OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers", R + "start",
+                _start_flags, 1, None)
+STOP = Command("[OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers", C + "stop",
+               _stop_flags, 1, None)
+RESTART = Command("[OPTIONS] CONTAINER [CONTAINER...]", "Restart one or more containers", C + "restart",
+                  _stop_flags, 1, None)
+KILL = Command("[OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers", C + "kill",
+               _kill_flags, 1, None)
+CONTAINER_RM = Command("[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers", C + "remove",
+                       _container_rm_flags, 1, None)
+PAUSE = Command("CONTAINER [CONTAINER...]", "Pause all processes within one or more containers", C + "pause",
+                _no_flags, 1, None)
+UNPAUSE = Command("CONTAINER [CONTAINER...]", "Unpause all processes within one or more containers",
+                  C + "unpause", _no_flags, 1, None)
+WAIT = Command("CONTAINER [CONTAINER...]", "Block until one or more containers stop, then print their exit codes",
+               C + "wait", _no_flags, 1, None)
+PS = Command("[OPTIONS]", "List containers", C + "ps", _ps_flags, 0, 0)
+LOGS = Command("[OPTIONS] CONTAINER", "Fetch the logs of a container", C + "logs", _logs_flags, 1, 1)
+EXEC = Command("[OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container", R + "exec_",
+               _exec_flags, 2, None, interspersed=False)
+ATTACH = Command("[OPTIONS] CONTAINER",
+                 "Attach local standard input, output, and error streams to a running container",
+                 R + "attach", _attach_flags, 1, 1)
+CONTAINER_INSPECT = Command("[OPTIONS] CONTAINER [CONTAINER...]",
+                            "Display detailed information on one or more containers", C + "inspect_containers",
+                            _container_inspect_flags, 1, None)
+RENAME = Command("CONTAINER NEW_NAME", "Rename a container", C + "rename", _no_flags, 2, 2)
+TOP = Command("CONTAINER [ps OPTIONS]", "Display the running processes of a container", C + "top", _no_flags,
+              1, None, interspersed=False)
+
 TOP_LEVEL: dict[str, Command] = {
+    "attach": ATTACH,
+    "create": CREATE,
+    "exec": EXEC,
+    "kill": KILL,
+    "logs": LOGS,
+    "pause": PAUSE,
+    "ps": PS,
+    "rename": RENAME,
+    "restart": RESTART,
+    "rm": CONTAINER_RM,
+    "run": RUN,
+    "start": START,
+    "stop": STOP,
+    "top": TOP,
+    "unpause": UNPAUSE,
+    "wait": WAIT,
     "events": EVENTS,
     "history": HISTORY,
     "images": IMAGE_LS,
@@ -259,6 +397,31 @@ TOP_LEVEL: dict[str, Command] = {
 }
 
 MANAGEMENT: dict[str, tuple[str, dict[str, Command]]] = {
+    "container": (
+        "Manage containers",
+        {
+            "attach": ATTACH,
+            "create": CREATE,
+            "exec": EXEC,
+            "inspect": CONTAINER_INSPECT,
+            "kill": KILL,
+            "logs": LOGS,
+            "ls": PS,
+            "list": PS,
+            "ps": PS,
+            "pause": PAUSE,
+            "rename": RENAME,
+            "restart": RESTART,
+            "rm": CONTAINER_RM,
+            "remove": CONTAINER_RM,
+            "run": RUN,
+            "start": START,
+            "stop": STOP,
+            "top": TOP,
+            "unpause": UNPAUSE,
+            "wait": WAIT,
+        },
+    ),
     "image": (
         "Manage images",
         {
@@ -280,7 +443,7 @@ MANAGEMENT: dict[str, tuple[str, dict[str, Command]]] = {
     "system": ("Manage dockyard", {"check": CHECK, "df": DF, "events": EVENTS, "info": INFO}),
 }
 
-_ALIASES = {"list", "remove"}
+_ALIASES = {"list", "remove", "ps"}
 
 
 @dataclass(frozen=True)
@@ -397,6 +560,40 @@ def resolve(rest: Sequence[str]) -> tuple[str, Command, list[str]] | str:
     )
 
 
+def split_at_first_argument(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Cobra's SetInterspersed(false): (flags, [first argument and everything after it])."""
+    actions = parser._option_string_actions
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            return list(argv[:i]), list(argv[i + 1 :])
+        if not token.startswith("-") or token == "-":
+            return list(argv[:i]), list(argv[i:])
+        if token.startswith("--"):
+            name = token.split("=", 1)[0]
+            action = actions.get(name)
+            if action is None:
+                # Let argparse report it (or resolve an abbreviation) with the rest as flags.
+                matches = [a for n, a in actions.items() if n.startswith(name)]
+                action = matches[0] if len(matches) == 1 else None
+            if "=" not in token and action is not None and action.nargs != 0:
+                i += 1
+            i += 1
+            continue
+        # Short flags, possibly combined: -it, -dp 80:80, -eA=B.
+        for pos in range(1, len(token)):
+            action = actions.get("-" + token[pos])
+            if action is None:
+                break
+            if action.nargs != 0:
+                if pos == len(token) - 1:
+                    i += 1
+                break
+        i += 1
+    return list(argv), []
+
+
 def _plural(n: int) -> str:
     return f"{n} argument" + ("" if n == 1 else "s")
 
@@ -405,10 +602,19 @@ def parse_command(path: str, command: Command, argv: Sequence[str]) -> Invocatio
     """Parse the flags and check the argument count of one command."""
     usage_line = f"{PROG} {path} {command.usage}"
     parser = _Parser(
-        prog=f"{PROG} {path}", usage_line=usage_line, usage=usage_line, description=command.summary
+        prog=f"{PROG} {path}",
+        usage_line=usage_line,
+        usage=usage_line,
+        description=command.summary,
+        add_help=command.short_help,
     )
+    if not command.short_help:
+        parser.add_argument("--help", action="help", help="Print usage")
     command.configure(parser)
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
+    tail: list[str] = []
+    if not command.interspersed:
+        argv, tail = split_at_first_argument(parser, argv)
     tokens: list[str] = []
     for token in argv:
         name, eq, value = token.partition("=")
@@ -417,7 +623,7 @@ def parse_command(path: str, command: Command, argv: Sequence[str]) -> Invocatio
         else:
             tokens.append(token)
     options = parser.parse_intermixed_args(tokens)
-    args: list[str] = list(options.args)
+    args: list[str] = list(options.args) + tail
     count = len(args)
     problem = ""
     if command.min_args == command.max_args and count != command.min_args:
@@ -444,6 +650,7 @@ __all__ = [
     "GlobalOptions",
     "Invocation",
     "management_help",
+    "split_at_first_argument",
     "parse_command",
     "parse_global",
     "resolve",

@@ -64,4 +64,47 @@ def human_duration(seconds_float: float) -> str:
     return f"{int(seconds_float / 3600) // 24 // 365} years"
 
 
-__all__ = ["bytes_size", "human_duration", "human_size", "human_size_with_precision"]
+_BINARY_MULT = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
+
+
+def _parse_float(num: str) -> float:
+    if not re_float(num):
+        raise ValueError(f'strconv.ParseFloat: parsing "{num}": invalid syntax')
+    return float(num)
+
+
+def re_float(text: str) -> bool:
+    import re
+
+    return re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text) is not None
+
+
+def parse_ram(text: str) -> int:
+    """units.RAMInBytes: "512m", "1.5g", "64MiB" (binary multiples); errors as go-units words them."""
+    sep = max(text.rfind(c) for c in "0123456789. ")
+    if sep == -1:
+        raise ValueError(f"invalid size: '{text}'")
+    if text[sep] != " ":
+        num, sfx = text[: sep + 1], text[sep + 1 :]
+    else:
+        num, sfx = text[:sep], text[sep + 1 :]
+    size = _parse_float(num)
+    if size < 0:
+        raise ValueError(f"invalid size: '{text}'")
+    if not sfx:
+        return int(size)
+    low = sfx.lower()
+    bad = ValueError(f"invalid suffix: '{low if len(sfx) <= 3 else sfx}'")
+    if len(sfx) > 3:
+        raise bad
+    if low[0] == "b":
+        if len(low) > 1:
+            raise bad
+        return int(size)
+    mult = _BINARY_MULT.get(low[0])
+    if mult is None or (len(low) == 2 and low[1] != "b") or (len(low) == 3 and low[1:] != "ib"):
+        raise bad
+    return int(size * mult)
+
+
+__all__ = ["parse_ram", "bytes_size", "human_duration", "human_size", "human_size_with_precision"]

@@ -64,6 +64,10 @@ class FakeClient:
             raise NotFound(f"No such image: {name}:latest")
         return {"Id": "sha256:abc", "RepoTags": [name], "Config": {"Cmd": ["sh"], "Labels": {"a": "b"}}}
 
+    def inspect_container(self, name: str, size: bool = False) -> dict[str, Any]:
+        self._record("inspect_container", name)
+        raise NotFound(f"No such container: {name}")
+
     def history(self, name: str) -> list[dict[str, Any]]:
         self._record("history", name)
         return [

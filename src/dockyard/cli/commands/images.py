@@ -56,7 +56,9 @@ def write_inspect(cli: Cli, fmt: str, elements: list[Any]) -> None:
     cli.out.write(json.dumps(elements, indent=4, ensure_ascii=False) + "\n")
 
 
-def _inspect_each(cli: Cli, names: list[str], fmt: str, *, object_words: bool) -> int:
+def _inspect_each(
+    cli: Cli, names: list[str], fmt: str, *, object_words: bool, kinds: tuple[str, ...] = ("image",)
+) -> int:
     if fmt:
         compile_template(fmt)  # a bad template fails before any request, as with docker
     elements: list[Any] = []
@@ -64,7 +66,7 @@ def _inspect_each(cli: Cli, names: list[str], fmt: str, *, object_words: bool) -
     client = cli.client()
     for name in names:
         try:
-            elements.append(client.inspect_image(name))
+            elements.append(_inspect_first(client, name, kinds))
         except NotFound as exc:
             errors.append(
                 f"Error: No such object: {name}" if object_words else f"Error response from daemon: {exc}"
@@ -79,14 +81,28 @@ def _inspect_each(cli: Cli, names: list[str], fmt: str, *, object_words: bool) -
     return 1 if errors else 0
 
 
+def _inspect_first(client: Any, name: str, kinds: tuple[str, ...]) -> Any:
+    """Docker's generic inspect: try each kind of object in turn; the last NotFound wins."""
+    for i, kind in enumerate(kinds):
+        try:
+            if kind == "container":
+                return client.inspect_container(name)
+            return client.inspect_image(name)
+        except NotFound:
+            if i == len(kinds) - 1:
+                raise
+    raise NotFound(f"No such object: {name}")
+
+
 def inspect_images(cli: Cli, opts: Namespace, args: list[str]) -> int:
     return _inspect_each(cli, args, opts.format, object_words=False)
 
 
 def inspect_objects(cli: Cli, opts: Namespace, args: list[str]) -> int:
-    if opts.type and opts.type != "image":
+    if opts.type and opts.type not in ("image", "container"):
         raise CliError(f'"{opts.type}" is not a valid value for --type')
-    return _inspect_each(cli, args, opts.format, object_words=opts.type != "image")
+    kinds: tuple[str, ...] = (opts.type,) if opts.type else ("container", "image")
+    return _inspect_each(cli, args, opts.format, object_words=not opts.type, kinds=kinds)
 
 
 def history(cli: Cli, opts: Namespace, args: list[str]) -> int:
