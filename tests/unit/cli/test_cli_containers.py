@@ -611,3 +611,31 @@ def test_run_stops_flag_parsing_at_the_image(h: Harness) -> None:
     assert body["Env"] == ["X=1"] and body["HostConfig"]["PortBindings"] == {
         "80/tcp": [{"HostIp": "", "HostPort": "80"}]}
     assert h.client.calls[-4][2]["name"] == "x1"
+
+
+def test_detach_keys_parsing_and_escape_proxy() -> None:
+    from dockyard.cli.app import CliError
+    from dockyard.cli.stdio import EscapeProxy, parse_detach_keys
+
+    assert parse_detach_keys("ctrl-p,ctrl-q") == b"\x10\x11"
+    assert parse_detach_keys("a,ctrl-@,ctrl-[") == b"a\x00\x1b"
+    with pytest.raises(CliError, match="Unknown character: 'ctrl-pp'"):
+        parse_detach_keys("ctrl-pp")
+    proxy = EscapeProxy(b"\x10\x11")
+    assert proxy.feed(b"ab\x10") == (b"ab", False)  # a partial sequence is held back
+    assert proxy.feed(b"c") == (b"\x10c", False)  # and released when it does not complete
+    assert proxy.feed(b"x\x10\x11y") == (b"x", True)
+
+
+def test_unreachable_daemon_on_run_is_125(h: Harness) -> None:
+    from dockyard.client import ConnectError
+
+    def refuse(body: dict[str, Any], name: str | None = None, platform: str | None = None) -> dict[str, Any]:
+        raise ConnectError("nope")
+
+    h.client.create_container = refuse  # type: ignore[method-assign]
+    assert h.run("-H", "unix:///tmp/none.sock", "run", "busybox") == 125
+    assert h.err.getvalue() == (
+        "dockyard: Cannot connect to the dockyard daemon at unix:///tmp/none.sock. Is the daemon running?"
+        "\n\nRun 'dockyard run --help' for more information\n"
+    )

@@ -36,12 +36,13 @@ def with_help(message: str, command: str = "run") -> str:
     return f"dockyard: {message}\n\nRun 'dockyard {command} --help' for more information"
 
 
-def status_error(exc: Exception, command: str = "run") -> StatusError:
+def status_error(exc: Exception, command: str = "run", host: str = "") -> StatusError:
     """toStatusError: 127 for "not found", 126 for "permission denied"/"is a directory", else 125."""
     if isinstance(exc, DockyardError) and not _is_connect_error(exc) and not isinstance(exc, CliError):
         text = f"Error response from daemon: {exc}"
     elif _is_connect_error(exc):
-        text = "Cannot connect to the dockyard daemon. Is the daemon running?"
+        text = f"Cannot connect to the dockyard daemon at {host}. Is the daemon running?" if host else \
+            "Cannot connect to the dockyard daemon. Is the daemon running?"
     else:
         text = str(exc)
     status = 125
@@ -285,7 +286,7 @@ def run(cli: Cli, opts: Namespace, args: list[str]) -> int:
     except (DockyardError, OSError) as exc:
         if isinstance(exc, StatusError | UsageError):
             raise
-        raise status_error(exc) from None
+        raise status_error(exc, host=cli.host) from None
     return run_container(cli, ident, body, opts)
 
 
