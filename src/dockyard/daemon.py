@@ -13,15 +13,19 @@ import fcntl
 import grp
 import logging
 import os
+import shutil
 import signal
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO
 
 from dockyard.api.app import EngineAPI
 from dockyard.distribution.hosts import RegistryHosts
 from dockyard.engine import config as daemon_config
+from dockyard.engine.containers.networking import BridgeNetwork, BridgeSettings
+from dockyard.engine.containers.service import ContainerService, Paths
 from dockyard.engine.events import EventBus
 from dockyard.engine.images import ImageEngine
 from dockyard.engine.registry import RegistryEngine
@@ -53,6 +57,8 @@ class Daemon:
     images: ImageService
     leases: LeaseManager
     api: EngineAPI
+    containers: ContainerService
+    network: BridgeNetwork
 
 
 def _snapshotter(cfg: daemon_config.DaemonConfig, metadata: MetadataStore) -> tuple[Snapshotter, str]:
@@ -89,8 +95,25 @@ def build(cfg: daemon_config.DaemonConfig) -> Daemon:
     registry = RegistryEngine(images, leases, hosts, max_downloads=cfg.max_concurrent_downloads,
                               max_uploads=cfg.max_concurrent_uploads)
     system = SystemEngine(cfg, images, bus, graph_driver=graph_driver, started=time.time())
-    api = EngineAPI(images=image_engine, registry=registry, auth=registry, system=system)
-    return Daemon(cfg, metadata, content, snapshotter, graph_driver, bus, images, leases, api)
+    network = BridgeNetwork(BridgeSettings(name=cfg.bridge_name, cidr=cfg.bip), cfg.exec_root / "netns")
+    containers = ContainerService(
+        images=images, leases=leases, paths=Paths(cfg.data_root, cfg.exec_root), network=network,
+        publish=bus.publish, runtime=_runtime_binary(cfg.default_runtime))
+    images.users = containers
+    api = EngineAPI(images=image_engine, registry=registry, auth=registry, system=system, containers=containers,
+                    graph_driver=graph_driver)
+    return Daemon(cfg, metadata, content, snapshotter, graph_driver, bus, images, leases, api, containers,
+                  network)
+
+
+def _runtime_binary(name: str) -> str:
+    """A runtime named by the user, found beside our interpreter first (virtual environments)."""
+    if "/" in name:
+        return name
+    beside = Path(sys.executable).with_name(name)
+    if beside.exists():
+        return str(beside)
+    return shutil.which(name) or name
 
 
 def reconcile(daemon: Daemon) -> None:
@@ -101,6 +124,7 @@ def reconcile(daemon: Daemon) -> None:
         # Loads and imports read a stream that is gone: their partial data can never be resumed.
         if not is_resumable_ingest(ingest.ref):
             daemon.content.abort_ingest(ingest.ref)
+    daemon.containers.restore()
     removed_dirs = daemon.snapshotter.cleanup()
     result = gc.collect(daemon.metadata, daemon.content, daemon.snapshotter)
     daemon.images.sync_layout_index()
@@ -154,7 +178,10 @@ async def serve(daemon: Daemon) -> None:
         await stop.wait()
         logger.info("shutting down")
     finally:
+        daemon.containers.close()
         await server.close()
+        if not daemon.containers.any_running():
+            await asyncio.to_thread(daemon.network.shutdown)
         with contextlib.suppress(FileNotFoundError):
             pidfile.unlink()
         for host in cfg.listeners:

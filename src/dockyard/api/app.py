@@ -7,6 +7,7 @@ import logging
 from dockyard.api.errors import status_for
 from dockyard.api.responses import error
 from dockyard.api.router import Router
+from dockyard.api.routes.containers import ContainerBackend, ContainerRoutes
 from dockyard.api.routes.distribution import AuthBackend, DistributionRoutes
 from dockyard.api.routes.images import ImageBackend, ImageRoutes, RegistryBackend
 from dockyard.api.routes.system import SystemBackend, SystemRoutes
@@ -19,8 +20,9 @@ logger = logging.getLogger(__name__)
 
 class EngineAPI:
     def __init__(self, *, images: ImageBackend, registry: RegistryBackend, auth: AuthBackend,
-                 system: SystemBackend) -> None:
+                 system: SystemBackend, containers: ContainerBackend, graph_driver: str) -> None:
         self.router = Router()
+        ContainerRoutes(containers, graph_driver=graph_driver).register(self.router)
         SystemRoutes(system).register(self.router)
         ImageRoutes(images, registry).register(self.router)
         DistributionRoutes(auth).register(self.router)

@@ -15,7 +15,7 @@ DEFAULT_EXEC_ROOT = "/run/dockyard"
 DEFAULT_CONFIG_FILE = "/etc/dockyard/daemon.json"
 KNOWN_KEYS = {"data-root", "exec-root", "hosts", "debug", "group", "storage-driver", "log-level",
               "insecure-registries", "registry-mirrors", "labels", "default-runtime", "runtimes",
-              "max-concurrent-downloads", "max-concurrent-uploads"}
+              "max-concurrent-downloads", "max-concurrent-uploads", "bridge-name", "bip"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,9 @@ class DaemonConfig:
     registry_mirrors: tuple[str, ...] = ()
     max_concurrent_downloads: int = 3
     max_concurrent_uploads: int = 5
+    default_runtime: str = "dockyard-runtime"
+    bridge_name: str = "dockyard0"
+    bip: str = ""
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -57,6 +60,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--registry-mirror", action="append", default=[], help="mirror for docker.io")
     p.add_argument("--max-concurrent-downloads", type=int, help="parallel layer downloads per pull (3)")
     p.add_argument("--max-concurrent-uploads", type=int, help="parallel layer uploads per push (5)")
+    p.add_argument("--default-runtime", help="OCI runtime for containers: dockyard-runtime (default), runc, or a path")
+    p.add_argument("--bridge-name", help="name of the default bridge (default dockyard0)")
+    p.add_argument("--bip", help="address and prefix of the default bridge, e.g. 172.17.0.1/16")
     return p
 
 
@@ -94,6 +100,9 @@ def load(argv: list[str] | None = None) -> DaemonConfig:
         registry_mirrors=tuple(args.registry_mirror or file_values.get("registry-mirrors", [])),  # type: ignore[arg-type]
         max_concurrent_downloads=int(pick(args.max_concurrent_downloads, "max-concurrent-downloads", 3)),  # type: ignore[call-overload]
         max_concurrent_uploads=int(pick(args.max_concurrent_uploads, "max-concurrent-uploads", 5)),  # type: ignore[call-overload]
+        default_runtime=str(pick(args.default_runtime, "default-runtime", "dockyard-runtime")),
+        bridge_name=str(pick(args.bridge_name, "bridge-name", "dockyard0")),
+        bip=str(pick(args.bip, "bip", "")),
         extra={k: v for k, v in file_values.items() if k not in KNOWN_KEYS},
     )
 

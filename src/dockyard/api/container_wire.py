@@ -1,0 +1,154 @@
+"""Docker's JSON shapes for containers and execs (list entries, inspect, exec inspect)."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from typing import Any
+
+from dockyard.engine.containers.record import ContainerRecord
+from dockyard.engine.containers.service import ExecRecord
+from dockyard.engine.containers.state import status_text
+from dockyard.oci.image import format_rfc3339
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+def _time(ts: float) -> str:
+    return format_rfc3339(ts) if ts else ZERO_TIME
+
+
+def _command(rec: ContainerRecord) -> str:
+    parts = [rec.path, *rec.args] if rec.path else []
+    return " ".join(shlex.quote(p) if " " in p or not p else p for p in parts)
+
+
+def _networks(rec: ContainerRecord) -> dict[str, Any]:
+    mode = rec.host_config.get("NetworkMode") or "default"
+    name = "bridge" if mode in ("default", "bridge") else mode
+    if name.startswith("container:"):
+        return {}
+    net = rec.network
+    entry: dict[str, Any] = {
+        "IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": net.mac_address if net else "",
+        "NetworkID": net.network_id if net else "", "EndpointID": net.endpoint_id if net else "",
+        "Gateway": net.gateway if net else "", "IPAddress": net.ip_address if net else "",
+        "IPPrefixLen": net.prefix_len if net else 0, "IPv6Gateway": "", "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0, "DriverOpts": None, "DNSNames": None,
+    }
+    return {name: entry}
+
+
+def _ports(rec: ContainerRecord) -> dict[str, Any]:
+    exposed = rec.config.get("ExposedPorts") or {}
+    bindings = rec.host_config.get("PortBindings") or {}
+    ports: dict[str, Any] = {str(p): None for p in exposed}
+    for port in bindings:
+        ports.setdefault(str(port), None)
+    return ports
+
+
+def container_summary(rec: ContainerRecord, *, now: float | None = None) -> dict[str, Any]:
+    mode = rec.host_config.get("NetworkMode") or "default"
+    return {
+        "Id": rec.id,
+        "Names": [f"/{rec.name}"],
+        "Image": rec.image,
+        "ImageID": rec.image_id,
+        "Command": _command(rec),
+        "Created": int(rec.created),
+        "Ports": [{"PrivatePort": int(p.split("/")[0]), "Type": p.split("/")[1] if "/" in p else "tcp"}
+                  for p in (rec.config.get("ExposedPorts") or {})],
+        "Labels": dict(rec.config.get("Labels") or {}),
+        "State": rec.state.status,
+        "Status": status_text(rec.state, now=now if now is not None else time.time()),
+        "HostConfig": {"NetworkMode": mode},
+        "NetworkSettings": {"Networks": _networks(rec)},
+        "Mounts": [],
+    }
+
+
+def container_inspect(rec: ContainerRecord, *, graph_driver: str, log_path: str) -> dict[str, Any]:
+    state = rec.state
+    host_config: dict[str, Any] = {
+        "Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}},
+        "NetworkMode": "default", "PortBindings": {}, "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+        "AutoRemove": False, "VolumeDriver": "", "VolumesFrom": None, "CapAdd": None, "CapDrop": None,
+        "CgroupnsMode": "host", "Dns": [], "DnsOptions": [], "DnsSearch": [], "ExtraHosts": None,
+        "GroupAdd": None, "IpcMode": "private", "Cgroup": "", "Links": None, "OomScoreAdj": 0, "PidMode": "",
+        "Privileged": False, "PublishAllPorts": False, "ReadonlyRootfs": False, "SecurityOpt": None,
+        "UTSMode": "", "UsernsMode": "", "ShmSize": 67108864, "Runtime": "runc", "Isolation": "",
+        "CpuShares": 0, "Memory": 0, "NanoCpus": 0, "CgroupParent": "", "BlkioWeight": 0,
+        "BlkioWeightDevice": [], "BlkioDeviceReadBps": [], "BlkioDeviceWriteBps": [],
+        "BlkioDeviceReadIOps": [], "BlkioDeviceWriteIOps": [], "CpuPeriod": 0, "CpuQuota": 0,
+        "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0, "CpusetCpus": "", "CpusetMems": "", "Devices": [],
+        "DeviceCgroupRules": None, "DeviceRequests": None, "MemoryReservation": 0, "MemorySwap": 0,
+        "MemorySwappiness": None, "OomKillDisable": False, "PidsLimit": None, "Ulimits": None, "CpuCount": 0,
+        "CpuPercent": 0, "IOMaximumIOps": 0, "IOMaximumBandwidth": 0, "MaskedPaths": None,
+        "ReadonlyPaths": None,
+    }
+    given = {k: v for k, v in rec.host_config.items() if v is not None}
+    host_config.update(given)
+    if not (host_config.get("LogConfig") or {}).get("Type"):
+        host_config["LogConfig"] = {"Type": "json-file", "Config": (given.get("LogConfig") or {}).get("Config") or {}}
+    if host_config.get("NetworkMode") in ("", None):
+        host_config["NetworkMode"] = "default"
+    config = dict(rec.config)
+    config.setdefault("Hostname", rec.hostname)
+    config.setdefault("Domainname", "")
+    config.setdefault("User", "")
+    for key in ("AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin", "StdinOnce"):
+        config.setdefault(key, False)
+    config.setdefault("Env", None)
+    config.setdefault("Cmd", list(rec.args) if not rec.path else [rec.path, *rec.args])
+    config.setdefault("WorkingDir", "")
+    config.setdefault("Entrypoint", None)
+    config.setdefault("Labels", {})
+    if not config.get("Hostname"):
+        config["Hostname"] = rec.hostname
+    net = rec.network
+    return {
+        "Id": rec.id,
+        "Created": format_rfc3339(rec.created),
+        "Path": rec.path,
+        "Args": list(rec.args),
+        "State": {
+            "Status": state.status, "Running": state.status in ("running", "paused"),
+            "Paused": state.status == "paused", "Restarting": state.status == "restarting",
+            "OOMKilled": state.oom_killed, "Dead": state.status == "dead", "Pid": state.pid,
+            "ExitCode": state.exit_code, "Error": state.error, "StartedAt": _time(state.started_at),
+            "FinishedAt": _time(state.finished_at),
+        },
+        "Image": rec.image_id,
+        "ResolvConfPath": "", "HostnamePath": "", "HostsPath": "",
+        "LogPath": log_path,
+        "Name": f"/{rec.name}",
+        "RestartCount": rec.restart_count,
+        "Driver": graph_driver,
+        "Platform": "linux",
+        "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "",
+        "ExecIDs": None,
+        "HostConfig": host_config,
+        "GraphDriver": {"Name": graph_driver, "Data": {}},
+        "Mounts": [],
+        "Config": config,
+        "NetworkSettings": {
+            "Bridge": "", "SandboxID": "", "SandboxKey": "", "HairpinMode": False,
+            "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0, "Ports": _ports(rec),
+            "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None, "EndpointID": net.endpoint_id if net else "",
+            "Gateway": net.gateway if net else "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+            "IPAddress": net.ip_address if net else "", "IPPrefixLen": net.prefix_len if net else 0,
+            "IPv6Gateway": "", "MacAddress": net.mac_address if net else "",
+            "Networks": _networks(rec),
+        },
+    }
+
+
+def exec_inspect(ex: ExecRecord) -> dict[str, Any]:
+    return {
+        "ID": ex.id, "Running": ex.running, "ExitCode": ex.exit_code, "ProcessConfig": {
+            "tty": ex.tty, "entrypoint": ex.cmd[0], "arguments": ex.cmd[1:], "privileged": ex.privileged,
+            "user": ex.user},
+        "OpenStdin": ex.stdin, "OpenStderr": ex.stderr, "OpenStdout": ex.stdout, "CanRemove": False,
+        "ContainerID": ex.container_id, "DetachKeys": ex.detach_keys, "Pid": ex.pid,
+    }

@@ -1,0 +1,347 @@
+"""``/containers/*`` and ``/exec/*``: lifecycle, wait, logs, attach and exec (hijacked streams)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Protocol
+
+from dockyard.api import container_wire, params
+from dockyard.api.responses import empty, json_response
+from dockyard.api.router import Router
+from dockyard.api.routes.system import _timestamp_ns
+from dockyard.engine.bridge import iterate_in_thread
+from dockyard.engine.containers.record import ContainerRecord
+from dockyard.engine.containers.service import ExecRecord, NotModified
+from dockyard.errors import InvalidArgument, NotFound
+from dockyard.http.server import Request, Response
+from dockyard.shim.logfile import LogEntry
+from dockyard.shim.stdcopy import encode
+
+LIST_FILTERS = {"id", "name", "label", "status", "ancestor", "exited", "before", "since", "network", "volume",
+                "health", "publish", "expose", "is-task"}
+
+
+class ContainerBackend(Protocol):
+    """The synchronous container service (routes run it in worker threads)."""
+
+    def create(self, name: str, request: dict[str, Any]) -> tuple[str, list[str]]: ...
+    def get(self, ref: str) -> ContainerRecord: ...
+    def all(self) -> list[ContainerRecord]: ...
+    def start(self, ref: str) -> None: ...
+    def stop(self, ref: str, *, timeout: int | None = None, sig: str = "") -> None: ...
+    def restart(self, ref: str, *, timeout: int | None = None, sig: str = "") -> None: ...
+    def kill(self, ref: str, sig: str = "KILL") -> None: ...
+    def wait(self, ref: str, condition: str = "not-running") -> tuple[int, str]: ...
+    def remove(self, ref: str, *, force: bool = False, volumes: bool = False) -> None: ...
+    def rename(self, ref: str, new_name: str) -> None: ...
+    def pause(self, ref: str) -> None: ...
+    def unpause(self, ref: str) -> None: ...
+    def resize(self, ref: str, height: int, width: int) -> None: ...
+    def attach(self, ref: str, *, stdin: bool, stdout: bool, stderr: bool, logs: bool,
+               gone: Callable[[], bool] = ...) -> Any: ...
+    def logs(self, ref: str, *, stdout: bool, stderr: bool, since: float | None, until: float | None,
+             tail: int | None, follow: bool, timestamps: bool) -> Iterator[LogEntry]: ...
+    def exec_create(self, ref: str, *, cmd: list[str], tty: bool, stdin: bool, stdout: bool, stderr: bool,
+                    env: list[str], user: str, workdir: str, privileged: bool, detach_keys: str) -> str: ...
+    def exec_get(self, exec_id: str) -> ExecRecord: ...
+    def exec_start(self, exec_id: str, *, detach: bool, tty: bool | None = None) -> Any: ...
+    def exec_wait_done(self, exec_id: str, timeout: float = 5.0) -> ExecRecord: ...
+    def exec_resize(self, exec_id: str, height: int, width: int) -> None: ...
+
+
+def _stream_type(tty: bool) -> str:
+    return "application/vnd.docker.raw-stream" if tty else "application/vnd.docker.multiplexed-stream"
+
+
+async def splice(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, initial: bytes,
+                 sock: socket.socket, *, forward_stdin: bool) -> None:
+    """Pump a hijacked HTTP connection and a shim stream both ways.
+
+    The client's half-close (EOF on ``reader``) closes the container's stdin and nothing more;
+    the connection ends when the container's output ends.
+    """
+    sock.setblocking(False)
+    up_reader, up_writer = await asyncio.open_connection(sock=sock)
+
+    async def client_to_container() -> None:
+        if initial and forward_stdin:
+            up_writer.write(initial)
+        while data := await reader.read(65536):
+            if forward_stdin:
+                up_writer.write(data)
+                await up_writer.drain()
+        if forward_stdin and up_writer.can_write_eof():
+            up_writer.write_eof()
+
+    async def container_to_client() -> None:
+        while data := await up_reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+
+    upstream = asyncio.ensure_future(client_to_container())
+    try:
+        await container_to_client()
+    finally:
+        upstream.cancel()
+        with contextlib.suppress(BaseException):
+            await upstream
+        up_writer.close()
+        with contextlib.suppress(Exception):
+            writer.close()
+
+
+def _matches(rec: ContainerRecord, filters: dict[str, list[str]]) -> bool:
+    if "id" in filters and not any(rec.id.startswith(v) for v in filters["id"]):
+        return False
+    if "name" in filters and not any(v.lstrip("/") in rec.name for v in filters["name"]):
+        return False
+    if "status" in filters and rec.state.status not in filters["status"]:
+        return False
+    if "exited" in filters and (rec.state.status != "exited" or str(rec.state.exit_code) not in filters["exited"]):
+        return False
+    if "ancestor" in filters and not any(a in (rec.image, rec.image_id) or rec.image_id.split(":")[-1].startswith(a)
+                                         for a in filters["ancestor"]):
+        return False
+    labels = rec.config.get("Labels") or {}
+    for expr in filters.get("label", []):
+        key, sep, value = expr.partition("=")
+        if key not in labels or (sep and labels[key] != value):
+            return False
+    return True
+
+
+class ContainerRoutes:
+    def __init__(self, backend: ContainerBackend, *, graph_driver: str) -> None:
+        self.backend = backend
+        self.graph_driver = graph_driver
+
+    def register(self, router: Router) -> None:
+        add = router.add
+        add("POST", "/containers/create", self.create)
+        add("GET", "/containers/json", self.list)
+        add("POST", "/containers/prune", self.prune)
+        add("GET", "/containers/{id}/json", self.inspect)
+        add("POST", "/containers/{id}/start", self.start)
+        add("POST", "/containers/{id}/stop", self.stop)
+        add("POST", "/containers/{id}/restart", self.restart)
+        add("POST", "/containers/{id}/kill", self.kill)
+        add("POST", "/containers/{id}/wait", self.wait)
+        add("POST", "/containers/{id}/attach", self.attach)
+        add("POST", "/containers/{id}/resize", self.resize)
+        add("GET", "/containers/{id}/logs", self.logs)
+        add("POST", "/containers/{id}/rename", self.rename)
+        add("POST", "/containers/{id}/pause", self.pause)
+        add("POST", "/containers/{id}/unpause", self.unpause)
+        add("DELETE", "/containers/{id}", self.remove)
+        add("POST", "/containers/{id}/exec", self.exec_create)
+        add("POST", "/exec/{id}/start", self.exec_start)
+        add("POST", "/exec/{id}/resize", self.exec_resize)
+        add("GET", "/exec/{id}/json", self.exec_inspect)
+
+    async def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def create(self, req: Request) -> Response:
+        body = await params.json_body(req) or {}
+        if not isinstance(body, dict):
+            raise InvalidArgument("invalid JSON body: expected an object")
+        host_config = body.pop("HostConfig", None) or {}
+        networking = body.pop("NetworkingConfig", None) or {}
+        request = {"Config": body, "HostConfig": host_config, "NetworkingConfig": networking}
+        cid, warnings = await self._call(self.backend.create, req.query_value("name") or "", request)
+        return json_response({"Id": cid, "Warnings": warnings}, status=201)
+
+    async def list(self, req: Request) -> Response:
+        filters = params.filters(req)
+        params.check_filter_keys(filters, LIST_FILTERS)
+        records = await self._call(self.backend.all)
+        show_all = params.flag(req, "all")
+        out = [r for r in records if (show_all or r.state.running) and _matches(r, filters)]
+        limit = params.integer(req, "limit", -1) or -1
+        if limit > 0:
+            out = out[:limit]
+        now = time.time()
+        return json_response([container_wire.container_summary(r, now=now) for r in out])
+
+    async def prune(self, req: Request) -> Response:
+        records = await self._call(self.backend.all)
+        deleted = []
+        for rec in records:
+            if rec.state.status in ("exited", "created", "dead"):
+                await self._call(self.backend.remove, rec.id)
+                deleted.append(rec.id)
+        return json_response({"ContainersDeleted": deleted, "SpaceReclaimed": 0})
+
+    async def inspect(self, req: Request) -> Response:
+        rec = await self._call(self.backend.get, req.path_params["id"])
+        return json_response(container_wire.container_inspect(rec, graph_driver=self.graph_driver,
+                                                              log_path=rec.log_path))
+
+    async def start(self, req: Request) -> Response:
+        try:
+            await self._call(self.backend.start, req.path_params["id"])
+        except NotModified:
+            return empty(304)
+        return empty(204)
+
+    async def stop(self, req: Request) -> Response:
+        try:
+            await self._call(self.backend.stop, req.path_params["id"], timeout=params.integer(req, "t"),
+                             sig=req.query_value("signal") or "")
+        except NotModified:
+            return empty(304)
+        return empty(204)
+
+    async def restart(self, req: Request) -> Response:
+        await self._call(self.backend.restart, req.path_params["id"], timeout=params.integer(req, "t"),
+                         sig=req.query_value("signal") or "")
+        return empty(204)
+
+    async def kill(self, req: Request) -> Response:
+        await self._call(self.backend.kill, req.path_params["id"], req.query_value("signal") or "KILL")
+        return empty(204)
+
+    async def wait(self, req: Request) -> Response:
+        condition = req.query_value("condition") or "not-running"
+        if condition not in ("not-running", "next-exit", "removed"):
+            raise InvalidArgument(f'invalid condition: "{condition}"')
+        cid = (await self._call(self.backend.get, req.path_params["id"])).id
+        waiter = asyncio.ensure_future(self._call(self.backend.wait, cid, condition))
+
+        async def body() -> AsyncIterator[bytes]:
+            yield b""  # headers at once: clients register the wait before they start the container
+            try:
+                code, error = await waiter
+            except NotFound:
+                code, error = 0, ""
+            result = {"StatusCode": code, "Error": {"Message": error} if error else None}
+            yield json.dumps(result).encode() + b"\n"
+
+        return Response(200, [("Content-Type", "application/json")], body())
+
+    async def attach(self, req: Request) -> Response:
+        cid = req.path_params["id"]
+        rec = await self._call(self.backend.get, cid)
+        stdin = params.flag(req, "stdin")
+        stdout = params.flag(req, "stdout")
+        stderr = params.flag(req, "stderr")
+        logs = params.flag(req, "logs")
+        backend = self.backend
+
+        async def hijacked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, initial: bytes) -> None:
+            closed = asyncio.Event()
+
+            def gone() -> bool:
+                return closed.is_set() or writer.is_closing()
+
+            try:
+                sock = await asyncio.to_thread(backend.attach, rec.id, stdin=stdin, stdout=stdout, stderr=stderr,
+                                               logs=logs, gone=gone)
+            except Exception:
+                writer.close()
+                return
+            await splice(reader, writer, initial, sock, forward_stdin=stdin)
+
+        return Response(200, [("Content-Type", _stream_type(rec.tty))], upgrade=hijacked)
+
+    async def resize(self, req: Request) -> Response:
+        await self._call(self.backend.resize, req.path_params["id"], params.integer(req, "h", 0) or 0,
+                         params.integer(req, "w", 0) or 0)
+        return Response(200, [], b"")
+
+    async def logs(self, req: Request) -> Response:
+        rec = await self._call(self.backend.get, req.path_params["id"])
+        stdout = params.flag(req, "stdout")
+        stderr = params.flag(req, "stderr")
+        if not (stdout or stderr):
+            raise InvalidArgument("Bad parameters: you must choose at least one stream")
+        since_ns = _timestamp_ns(req.query_value("since")) if req.query_value("since") not in (None, "", "0") else None
+        until_ns = _timestamp_ns(req.query_value("until")) if req.query_value("until") not in (None, "", "0") else None
+        tail_text = req.query_value("tail") or "all"
+        tail = None if tail_text == "all" else int(tail_text) if tail_text.lstrip("-").isdigit() else None
+        if tail is not None and tail < 0:
+            tail = None
+        timestamps = params.flag(req, "timestamps")
+        entries = self.backend.logs(rec.id, stdout=stdout, stderr=stderr,
+                                    since=since_ns / 1e9 if since_ns else None,
+                                    until=until_ns / 1e9 if until_ns else None, tail=tail,
+                                    follow=params.flag(req, "follow"), timestamps=timestamps)
+        tty = rec.tty
+
+        def frames() -> Iterator[bytes]:
+            for entry in entries:
+                line = entry.line
+                if timestamps:
+                    line = entry.timestamp.encode() + b" " + line
+                yield line if tty else encode(2 if entry.stream == "stderr" else 1, line)
+
+        async def body() -> AsyncIterator[bytes]:
+            yield b""
+            async for chunk in iterate_in_thread(frames()):
+                yield chunk
+
+        return Response(200, [("Content-Type", _stream_type(tty))], body())
+
+    async def rename(self, req: Request) -> Response:
+        name = req.query_value("name") or ""
+        await self._call(self.backend.rename, req.path_params["id"], name)
+        return empty(204)
+
+    async def pause(self, req: Request) -> Response:
+        await self._call(self.backend.pause, req.path_params["id"])
+        return empty(204)
+
+    async def unpause(self, req: Request) -> Response:
+        await self._call(self.backend.unpause, req.path_params["id"])
+        return empty(204)
+
+    async def remove(self, req: Request) -> Response:
+        await self._call(self.backend.remove, req.path_params["id"], force=params.flag(req, "force"),
+                         volumes=params.flag(req, "v"))
+        return empty(204)
+
+    async def exec_create(self, req: Request) -> Response:
+        body = await params.json_body(req) or {}
+        cmd = body.get("Cmd") or []
+        if isinstance(cmd, str):
+            cmd = [cmd]
+        exec_id = await self._call(
+            self.backend.exec_create, req.path_params["id"], cmd=[str(c) for c in cmd],
+            tty=bool(body.get("Tty")), stdin=bool(body.get("AttachStdin")),
+            stdout=bool(body.get("AttachStdout", True)), stderr=bool(body.get("AttachStderr", True)),
+            env=[str(e) for e in body.get("Env") or []], user=str(body.get("User") or ""),
+            workdir=str(body.get("WorkingDir") or ""), privileged=bool(body.get("Privileged")),
+            detach_keys=str(body.get("DetachKeys") or ""))
+        return json_response({"Id": exec_id}, status=201)
+
+    async def exec_start(self, req: Request) -> Response:
+        body = await params.json_body(req) or {}
+        exec_id = req.path_params["id"]
+        ex = await self._call(self.backend.exec_get, exec_id)
+        detach = bool(body.get("Detach"))
+        if detach:
+            await self._call(self.backend.exec_start, exec_id, detach=True)
+            return Response(200, [], b"")
+        sock = await self._call(self.backend.exec_start, exec_id, detach=False)
+        backend = self.backend
+
+        async def hijacked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, initial: bytes) -> None:
+            await splice(reader, writer, initial, sock, forward_stdin=ex.stdin)
+            # The exit code must be final before the client asks for it.
+            await asyncio.to_thread(backend.exec_wait_done, exec_id)
+
+        return Response(200, [("Content-Type", _stream_type(ex.tty))], upgrade=hijacked)
+
+    async def exec_resize(self, req: Request) -> Response:
+        await self._call(self.backend.exec_resize, req.path_params["id"], params.integer(req, "h", 0) or 0,
+                         params.integer(req, "w", 0) or 0)
+        return Response(201, [], b"")
+
+    async def exec_inspect(self, req: Request) -> Response:
+        ex = await self._call(self.backend.exec_get, req.path_params["id"])
+        return json_response(container_wire.exec_inspect(ex))

@@ -1,0 +1,112 @@
+"""The default ``bridge`` network for containers: bridge, firewall, addresses, namespaces.
+
+The bridge and its nft rules are set up on first use (a daemon that never runs a container
+touches no interface). Addresses are handed out by IPAM; the allocations are rebuilt from the
+container records at start-up, so nothing else needs persisting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from pathlib import Path
+
+from dockyard.engine.containers.record import NetworkAttachment
+from dockyard.network import bridge as netbridge
+from dockyard.network import netns
+from dockyard.network.firewall import Firewall
+from dockyard.network.ipam import IPAM, MemoryAllocationStore, choose_subnet, default_gateway, host_routes
+from dockyard.network.nftables import Table
+
+BRIDGE_NETWORK_ID = hashlib.sha256(b"dockyard bridge network").hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeSettings:
+    name: str = "dockyard0"
+    cidr: str = ""            # e.g. "172.17.0.1/16"; empty: choose a free private /16
+
+
+class BridgeNetwork:
+    def __init__(self, settings: BridgeSettings, netns_dir: Path) -> None:
+        self.settings = settings
+        self.netns_dir = netns_dir
+        self.ipam = IPAM(MemoryAllocationStore())
+        table_name = "dockyard" if settings.name == "dockyard0" else f"dockyard_{settings.name}"
+        self.firewall = Firewall(Table(name=table_name))
+        self._lock = threading.Lock()
+        self._ready = False
+        self.gateway: IPv4Interface | None = None
+
+    @property
+    def subnet(self) -> IPv4Network:
+        assert self.gateway is not None
+        return self.gateway.network
+
+    def _ensure(self) -> None:
+        with self._lock:
+            if self._ready:
+                return
+            if self.settings.cidr:
+                gateway = IPv4Interface(self.settings.cidr)
+            else:
+                subnet = choose_subnet(routes=host_routes(exclude_devices=(self.settings.name,)))
+                gateway = default_gateway(subnet)
+            netbridge.ensure_bridge(self.settings.name, gateway)
+            self.firewall.setup(self.settings.name, gateway.network)
+            self.gateway = gateway
+            self._ready = True
+
+    def restore(self, owner: str, attachment: NetworkAttachment) -> None:
+        """Re-reserve an address held by a container that survived a daemon restart."""
+        self._ensure()
+        self.ipam.allocate(BRIDGE_NETWORK_ID, self.subnet, self.subnet.network_address + 1,
+                           preferred=attachment.ip_address, owner=owner)
+
+    def create_namespace(self, container_id: str) -> str:
+        self.netns_dir.mkdir(parents=True, exist_ok=True)
+        path = netns.netns_path(str(self.netns_dir), container_id)
+        with contextlib.suppress(FileNotFoundError):
+            netns.delete_netns(path)  # a leftover of a crash
+        return netns.create_netns(str(self.netns_dir), container_id)
+
+    def attach(self, container_id: str, netns_path: str) -> NetworkAttachment:
+        self._ensure()
+        assert self.gateway is not None
+        address = self.ipam.allocate(BRIDGE_NETWORK_ID, self.subnet, self.gateway.ip, owner=container_id)
+        host_ifname = netbridge.veth_name(container_id)
+        try:
+            endpoint = netbridge.create_endpoint(self.settings.name, netns_path, host_ifname=host_ifname,
+                                                 address=address, gateway=self.gateway.ip)
+        except BaseException:
+            self.ipam.release(BRIDGE_NETWORK_ID, address)
+            raise
+        return NetworkAttachment(
+            network="bridge", network_id=BRIDGE_NETWORK_ID,
+            endpoint_id=hashlib.sha256(f"{container_id}/{host_ifname}".encode()).hexdigest(),
+            ip_address=str(address.ip), prefix_len=address.network.prefixlen, gateway=str(self.gateway.ip),
+            mac_address=endpoint.mac, host_ifname=endpoint.host_ifname)
+
+    def detach(self, container_id: str, attachment: NetworkAttachment | None) -> None:
+        if attachment is not None:
+            netbridge.remove_endpoint(attachment.host_ifname)
+            self.ipam.release(BRIDGE_NETWORK_ID, IPv4Address(attachment.ip_address))
+
+    def delete_namespace(self, container_id: str) -> None:
+        netns.delete_netns(netns.netns_path(str(self.netns_dir), container_id))
+
+    def shutdown(self) -> None:
+        """Remove the bridge and its rules (only called when no container uses them)."""
+        with self._lock:
+            if not self._ready:
+                return
+            with contextlib.suppress(Exception):
+                self.firewall.teardown(self.settings.name)
+            with contextlib.suppress(Exception):
+                self.firewall.destroy()
+            with contextlib.suppress(Exception):
+                netbridge.delete_bridge(self.settings.name)
+            self._ready = False

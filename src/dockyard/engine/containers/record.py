@@ -1,0 +1,70 @@
+"""The persisted container: its create request, resolved command, state and network attachment.
+
+The create request is kept as the client sent it (Docker's Config/HostConfig/NetworkingConfig),
+like dockerd's hostconfig.json: inspect shows it back, and start parses it again with the spec
+model, so a newer dockyard applies its own defaults to an older container.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from dockyard.engine.containers.state import ContainerState
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkAttachment:
+    network: str            # "bridge"
+    network_id: str
+    endpoint_id: str
+    ip_address: str
+    prefix_len: int
+    gateway: str
+    mac_address: str
+    host_ifname: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerRecord:
+    id: str
+    name: str                              # without "/"
+    created: float
+    image: str                             # as the user typed it
+    image_id: str
+    request: dict[str, Any]                # {"Config": …, "HostConfig": …, "NetworkingConfig": …}
+    path: str = ""
+    args: tuple[str, ...] = ()
+    state: ContainerState = field(default_factory=ContainerState)
+    restart_count: int = 0
+    network: NetworkAttachment | None = None
+    snapshot_key: str = ""
+    log_path: str = ""
+    hostname: str = ""
+
+    def with_state(self, **changes: Any) -> ContainerRecord:
+        return replace(self, state=replace(self.state, **changes))
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return dict(self.request.get("Config") or {})
+
+    @property
+    def host_config(self) -> dict[str, Any]:
+        return dict(self.request.get("HostConfig") or {})
+
+    @property
+    def tty(self) -> bool:
+        return bool(self.config.get("Tty"))
+
+    def to_document(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_document(cls, text: str) -> ContainerRecord:
+        data = json.loads(text)
+        state = ContainerState(**data.pop("state"))
+        network = data.pop("network")
+        data["args"] = tuple(data.get("args") or ())
+        return cls(state=state, network=NetworkAttachment(**network) if network else None, **data)

@@ -1,0 +1,773 @@
+"""The container service: create, start, stop, kill, wait, remove, rename, pause, attach, exec.
+
+Synchronous and thread-safe (the daemon calls it from worker threads). Each running container
+has a dockyard-shim that owns its stdio and reaps it; a monitor thread per container waits on
+the shim and applies the exit (state, cleanup of mounts and network, events, ``--rm``).
+State changes are written to the metadata store before they are announced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dockyard.engine.containers.names import generate_name, validate_name
+from dockyard.engine.containers.networking import BridgeNetwork
+from dockyard.engine.containers.record import ContainerRecord
+from dockyard.engine.spec.builder import build_spec, resolve_command
+from dockyard.engine.spec.defaults import ALL_CAPS
+from dockyard.engine.spec.hostprobe import probe_host
+from dockyard.engine.spec.model import CreateOptions
+from dockyard.engine.spec.user import RootfsPasswdReader, resolve_user
+from dockyard.engine.spec.wire import from_docker_json
+from dockyard.errors import AlreadyExists, Conflict, DockyardError, InvalidArgument, NotFound, Unavailable
+from dockyard.image.service import ImageService
+from dockyard.image.unpack import unpack
+from dockyard.network.files import render_hostname, render_hosts, render_resolv_conf
+from dockyard.oci.image import format_rfc3339, parse_rfc3339
+from dockyard.shim import logfile
+from dockyard.shim.client import ShimClient, spawn_shim
+from dockyard.shim.protocol import CreateFailed, ExitInfo
+from dockyard.store.leases import LeaseManager
+from dockyard.store.metadata import ContainerRow
+from dockyard.store.mount import mount_all, unmount
+
+logger = logging.getLogger(__name__)
+
+Publish = Callable[[str, str, str, Mapping[str, str]], object]
+
+
+class NotModified(DockyardError):
+    """The container already is in the asked state (HTTP 304)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Paths:
+    data_root: Path
+    exec_root: Path
+
+    def container_dir(self, cid: str) -> Path:
+        return self.data_root / "containers" / cid
+
+    def bundle(self, cid: str) -> Path:
+        return self.exec_root / "containers" / cid
+
+    def shim_dir(self, cid: str) -> Path:
+        return self.exec_root / "shims" / cid
+
+    @property
+    def runtime_root(self) -> Path:
+        return self.exec_root / "runtime"
+
+    @property
+    def netns_dir(self) -> Path:
+        return self.exec_root / "netns"
+
+
+@dataclass
+class _Live:
+    """What the service keeps in memory for a container that has a shim."""
+
+    shim: ShimClient
+    monitor: threading.Thread | None = None
+
+
+@dataclass
+class _PendingAttach:
+    """An attach that arrived before start (``docker run`` attaches first): served at start."""
+
+    stdin: bool
+    stdout: bool
+    stderr: bool
+    ready: threading.Event = dataclasses.field(default_factory=threading.Event)
+    sock: Any = None
+    error: BaseException | None = None
+
+
+@dataclass
+class ExecRecord:
+    id: str
+    container_id: str
+    cmd: list[str]
+    tty: bool
+    stdin: bool
+    stdout: bool
+    stderr: bool
+    env: list[str]
+    user: str
+    workdir: str
+    privileged: bool
+    detach_keys: str = ""
+    running: bool = False
+    exit_code: int | None = None
+    pid: int = 0
+
+
+class ContainerService:
+    def __init__(self, *, images: ImageService, leases: LeaseManager, paths: Paths, network: BridgeNetwork,
+                 publish: Publish, runtime: str = "dockyard-runtime", init_path: str | None = None) -> None:
+        self.images = images
+        self.metadata = images.metadata
+        self.leases = leases
+        self.paths = paths
+        self.network = network
+        self.publish = publish
+        self.runtime = runtime
+        self.init_path = init_path or shutil.which("tini") or shutil.which("docker-init")
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._exits: dict[str, int] = {}          # exit counter per container, for next-exit waits
+        self._live: dict[str, _Live] = {}
+        self._execs: dict[str, ExecRecord] = {}
+        self._removing: set[str] = set()
+        self._pending: dict[str, list[_PendingAttach]] = {}
+        self._closing = False
+
+    # ---- records ------------------------------------------------------------------------
+
+    def _save(self, rec: ContainerRecord) -> None:
+        self.metadata.put_container(ContainerRow(rec.id, rec.name, rec.image_id, rec.created, rec.to_document()))
+
+    def get(self, ref: str) -> ContainerRecord:
+        """By full ID, name, or unique ID prefix (Docker's order)."""
+        row = self.metadata.find_container(ref) or self.metadata.container_by_name(ref)
+        if row is None and ref:
+            matches = self.metadata.containers_by_id_prefix(ref)
+            if len(matches) > 1:
+                raise InvalidArgument(f"multiple IDs found with provided prefix: {ref}")
+            row = matches[0] if matches else None
+        if row is None:
+            raise NotFound(f"No such container: {ref}")
+        return ContainerRecord.from_document(row.document)
+
+    def all(self) -> list[ContainerRecord]:
+        return [ContainerRecord.from_document(r.document) for r in self.metadata.list_containers()]
+
+    def _event(self, action: str, rec: ContainerRecord, **extra: str) -> None:
+        attrs = {"image": rec.image, "name": rec.name}
+        labels = rec.config.get("Labels") or {}
+        attrs.update({str(k): str(v) for k, v in labels.items()})
+        attrs.update(extra)
+        self.publish("container", action, rec.id, attrs)
+
+    def containers_using(self, image_id: str) -> list[tuple[str, bool]]:
+        """For the image service's removal checks."""
+        out = []
+        for row in self.metadata.containers_of_image(image_id):
+            rec = ContainerRecord.from_document(row.document)
+            out.append((rec.id, rec.state.running))
+        return out
+
+    # ---- create -------------------------------------------------------------------------
+
+    def create(self, name: str, request: dict[str, Any]) -> tuple[str, list[str]]:
+        config = request.get("Config") or {}
+        options = from_docker_json(config, request.get("HostConfig") or {}, request.get("NetworkingConfig") or {})
+        image_ref = options.config.image
+        if not image_ref:
+            raise InvalidArgument("config.Image is required")  # Docker: "No command specified"-like
+        image = self.images.resolve(image_ref)
+        cid = secrets.token_hex(32)
+        with self._lock:
+            if name:
+                name = validate_name(name)
+                existing = self.metadata.container_by_name(name)
+                if existing is not None:
+                    raise Conflict(f'Conflict. The container name "/{name}" is already in use by container '
+                                   f'"{existing.id}". You have to remove (or rename) that container to be able '
+                                   "to reuse that name.")
+            else:
+                name = generate_name(lambda n: self.metadata.container_by_name(n) is not None)
+        top = unpack(self.images, self.leases, image.id)
+        key = f"container-{cid}"
+        with self.leases.temporary() as lease:
+            lease.add("snapshot", key)
+            self.images.snapshotter.prepare(key, top or None)
+            self.metadata.set_refs("container", cid, [("snapshot", key)])
+        image_config = self.images.config_of(image)
+        cmd = _command(options, image_config.config)
+        container_dir = self.paths.container_dir(cid)
+        container_dir.mkdir(parents=True, exist_ok=True)
+        stored = {"Config": {**config, "Image": image_ref}, "HostConfig": request.get("HostConfig") or {},
+                  "NetworkingConfig": request.get("NetworkingConfig") or {}}
+        rec = ContainerRecord(
+            id=cid, name=name, created=time.time(), image=image_ref, image_id=image.id, request=stored,
+            path=cmd[0] if cmd else "", args=tuple(cmd[1:]), snapshot_key=key,
+            log_path=str(container_dir / f"{cid}-json.log"),
+            hostname=options.config.hostname or cid[:12],
+        )
+        with self._lock:
+            try:
+                self._save(rec)
+            except AlreadyExists as exc:
+                self.images.snapshotter.remove(key)
+                self.metadata.delete_refs("container", cid)
+                raise Conflict(f'Conflict. The container name "/{name}" is already in use by container '
+                               f'"{exc}". You have to remove (or rename) that container to be able to reuse '
+                               "that name.") from exc
+        self._event("create", rec)
+        return cid, []
+
+    # ---- start --------------------------------------------------------------------------
+
+    def start(self, ref: str) -> None:
+        with self._lock:
+            rec = self.get(ref)
+            if rec.state.status in ("running", "paused", "restarting"):
+                raise NotModified("container already started")
+            if rec.id in self._removing:
+                raise Conflict(f"container {rec.id} is marked for removal and cannot be started")
+        options = from_docker_json(rec.config, rec.host_config, rec.request.get("NetworkingConfig") or {})
+        try:
+            self._start(rec, options)
+        except BaseException as exc:
+            self._failed_start(rec.id, exc)
+            if isinstance(exc, CreateFailed):
+                raise DockyardError(_start_error(str(exc))) from exc
+            raise
+
+    def _failed_start(self, cid: str, exc: BaseException) -> None:
+        """Record the error, release attaches waiting for this start, honour ``--rm``."""
+        with self._lock:
+            waiters = self._pending.pop(cid, [])
+        for waiter in waiters:
+            waiter.error = exc if isinstance(exc, Exception) else DockyardError(str(exc))
+            waiter.ready.set()
+        try:
+            rec = self.get(cid)
+        except NotFound:
+            return
+        code = exc.exit_code if isinstance(exc, CreateFailed) else 128
+        rec = rec.with_state(status="exited" if rec.state.started_at else "created", exit_code=code,
+                             error=str(exc))
+        with self._lock:
+            self._save(rec)
+            self._exits[cid] = self._exits.get(cid, 0) + 1
+            self._changed.notify_all()
+        if rec.host_config.get("AutoRemove"):
+            with contextlib.suppress(DockyardError):
+                self.remove(cid, force=True)
+
+    def _start(self, rec: ContainerRecord, options: CreateOptions) -> None:
+        cid = rec.id
+        bundle = self.paths.bundle(cid)
+        rootfs = bundle / "rootfs"
+        rootfs.mkdir(parents=True, exist_ok=True)
+        container_dir = self.paths.container_dir(cid)
+        kind = options.host.network_kind
+        netns_path: str | None = None
+        attachment = None
+        mounted = False
+        try:
+            mount_all(self.images.snapshotter.mounts(rec.snapshot_key), str(rootfs))
+            mounted = True
+            if kind in ("bridge", "none"):
+                netns_path = self.network.create_namespace(cid)
+                if kind == "bridge":
+                    attachment = self.network.attach(cid, netns_path)
+            elif kind == "container":
+                other = self.get(options.host.network_mode.split(":", 1)[1])
+                if not other.state.running:
+                    raise Conflict(f"cannot join network of a non running container: {other.id}")
+                netns_path = f"/proc/{other.state.pid}/ns/net"
+            elif kind == "user":
+                raise NotFound(f"network {options.host.network_mode} not found")
+            self._write_network_files(rec, options, container_dir, attachment)
+            image_config = self.images.config_of(self.images.metadata.get_image(rec.image_id))
+            spec = build_spec(options, image_config, container_id=cid, rootfs=str(rootfs),
+                              container_dir=str(container_dir), netns_path=netns_path,
+                              passwd=RootfsPasswdReader(str(rootfs)),
+                              host=probe_host([d.path_on_host for d in options.host.resources.devices],
+                                              privileged=options.host.privileged),
+                              init_path=self.init_path if options.host.init else None)
+            with open(bundle / "config.json", "w") as f:
+                json.dump(spec, f)
+            log = options.host.log_config
+            limits = _log_limits(log.config)
+            shim = spawn_shim(
+                id=cid, bundle=str(bundle), runtime=self.runtime, runtime_root=str(self.paths.runtime_root),
+                state_dir=str(self.paths.shim_dir(cid)), log_path=rec.log_path,
+                log_driver=log.type or "json-file", tty=rec.tty,
+                stdin=bool(rec.config.get("OpenStdin")),
+                log_max_size=limits.get("max_size", logfile.DEFAULT_MAX_SIZE),
+                log_max_file=limits.get("max_file", logfile.DEFAULT_MAX_FILE))
+        except BaseException:
+            self._cleanup_runtime(cid, attachment, mounted=mounted, netns=kind in ("bridge", "none"))
+            raise
+        with self._lock:
+            rec = self.get(cid)
+            rec = dataclasses.replace(rec, network=attachment)
+            rec = rec.with_state(status="created", error="")
+            self._save(rec)
+            self._live[cid] = _Live(shim)
+        with self._lock:
+            pending = self._pending.pop(cid, [])
+        for waiter in pending:
+            # Attached before the process runs, so not a byte of its output is missed.
+            try:
+                waiter.sock = shim.attach(stdin=waiter.stdin, stdout=waiter.stdout, stderr=waiter.stderr,
+                                          logs=False)
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting client
+                waiter.error = exc
+            waiter.ready.set()
+        try:
+            state = shim.start()
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                shim.shutdown(force=True)
+            self._live.pop(cid, None)
+            self._cleanup_runtime(cid, attachment, mounted=True, netns=kind in ("bridge", "none"))
+            raise DockyardError(_start_error(str(exc))) from exc
+        with self._lock:
+            rec = self.get(cid).with_state(status="running", pid=state.pid, started_at=time.time(),
+                                           finished_at=0.0, exit_code=0, oom_killed=False, error="")
+            self._save(rec)
+            self._changed.notify_all()
+        self._watch(cid, shim)
+        self._event("start", rec)
+
+    def _write_network_files(self, rec: ContainerRecord, options: CreateOptions, container_dir: Path,
+                             attachment: Any) -> None:
+        host = options.host
+        if host.network_kind == "host":
+            hostname = os.uname().nodename
+        else:
+            hostname = rec.hostname
+        (container_dir / "hostname").write_text(render_hostname(hostname))
+        address = attachment.ip_address if attachment is not None else None
+        (container_dir / "hosts").write_text(render_hosts(hostname, options.config.domainname, address,
+                                                          list(host.extra_hosts)))
+        try:
+            host_resolv = Path("/etc/resolv.conf").read_text()
+        except OSError:
+            host_resolv = ""
+        (container_dir / "resolv.conf").write_text(render_resolv_conf(
+            host_resolv, dns=list(host.dns), search=list(host.dns_search), options=list(host.dns_options)))
+
+    def _watch(self, cid: str, shim: ShimClient) -> None:
+        def monitor() -> None:
+            try:
+                info = shim.wait()
+            except Exception as exc:  # the shim vanished: take what it wrote, or report the loss
+                info = shim.read_exit() or ExitInfo(exit_code=255, error=f"lost the container's shim: {exc}")
+            self._on_exit(cid, info)
+
+        thread = threading.Thread(target=monitor, name=f"monitor-{cid[:12]}", daemon=True)
+        live = self._live.get(cid)
+        if live is not None:
+            live.monitor = thread
+        thread.start()
+
+    def _on_exit(self, cid: str, info: ExitInfo) -> None:
+        try:
+            rec = self.get(cid)
+        except NotFound:
+            return
+        live = self._live.pop(cid, None)
+        if live is not None:
+            with contextlib.suppress(Exception):
+                live.shim.shutdown(force=True)
+        kind = from_docker_json(rec.config, rec.host_config, {}).host.network_kind
+        self._cleanup_runtime(cid, rec.network, mounted=True, netns=kind in ("bridge", "none"))
+        finished = parse_rfc3339(info.finished_at) if info.finished_at else time.time()
+        with self._lock:
+            rec = self.get(cid)
+            rec = dataclasses.replace(rec, network=None).with_state(
+                status="exited", pid=0, exit_code=info.exit_code, oom_killed=info.oom_killed,
+                finished_at=finished, error=info.error)
+            self._save(rec)
+            self._exits[cid] = self._exits.get(cid, 0) + 1
+            self._changed.notify_all()
+        if info.oom_killed:
+            self._event("oom", rec)
+        self._event("die", rec, exitCode=str(info.exit_code))
+        if rec.host_config.get("AutoRemove"):
+            with contextlib.suppress(DockyardError):
+                self.remove(cid, force=True)
+
+    def _cleanup_runtime(self, cid: str, attachment: Any, *, mounted: bool, netns: bool) -> None:
+        """Undo what start set up; every step tolerates that it was never done."""
+        rootfs = self.paths.bundle(cid) / "rootfs"
+        if mounted:
+            with contextlib.suppress(Exception):
+                unmount(str(rootfs), detach=True)
+        with contextlib.suppress(Exception):
+            self.network.detach(cid, attachment)
+        if netns:
+            with contextlib.suppress(Exception):
+                self.network.delete_namespace(cid)
+        with contextlib.suppress(Exception):
+            subprocess.run([self.runtime, "--root", str(self.paths.runtime_root), "delete", "--force", cid],
+                           capture_output=True, timeout=30)
+
+    # ---- stop, kill, wait ---------------------------------------------------------------
+
+    def _shim(self, rec: ContainerRecord) -> ShimClient:
+        live = self._live.get(rec.id)
+        if live is None or not rec.state.running:
+            raise Conflict(f"Container {rec.id} is not running")
+        return live.shim
+
+    def kill(self, ref: str, sig: str = "KILL") -> None:
+        rec = self.get(ref)
+        shim = self._shim(rec)
+        number = _signal_number(sig)
+        shim.kill(number)
+        self._event("kill", rec, signal=str(number))
+
+    def stop(self, ref: str, *, timeout: int | None = None, sig: str = "") -> None:
+        rec = self.get(ref)
+        if not rec.state.running:
+            raise NotModified("container already stopped")
+        options = from_docker_json(rec.config, rec.host_config, {})
+        image_signal = self.images.config_of(self.metadata.get_image(rec.image_id)).config.stop_signal
+        stop_signal = sig or options.config.stop_signal or image_signal or "SIGTERM"
+        if timeout is None:
+            timeout = options.config.stop_timeout if options.config.stop_timeout is not None else 10
+        seen = self._exits.get(rec.id, 0)
+        if rec.state.status == "paused":
+            self._runtime_call("resume", rec.id)
+        with contextlib.suppress(Conflict):
+            self.kill(rec.id, stop_signal)
+        if timeout < 0 or not self._wait_exit(rec.id, seen, timeout):
+            with contextlib.suppress(Conflict):
+                self.kill(rec.id, "KILL")
+            self._wait_exit(rec.id, seen, None)
+        self._event("stop", self.get(rec.id))
+
+    def _wait_exit(self, cid: str, seen: int, timeout: float | None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            while self._exits.get(cid, 0) == seen:
+                try:
+                    if not self.get(cid).state.running:
+                        return True
+                except NotFound:
+                    return True
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if (remaining is not None and remaining <= 0) or self._closing:
+                    return False
+                self._changed.wait(remaining if remaining is not None else 1.0)
+            return True
+
+    def wait(self, ref: str, condition: str = "not-running") -> tuple[int, str]:
+        """Block until the condition holds; the exit code and error of the container."""
+        if condition not in ("not-running", "next-exit", "removed"):
+            raise InvalidArgument(f'invalid condition: "{condition}"')
+        rec = self.get(ref)
+        cid = rec.id
+        with self._lock:
+            seen = self._exits.get(cid, 0)
+            while True:
+                try:
+                    rec = self.get(cid)
+                except NotFound:
+                    return rec.state.exit_code, rec.state.error
+                if condition == "not-running" and not rec.state.running and rec.state.status != "created":
+                    return rec.state.exit_code, rec.state.error
+                if condition == "not-running" and rec.state.status == "created":
+                    return rec.state.exit_code, rec.state.error
+                if condition == "next-exit" and self._exits.get(cid, 0) != seen:
+                    return rec.state.exit_code, rec.state.error
+                if self._closing:
+                    raise Unavailable("the daemon is shutting down")
+                self._changed.wait(1.0)
+
+    def restart(self, ref: str, *, timeout: int | None = None, sig: str = "") -> None:
+        rec = self.get(ref)
+        if rec.state.running:
+            self.stop(rec.id, timeout=timeout, sig=sig)
+        self.start(rec.id)
+        self._event("restart", self.get(rec.id))
+
+    # ---- pause, rename, remove ----------------------------------------------------------
+
+    def _runtime_call(self, verb: str, cid: str) -> None:
+        proc = subprocess.run([self.runtime, "--root", str(self.paths.runtime_root), verb, cid],
+                              capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0:
+            raise DockyardError(proc.stderr.strip() or f"{verb} failed")
+
+    def pause(self, ref: str) -> None:
+        rec = self.get(ref)
+        if rec.state.status == "paused":
+            raise Conflict(f"Container {rec.id} is already paused")
+        if rec.state.status != "running":
+            raise Conflict(f"Container {rec.id} is not running")
+        self._runtime_call("pause", rec.id)
+        with self._lock:
+            self._save(self.get(rec.id).with_state(status="paused"))
+        self._event("pause", rec)
+
+    def unpause(self, ref: str) -> None:
+        rec = self.get(ref)
+        if rec.state.status != "paused":
+            raise Conflict(f"Container {rec.id} is not paused")
+        self._runtime_call("resume", rec.id)
+        with self._lock:
+            self._save(self.get(rec.id).with_state(status="running"))
+        self._event("unpause", rec)
+
+    def rename(self, ref: str, new_name: str) -> None:
+        new_name = validate_name(new_name)
+        with self._lock:
+            rec = self.get(ref)
+            old = rec.name
+            if old == new_name:
+                raise Conflict("Renaming a container with the same name as its current name")
+            try:
+                self._save(dataclasses.replace(rec, name=new_name))
+            except AlreadyExists as exc:
+                raise Conflict(f'Conflict. The container name "/{new_name}" is already in use by container '
+                               f'"{exc}". You have to remove (or rename) that container to be able to reuse '
+                               "that name.") from exc
+        self._event("rename", self.get(rec.id), oldName=f"/{old}")
+
+    def remove(self, ref: str, *, force: bool = False, volumes: bool = False) -> None:
+        rec = self.get(ref)
+        cid = rec.id
+        if rec.state.running:
+            if not force:
+                raise Conflict(f"You cannot remove a running container {cid}. Stop the container before "
+                               "attempting removal or force remove")
+            seen = self._exits.get(cid, 0)
+            with contextlib.suppress(Conflict):
+                self.kill(cid, "KILL")
+            self._wait_exit(cid, seen, 30)
+        with self._lock:
+            if cid in self._removing:
+                return
+            self._removing.add(cid)
+        try:
+            with contextlib.suppress(NotFound):
+                self.images.snapshotter.remove(rec.snapshot_key)
+            with self._lock:
+                self.metadata.delete_container(cid)
+                self._changed.notify_all()
+            for path in (self.paths.container_dir(cid), self.paths.bundle(cid), self.paths.shim_dir(cid)):
+                shutil.rmtree(path, ignore_errors=True)
+            self._event("destroy", rec)
+        finally:
+            with self._lock:
+                self._removing.discard(cid)
+
+    # ---- I/O ----------------------------------------------------------------------------
+
+    def attach(self, ref: str, *, stdin: bool, stdout: bool, stderr: bool, logs: bool,
+               gone: Callable[[], bool] = lambda: False) -> Any:
+        """A raw stream of the container's stdio; before start it waits for the start."""
+        rec = self.get(ref)
+        with self._lock:
+            live = self._live.get(rec.id)
+            waiter = None
+            if live is None or not rec.state.running:
+                waiter = _PendingAttach(stdin, stdout, stderr)
+                self._pending.setdefault(rec.id, []).append(waiter)
+        self._event("attach", rec)
+        if waiter is None:
+            assert live is not None
+            return live.shim.attach(stdin=stdin, stdout=stdout, stderr=stderr, logs=logs)
+        while not waiter.ready.wait(0.5):
+            try:
+                self.get(rec.id)
+                abandoned = gone() or self._closing
+            except NotFound:
+                abandoned = True
+            if abandoned:
+                with self._lock:
+                    waiters = self._pending.get(rec.id, [])
+                    if waiter in waiters:
+                        waiters.remove(waiter)
+                raise NotFound(f"No such container: {ref}")
+        if waiter.error is not None:
+            raise waiter.error
+        return waiter.sock
+
+    def resize(self, ref: str, height: int, width: int) -> None:
+        rec = self.get(ref)
+        self._shim(rec).resize(height, width)
+
+    def logs(self, ref: str, *, stdout: bool, stderr: bool, since: float | None, until: float | None,
+             tail: int | None, follow: bool, timestamps: bool) -> Iterator[logfile.LogEntry]:
+        rec = self.get(ref)
+        if not rec.log_path or not os.path.exists(rec.log_path):
+            return iter(())
+        cid = rec.id
+
+        def stopped() -> bool:
+            if self._closing:
+                return True
+            try:
+                return not self.get(cid).state.running
+            except NotFound:
+                return True
+
+        return logfile.read_logs(rec.log_path, stdout=stdout, stderr=stderr, since=since, until=until,
+                                 tail=tail, follow=follow, timestamps=timestamps, stop=stopped)
+
+    # ---- exec ---------------------------------------------------------------------------
+
+    def exec_create(self, ref: str, *, cmd: list[str], tty: bool, stdin: bool, stdout: bool, stderr: bool,
+                    env: list[str], user: str, workdir: str, privileged: bool, detach_keys: str) -> str:
+        rec = self.get(ref)
+        if rec.state.status != "running":
+            raise Conflict(f"Container {rec.id} is not running")
+        if not cmd:
+            raise InvalidArgument("No exec command specified")
+        exec_id = secrets.token_hex(32)
+        self._execs[exec_id] = ExecRecord(exec_id, rec.id, cmd, tty, stdin, stdout, stderr, env, user, workdir,
+                                          privileged, detach_keys)
+        self._event("exec_create: " + " ".join(cmd), rec, execID=exec_id)
+        return exec_id
+
+    def exec_get(self, exec_id: str) -> ExecRecord:
+        record = self._execs.get(exec_id)
+        if record is None:
+            raise NotFound(f"No such exec instance: {exec_id}")
+        return record
+
+    def exec_start(self, exec_id: str, *, detach: bool, tty: bool | None = None) -> Any:
+        ex = self.exec_get(exec_id)
+        if ex.running or ex.exit_code is not None:
+            raise Conflict(f"Error: Exec command {exec_id} has already run")
+        rec = self.get(ex.container_id)
+        shim = self._shim(rec)
+        bundle_spec = json.loads((self.paths.bundle(rec.id) / "config.json").read_text())
+        process = dict(bundle_spec["process"])
+        process["args"] = ex.cmd
+        process["terminal"] = ex.tty
+        env = list(process.get("env") or [])
+        for item in ex.env:
+            key = item.split("=", 1)[0]
+            env = [e for e in env if e.split("=", 1)[0] != key] + [item]
+        process["env"] = env
+        if ex.workdir:
+            process["cwd"] = ex.workdir
+        if ex.user:
+            user = resolve_user(ex.user, RootfsPasswdReader(str(self.paths.bundle(rec.id) / "rootfs")), ())
+            process["user"] = {"uid": user.uid, "gid": user.gid, "additionalGids": list(user.additional_gids)}
+        if ex.privileged:
+            caps = list(ALL_CAPS)
+            process["capabilities"] = {k: caps for k in ("bounding", "effective", "permitted")}
+        exec_dir = self.paths.shim_dir(rec.id) / "execs"
+        exec_dir.mkdir(parents=True, exist_ok=True)
+        path = exec_dir / f"{exec_id}.json"
+        path.write_text(json.dumps(process))
+        handle = shim.exec(str(path), exec_id=exec_id, tty=ex.tty, stdin=ex.stdin, detach=detach)
+        ex.running = True
+        ex.pid = handle.pid
+        self._event("exec_start: " + " ".join(ex.cmd), rec, execID=exec_id)
+
+        def reap() -> None:
+            try:
+                info = shim.exec_wait(exec_id)
+                ex.exit_code = info.exit_code
+            except Exception:
+                ex.exit_code = ex.exit_code if ex.exit_code is not None else 126
+            ex.running = False
+            with self._lock:
+                self._changed.notify_all()
+            with contextlib.suppress(NotFound):
+                self._event("exec_die", self.get(rec.id), execID=exec_id, exitCode=str(ex.exit_code))
+
+        threading.Thread(target=reap, name=f"exec-{exec_id[:12]}", daemon=True).start()
+        return handle.stream
+
+    def exec_wait_done(self, exec_id: str, timeout: float = 5.0) -> ExecRecord:
+        """After an exec's stream ends, give the reaper a moment to record the exit code."""
+        ex = self.exec_get(exec_id)
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while ex.running and time.monotonic() < deadline:
+                self._changed.wait(0.05)
+        return ex
+
+    def exec_resize(self, exec_id: str, height: int, width: int) -> None:
+        ex = self.exec_get(exec_id)
+        rec = self.get(ex.container_id)
+        self._shim(rec).exec_resize(exec_id, height, width)
+
+    # ---- daemon start and stop ----------------------------------------------------------
+
+    def restore(self) -> None:
+        """Re-adopt containers whose shim outlived the previous daemon; learn missed exits."""
+        for rec in self.all():
+            if not rec.state.running:
+                continue
+            shim = ShimClient(str(self.paths.shim_dir(rec.id)))
+            if shim.alive():
+                self._live[rec.id] = _Live(shim)
+                if rec.network is not None:
+                    with contextlib.suppress(Exception):
+                        self.network.restore(rec.id, rec.network)
+                self._watch(rec.id, shim)
+            else:
+                info = shim.read_exit() or ExitInfo(exit_code=255, error="the container's shim is gone")
+                self._on_exit(rec.id, info)
+
+    def close(self) -> None:
+        """Daemon shutdown: wake every thread blocked in a wait, attach or log follow."""
+        with self._lock:
+            self._closing = True
+            self._changed.notify_all()
+
+    def any_running(self) -> bool:
+        return any(rec.state.running for rec in self.all())
+
+
+def _command(options: CreateOptions, image: Any) -> list[str]:
+    try:
+        return resolve_command(options, image)
+    except InvalidArgument:
+        return []
+
+
+def _signal_number(sig: str) -> int:
+    text = str(sig).strip().upper()
+    if text.isdigit():
+        return int(text)
+    if not text.startswith("SIG"):
+        text = "SIG" + text
+    try:
+        return int(signal.Signals[text])
+    except KeyError:
+        raise InvalidArgument(f"Invalid signal: {sig}") from None
+
+
+def _log_limits(config: Mapping[str, str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    if "max-size" in config:
+        out["max_size"] = _size(config["max-size"])
+    if "max-file" in config:
+        out["max_file"] = int(config["max-file"])
+    return out
+
+
+def _size(text: str) -> int:
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    text = text.strip().lower().rstrip("b")
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+def _start_error(message: str) -> str:
+    """Docker's start error wording; the CLI maps "executable file not found" to exit 127."""
+    return f"failed to create task for container: OCI runtime create failed: {message}: unknown"
+
+
+def to_rfc3339(ts: float) -> str:
+    return format_rfc3339(ts) if ts else "0001-01-01T00:00:00Z"
