@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import socket as so
@@ -67,6 +68,13 @@ class DaemonHandle:
                 self.process.wait()
 
 
+def _private_network(root: Path) -> list[str]:
+    """Each test daemon gets its own bridge name and subnet (stable per root, for restarts)."""
+    digest = hashlib.sha256(str(root).encode()).digest()
+    bridge = f"dyt{digest[:3].hex()}"
+    return ["--bridge-name", bridge, "--bip", f"10.{200 + digest[3] % 50}.{digest[4]}.1/24"]
+
+
 def start_daemon(root: Path, *extra: str) -> DaemonHandle:
     data_root = root / "data"
     exec_root = root / "run"
@@ -78,7 +86,8 @@ def start_daemon(root: Path, *extra: str) -> DaemonHandle:
     with open(log, "ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "dockyard.daemon", "--data-root", str(data_root), "--exec-root",
-             str(exec_root), "-H", f"unix://{socket}", "--config-file", str(root / "daemon.json"), *extra],
+             str(exec_root), "-H", f"unix://{socket}", "--config-file", str(root / "daemon.json"),
+             *_private_network(root), *extra],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     handle = DaemonHandle(root, data_root, exec_root, socket, process, log)
     deadline = time.monotonic() + 20
