@@ -61,7 +61,15 @@ class ShimClient:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(timeout)
         try:
-            sock.connect(self.socket_path)
+            if len(self.socket_path) < 100:
+                sock.connect(self.socket_path)
+            else:
+                # Too long for sockaddr_un: reach it through a descriptor of its directory.
+                dirfd = os.open(self.state_dir, os.O_PATH | os.O_DIRECTORY)
+                try:
+                    sock.connect(f"/proc/self/fd/{dirfd}/{SOCKET_NAME}")
+                finally:
+                    os.close(dirfd)
         except OSError as exc:
             sock.close()
             if exc.errno in (errno.ENOENT, errno.ECONNREFUSED):

@@ -36,6 +36,9 @@ PID_FILE = "pid"
 Handler = Callable[[int], None]
 
 
+MAX_SOCKET_PATH = 100
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ShimConfig:
     id: str
@@ -180,10 +183,22 @@ class Supervisor:
     def path(self, name: str) -> str:
         return os.path.join(self.config.state_dir, name)
 
+    def socket_path(self, name: str) -> str:
+        """A socket's address: relative to the state dir (our cwd, inherited by the runtime) when
+        the absolute path would not fit in sockaddr_un's 108 bytes."""
+        full = self.path(name)
+        return full if len(full) < MAX_SOCKET_PATH else name
+
+    def runtime_socket_path(self, name: str) -> str:
+        """The same socket as the runtime (running in the bundle dir) can reach it."""
+        full = self.path(name)
+        return full if len(full) < MAX_SOCKET_PATH else os.path.relpath(full, self.config.bundle)
+
     # ---- set-up --------------------------------------------------------------------------------
 
     def listen(self) -> None:
-        sock_path = self.path(SOCKET_NAME)
+        os.chdir(self.config.state_dir)
+        sock_path = self.socket_path(SOCKET_NAME)
         if os.path.lexists(sock_path):
             os.unlink(sock_path)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -205,13 +220,13 @@ class Supervisor:
         console: socket.socket | None = None
         child_fds: list[int] = []
         if cfg.tty:
-            console_path = self.path("console.sock")
+            console_path = self.socket_path("console.sock")
             if os.path.lexists(console_path):
                 os.unlink(console_path)
             console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             console.bind(console_path)
             console.listen(1)
-            args += ["--console-socket", console_path]
+            args += ["--console-socket", self.runtime_socket_path("console.sock")]
             err_r, err_w = os.pipe2(os.O_CLOEXEC)
             stdio = (subprocess.DEVNULL, err_w, err_w)
             child_fds.append(err_w)
@@ -657,12 +672,12 @@ class Supervisor:
         args = ["exec", "--detach", "--process", process, "--pid-file", pid_file]
         child_fds: list[int] = []
         console: socket.socket | None = None
-        console_path = self.path(f"exec-{key[:12]}.sock")
+        console_path = self.socket_path(f"exec-{key[:12]}.sock")
         if tty:
             console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             console.bind(console_path)
             console.listen(1)
-            args += ["--console-socket", console_path]
+            args += ["--console-socket", self.runtime_socket_path(f"exec-{key[:12]}.sock")]
             out_r, out_w = os.pipe2(os.O_CLOEXEC)
             child_fds.append(out_w)
             stdio: tuple[int, int, int] = (subprocess.DEVNULL, out_w, out_w)
