@@ -189,10 +189,10 @@ class Supervisor:
         full = self.path(name)
         return full if len(full) < MAX_SOCKET_PATH else name
 
-    def runtime_socket_path(self, name: str) -> str:
-        """The same socket as the runtime (running in the bundle dir) can reach it."""
+    def runtime_socket_path(self, name: str, cwd: str) -> str:
+        """The same socket as the runtime, started in ``cwd``, can reach it."""
         full = self.path(name)
-        return full if len(full) < MAX_SOCKET_PATH else os.path.relpath(full, self.config.bundle)
+        return full if len(full) < MAX_SOCKET_PATH else os.path.relpath(full, cwd)
 
     # ---- set-up --------------------------------------------------------------------------------
 
@@ -226,7 +226,7 @@ class Supervisor:
             console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             console.bind(console_path)
             console.listen(1)
-            args += ["--console-socket", self.runtime_socket_path("console.sock")]
+            args += ["--console-socket", self.runtime_socket_path("console.sock", cfg.bundle)]
             err_r, err_w = os.pipe2(os.O_CLOEXEC)
             stdio = (subprocess.DEVNULL, err_w, err_w)
             child_fds.append(err_w)
@@ -677,7 +677,7 @@ class Supervisor:
             console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             console.bind(console_path)
             console.listen(1)
-            args += ["--console-socket", self.runtime_socket_path(f"exec-{key[:12]}.sock")]
+            args += ["--console-socket", self.runtime_socket_path(f"exec-{key[:12]}.sock", self.config.state_dir)]
             out_r, out_w = os.pipe2(os.O_CLOEXEC)
             child_fds.append(out_w)
             stdio: tuple[int, int, int] = (subprocess.DEVNULL, out_w, out_w)
@@ -695,7 +695,7 @@ class Supervisor:
         master = -1
         try:
             runner = subprocess.Popen(self.runtime.argv(*args, self.config.id), stdin=stdio[0], stdout=stdio[1],
-                                      stderr=stdio[2], close_fds=True)
+                                      stderr=stdio[2], cwd=self.config.state_dir, close_fds=True)
             for fd in child_fds:
                 os.close(fd)
             child_fds = []
