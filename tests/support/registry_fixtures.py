@@ -785,10 +785,11 @@ class CuttingProxy(_Proxy):
                     self.bytes_served[digest] += len(part)
                     self.cuts[digest] += 1
                 raise _Cut()
-            yield chunk
+            # Count before handing it on: the client may have it all before we resume.
             sent += len(chunk)
             with self.lock:
                 self.bytes_served[digest] += len(chunk)
+            yield chunk
 
 
 # --- images for the registry ---------------------------------------------------------------------
