@@ -5,18 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from dockyard.image.progress import Progress
+from dockyard.units import human_size
 
 _BAR_WIDTH = 50
-
-
-def human_size(size: float) -> str:
-    """go-units HumanSize: decimal units, 4 significant digits ("3.146MB", "830B")."""
-    units = ["B", "kB", "MB", "GB", "TB", "PB"]
-    i = 0
-    while size >= 1000 and i < len(units) - 1:
-        size /= 1000.0
-        i += 1
-    return f"{size:.4g}{units[i]}"
 
 
 def progress_bar(current: int, total: int | None) -> str:

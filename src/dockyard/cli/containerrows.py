@@ -8,7 +8,7 @@ from typing import Any
 
 from dockyard.cli.formatter import Row, ellipsis, truncate_id
 from dockyard.cli.imagerows import go_time_string
-from dockyard.cli.units import human_duration, human_size_with_precision
+from dockyard.units import human_duration, human_size_with_precision
 
 PS_HEADERS = {
     "ID": "CONTAINER ID",

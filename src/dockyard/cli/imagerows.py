@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from dockyard.cli.formatter import Row, ellipsis, truncate_id
-from dockyard.cli.units import human_duration, human_size, human_size_with_precision
 from dockyard.errors import InvalidArgument
 from dockyard.oci.reference import parse_normalized
+from dockyard.units import human_duration, human_size, human_size_with_precision
 
 NONE = "<none>"
 

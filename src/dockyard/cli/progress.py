@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from dockyard.cli.units import human_size
+from dockyard.units import human_size
 
 Message = Mapping[str, Any]
 Writer = Callable[[str], None]

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from dockyard.cli.units import parse_ram
+from dockyard.units import parse_ram
 
 JSON = dict[str, Any]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dockyard.cli.tabwriter import tabwrite
-from dockyard.cli.units import bytes_size, human_duration, human_size, human_size_with_precision
+from dockyard.units import bytes_size, human_duration, human_size, human_size_with_precision
 
 
 @pytest.mark.parametrize(

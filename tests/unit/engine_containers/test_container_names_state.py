@@ -5,8 +5,9 @@ import random
 import pytest
 
 from dockyard.engine.containers.names import generate_name, validate_name
-from dockyard.engine.containers.state import ContainerState, human_duration, status_text
+from dockyard.engine.containers.state import ContainerState, status_text
 from dockyard.errors import InvalidArgument
+from dockyard.units import human_duration
 
 
 def test_validate_name_follows_docker() -> None:

@@ -20,8 +20,8 @@ from dockyard.cli.imagerows import (
     image_rows,
 )
 from dockyard.cli.template import compile_template
-from dockyard.cli.units import human_size
 from dockyard.errors import DockyardError, InvalidArgument, NotFound
+from dockyard.units import human_size
 
 
 def _is_connect_error(exc: Exception) -> bool:

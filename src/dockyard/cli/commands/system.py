@@ -12,8 +12,8 @@ from dockyard.cli.app import Cli, CommandFailed
 from dockyard.cli.flags import parse_filters
 from dockyard.cli.formatter import Row, render, resolve_format
 from dockyard.cli.template import compile_template
-from dockyard.cli.units import bytes_size, human_size
 from dockyard.errors import DockyardError
+from dockyard.units import bytes_size, human_size
 
 
 def _client_version() -> dict[str, Any]:

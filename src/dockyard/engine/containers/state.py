@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from dockyard.units import human_duration
+
 ZERO_TIME = "0001-01-01T00:00:00Z"
 STATUSES = ("created", "running", "paused", "restarting", "removing", "exited", "dead")
 
@@ -23,34 +25,6 @@ class ContainerState:
     @property
     def running(self) -> bool:
         return self.status in ("running", "paused", "restarting")
-
-
-def human_duration(seconds: float) -> str:
-    """go-units HumanDuration, the words ``docker ps`` uses."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = s // 60
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = round(s / 3600)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{hours // 24 // 365} years"
 
 
 def status_text(state: ContainerState, *, now: float | None = None) -> str:

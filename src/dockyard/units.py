@@ -1,4 +1,6 @@
-"""Docker's human-readable sizes and durations (github.com/docker/go-units), byte for byte."""
+"""Docker's human-readable sizes and durations (github.com/docker/go-units), byte for byte.
+
+Shared by the CLI (tables) and the daemon (``ps`` status text, progress bars)."""
 
 from __future__ import annotations
 
