@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -12,27 +11,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from busybox_rootfs import make_rootfs
+
 RUNTIME = str(Path(sys.executable).with_name("dockyard-runtime"))
 ALL_CAPS_DEFAULT = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
                     "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
                     "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"]
-
-
-def make_rootfs(path: Path) -> Path:
-    (path / "bin").mkdir(parents=True)
-    shutil.copy2("/bin/busybox", path / "bin" / "busybox")
-    listing = subprocess.run(["/bin/busybox", "--list-full"], capture_output=True, text=True, check=True).stdout
-    for applet in listing.split():
-        target = path / applet
-        if target.name == "busybox" or target.exists():
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.symlink_to("/bin/busybox")
-    for d in ("proc", "sys", "dev", "etc", "tmp", "root"):
-        (path / d).mkdir(exist_ok=True)
-    (path / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n")
-    (path / "etc" / "group").write_text("root:x:0:\n")
-    return path
 
 
 def base_config(args: list[str], **linux_extra: Any) -> dict[str, Any]:

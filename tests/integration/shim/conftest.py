@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from shim_helpers import DOCKYARD_RUNTIME, RUNC, Shims, make_rootfs, runtime_works
+from busybox_rootfs import make_rootfs
+from shim_helpers import DOCKYARD_RUNTIME, RUNC, Shims, runtime_works
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,23 +16,6 @@ from dockyard.shim.client import ShimClient, spawn_shim
 
 RUNC = "/usr/sbin/runc"
 DOCKYARD_RUNTIME = str(Path(sys.executable).with_name("dockyard-runtime"))
-
-
-def make_rootfs(path: Path) -> Path:
-    (path / "bin").mkdir(parents=True)
-    shutil.copy2("/bin/busybox", path / "bin" / "busybox")
-    listing = subprocess.run(["/bin/busybox", "--list-full"], capture_output=True, text=True, check=True).stdout
-    for applet in listing.split():
-        target = path / applet
-        if target.name == "busybox" or target.exists():
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.symlink_to("/bin/busybox")
-    for d in ("proc", "sys", "dev", "etc", "tmp", "root"):
-        (path / d).mkdir(exist_ok=True)
-    (path / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
-    (path / "etc" / "group").write_text("root:x:0:\n")
-    return path
 
 
 def make_bundle(dest: Path, rootfs: Path, args: list[str], *, terminal: bool = False,
