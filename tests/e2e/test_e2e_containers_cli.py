@@ -1,0 +1,538 @@
+"""Containers through the docker CLI v28 and through our own CLI, against a real dockyardd.
+
+The must-show flows of issue 5: run (foreground, detached, -i, -it), ps, exec (-it under a pty),
+logs -f, stop/start/restart, pause/unpause, wait, rename, inspect, rm -f, and Docker's errors.
+"""
+
+from __future__ import annotations
+
+import glob
+import ipaddress
+import json
+import os
+import pty
+import re
+import select
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from busybox_image import busybox_archive
+
+from conftest import DOCKER_CLI, DaemonHandle, _private_network
+
+pytestmark = pytest.mark.e2e
+
+FULL_ID = re.compile(r"^[0-9a-f]{64}$")
+T = 60  # timeout for every CLI call: a hang fails the test instead of blocking the run
+
+
+@pytest.fixture
+def d(daemon: DaemonHandle) -> Iterator[DaemonHandle]:
+    """The test daemon with busybox loaded; every container is force-removed at the end."""
+    daemon.docker("load", "-i", str(busybox_archive()), timeout=T)
+    try:
+        yield daemon
+    finally:
+        if daemon.process.poll() is None:
+            ids = daemon.docker("ps", "-aq", check=False, timeout=T).stdout.split()
+            if ids:
+                daemon.docker("rm", "-f", *ids, check=False, timeout=T)
+
+
+def subnet_of(daemon: DaemonHandle) -> ipaddress.IPv4Network:
+    args = _private_network(daemon.root)
+    return ipaddress.ip_interface(args[args.index("--bip") + 1]).network
+
+
+def inspect(daemon: DaemonHandle, name: str) -> dict:
+    out = daemon.docker("inspect", name, timeout=T).stdout
+    (body,) = json.loads(out)
+    return body
+
+
+def mounts_under(prefix: str) -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    return [p for p in points if p == prefix or p.startswith(prefix.rstrip("/") + "/")]
+
+
+def wait_for(predicate, timeout: float = 10, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+class PtySession:
+    """A command on the slave side of a pty, driven from the master side."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.master, slave = pty.openpty()
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
+                                     start_new_session=True, close_fds=True)
+        os.close(slave)
+        self.buf = b""
+
+    def _read(self, timeout: float) -> bool:
+        ready, _, _ = select.select([self.master], [], [], timeout)
+        if not ready:
+            return True
+        try:
+            chunk = os.read(self.master, 4096)
+        except OSError:  # EIO: the slave side is closed
+            return False
+        if not chunk:
+            return False
+        self.buf += chunk
+        return True
+
+    def expect(self, pattern: bytes, timeout: float = 15) -> None:
+        deadline = time.monotonic() + timeout
+        while pattern not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._read(min(left, 0.2)) and pattern not in self.buf:
+                raise AssertionError(f"{pattern!r} not seen; output so far: {self.buf!r}")
+
+    def send(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def finish(self, timeout: float = 20) -> int:
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            self._read(0.1)
+        while self._read(0.05) and select.select([self.master], [], [], 0)[0]:
+            pass
+        os.close(self.master)
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"pty command did not exit; output: {self.buf!r}")
+        return self.proc.returncode
+
+
+# --- docker CLI: foreground run -------------------------------------------------------------------
+
+
+def test_run_rm_echo_hi(d: DaemonHandle) -> None:
+    proc = d.docker("run", "--rm", "busybox", "echo", "hi", timeout=T)
+    assert proc.stdout == "hi\n"
+    assert proc.stderr == ""
+    assert d.docker("ps", "-aq", timeout=T).stdout == ""  # --rm removed it
+
+
+def test_run_exit_codes_and_stderr(d: DaemonHandle) -> None:
+    proc = d.docker("run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 7",
+                    check=False, timeout=T)
+    assert proc.returncode == 7
+    assert proc.stdout == "out\n"
+    assert proc.stderr == "err\n"
+    missing = d.docker("run", "--rm", "busybox", "/nonexistent", check=False, timeout=T)
+    assert missing.returncode == 127, missing.stderr
+    assert "no such file or directory" in missing.stderr
+    notexec = d.docker("run", "--rm", "busybox", "/etc", check=False, timeout=T)
+    assert notexec.returncode == 126, notexec.stderr
+    assert "permission denied" in notexec.stderr
+    assert d.docker("ps", "-aq", timeout=T).stdout == ""
+
+
+def test_run_stdin_pipe(d: DaemonHandle) -> None:
+    proc = d.docker("run", "-i", "--rm", "busybox", "cat", input=b"data\n", timeout=T)
+    assert proc.stdout == "data\n"
+    many = "".join(f"line {i}\n" for i in range(2000))
+    proc = d.docker("run", "-i", "--rm", "busybox", "wc", "-l", input=many.encode(), timeout=T)
+    assert proc.stdout.strip() == "2000"
+
+
+def test_run_it_exit_code_under_pty(d: DaemonHandle) -> None:
+    s = PtySession([DOCKER_CLI, "run", "-it", "--rm", "busybox", "sh", "-c", "echo tty-ok; exit 3"], d.env())
+    s.expect(b"tty-ok")
+    assert s.finish() == 3
+    assert b"tty-ok\r\n" in s.buf  # a TTY turns \n into \r\n
+    assert d.docker("ps", "-aq", timeout=T).stdout == ""
+
+
+def test_run_it_interactive_shell_under_pty(d: DaemonHandle) -> None:
+    s = PtySession([DOCKER_CLI, "run", "-it", "--rm", "busybox", "sh"], d.env())
+    s.expect(b"# ")
+    s.send(b"tty; echo $((6*7))\r")
+    s.expect(b"42")
+    s.send(b"exit 5\r")
+    assert s.finish() == 5
+    assert b"/dev/pts/" in s.buf, s.buf
+
+
+# --- docker CLI: a detached container through its whole lifecycle --------------------------------
+
+
+def test_detached_ps_exec_inspect(d: DaemonHandle) -> None:
+    cid = d.docker("run", "-d", "--name", "web", "busybox", "sleep", "1000", timeout=T).stdout.strip()
+    assert FULL_ID.match(cid), cid
+
+    table = d.docker("ps", timeout=T).stdout.splitlines()
+    assert re.split(r"\s{2,}", table[0].strip()) == [
+        "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
+    assert len(table) == 2, table
+    row = table[1]
+    assert row.startswith(cid[:12] + "   busybox   ")
+    assert '"sleep 1000"' in row
+    assert re.search(r"\bUp (Less than a second|\d+ seconds?)\b", row), row
+    assert row.rstrip().endswith(" web")
+    fmt = d.docker("ps", "--format", "{{.ID}} {{.Names}} {{.Image}} {{.Status}}", "--no-trunc",
+                   timeout=T).stdout
+    assert fmt.startswith(f"{cid} web busybox Up ")
+
+    listing = d.docker("exec", "web", "ls", "/", timeout=T).stdout.split()
+    for entry in ("bin", "dev", "etc", "proc", "sys", "tmp"):
+        assert entry in listing
+    assert d.docker("exec", cid[:8], "sh", "-c", "exit 4", check=False, timeout=T).returncode == 4
+    assert d.docker("exec", "-i", "web", "cat", input=b"via exec\n", timeout=T).stdout == "via exec\n"
+    assert d.docker("exec", "-e", "X=1", "-w", "/tmp", "web", "sh", "-c", "echo $X $PWD",
+                    timeout=T).stdout == "1 /tmp\n"
+
+    body = inspect(d, "web")
+    assert body["Id"] == cid
+    assert body["Name"] == "/web"
+    assert body["Path"] == "sleep" and body["Args"] == ["1000"]
+    assert body["Image"].startswith("sha256:")
+    state = body["State"]
+    assert state["Status"] == "running"
+    assert state["Running"] is True and state["Paused"] is False and state["Dead"] is False
+    assert state["Pid"] > 0 and os.path.exists(f"/proc/{state['Pid']}")
+    assert state["ExitCode"] == 0 and state["Error"] == ""
+    assert state["StartedAt"].startswith("20") and state["FinishedAt"] == "0001-01-01T00:00:00Z"
+    config = body["Config"]
+    assert config["Image"] == "busybox"
+    assert config["Cmd"] == ["sleep", "1000"]
+    assert config["Hostname"] == cid[:12]
+    assert config["Tty"] is False and config["OpenStdin"] is False
+    host = body["HostConfig"]
+    assert host["LogConfig"]["Type"] == "json-file"
+    assert host["NetworkMode"] in ("default", "bridge")
+    assert host["AutoRemove"] is False
+    assert host["RestartPolicy"]["Name"] in ("no", "")
+    net = body["NetworkSettings"]
+    assert ipaddress.ip_address(net["IPAddress"]) in subnet_of(d)
+    assert net["Networks"]["bridge"]["IPAddress"] == net["IPAddress"]
+    assert net["Gateway"] == str(next(subnet_of(d).hosts()))
+    assert net["IPPrefixLen"] == 24
+    assert body["LogPath"].startswith(str(d.data_root))
+    assert d.docker("inspect", "-f", "{{.State.Status}} {{.Name}}", "web", timeout=T).stdout == "running /web\n"
+
+    d.docker("rm", "-f", "web", timeout=T)
+    assert d.docker("ps", "-aq", timeout=T).stdout == ""
+    assert not os.path.exists(f"/proc/{state['Pid']}") or wait_for(
+        lambda: not os.path.exists(f"/proc/{state['Pid']}"))
+
+
+def test_stop_start_restart_pause_wait_rename_rm(d: DaemonHandle) -> None:
+    d.docker("run", "-d", "--name", "web", "busybox", "sleep", "1000", timeout=T)
+    pid1 = inspect(d, "web")["State"]["Pid"]
+
+    assert d.docker("pause", "web", timeout=T).stdout == "web\n"
+    status = d.docker("ps", "--format", "{{.Status}}", timeout=T).stdout.strip()
+    assert re.fullmatch(r"Up (Less than a second|\d+ seconds?) \(Paused\)", status), status
+    state = inspect(d, "web")["State"]
+    assert state["Status"] == "paused" and state["Paused"] is True and state["Running"] is True
+    assert d.docker("ps", "-q", "--filter", "status=paused", timeout=T).stdout.strip()
+    assert d.docker("unpause", "web", timeout=T).stdout == "web\n"
+    assert "(Paused)" not in d.docker("ps", "--format", "{{.Status}}", timeout=T).stdout
+    assert inspect(d, "web")["State"]["Status"] == "running"
+
+    started = time.monotonic()
+    assert d.docker("stop", "-t", "1", "web", timeout=T).stdout == "web\n"
+    assert time.monotonic() - started < 8
+    state = inspect(d, "web")["State"]
+    assert state["Status"] == "exited" and state["Running"] is False
+    assert state["ExitCode"] == 137  # sleep as PID 1 ignores SIGTERM: SIGKILL after the timeout
+    assert state["FinishedAt"] != "0001-01-01T00:00:00Z"
+    assert d.docker("ps", "-q", timeout=T).stdout == ""
+    status = d.docker("ps", "-a", "--format", "{{.Status}}", timeout=T).stdout.strip()
+    assert re.fullmatch(r"Exited \(137\) (Less than a second|\d+ seconds?) ago", status), status
+    assert d.docker("wait", "web", timeout=T).stdout == "137\n"  # already exited: returns at once
+
+    assert d.docker("start", "web", timeout=T).stdout == "web\n"
+    state = inspect(d, "web")["State"]
+    assert state["Status"] == "running" and state["Pid"] not in (0, pid1)
+    pid2 = state["Pid"]
+
+    assert d.docker("restart", "-t", "1", "web", timeout=T).stdout == "web\n"
+    state = inspect(d, "web")["State"]
+    assert state["Status"] == "running" and state["Pid"] not in (0, pid2)
+
+    waiter = subprocess.Popen([DOCKER_CLI, "wait", "web"], env=d.env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        assert waiter.poll() is None  # blocks while the container runs
+        d.docker("kill", "-s", "KILL", "web", timeout=T)
+        out, err = waiter.communicate(timeout=T)
+    finally:
+        if waiter.poll() is None:
+            waiter.kill()
+            waiter.wait()
+    assert waiter.returncode == 0, err
+    assert out == "137\n"
+
+    d.docker("rename", "web", "web2", timeout=T)
+    assert inspect(d, "web2")["Name"] == "/web2"
+    gone = d.docker("inspect", "web", check=False, timeout=T)
+    assert gone.returncode == 1 and "No such object: web" in gone.stderr
+    assert d.docker("ps", "-a", "--format", "{{.Names}}", timeout=T).stdout == "web2\n"
+
+    d.docker("start", "web2", timeout=T)
+    assert d.docker("rm", "-f", "web2", timeout=T).stdout == "web2\n"
+    assert d.docker("ps", "-aq", timeout=T).stdout == ""
+
+
+def test_exec_it_shell_under_pty(d: DaemonHandle) -> None:
+    d.docker("run", "-d", "--name", "web", "busybox", "sleep", "1000", timeout=T)
+    s = PtySession([DOCKER_CLI, "exec", "-it", "web", "sh"], d.env())
+    s.expect(b"# ")
+    s.send(b"echo $((6*7))\r")
+    s.expect(b"42\r\n")
+    s.send(b"exit\r")
+    assert s.finish() == 0
+    # the container is unaffected by the exec session ending
+    assert inspect(d, "web")["State"]["Status"] == "running"
+    d.docker("rm", "-f", "web", timeout=T)
+
+
+def test_logs_follow(d: DaemonHandle) -> None:
+    script = ("echo first; while [ ! -e /tmp/go ]; do sleep 0.05; done; "
+              "echo second; echo to-stderr >&2; sleep 0.3; echo third")
+    d.docker("run", "-d", "--name", "lf", "busybox", "sh", "-c", script, timeout=T)
+    follower = subprocess.Popen([DOCKER_CLI, "logs", "-f", "lf"], env=d.env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+    lines: list[bytes] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(follower.stdout.readline, b"")), daemon=True)
+    reader.start()
+    try:
+        assert wait_for(lambda: b"first\n" in lines, 15), lines
+        assert follower.poll() is None  # still following while the container runs
+        d.docker("exec", "lf", "touch", "/tmp/go", timeout=T)
+        assert follower.wait(timeout=T) == 0  # ends when the container exits
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait()
+    reader.join(5)
+    assert lines == [b"first\n", b"second\n", b"third\n"]
+    assert follower.stderr.read() == b"to-stderr\n"
+    follower.stdout.close()
+    follower.stderr.close()
+
+    logs = d.docker("logs", "lf", timeout=T)
+    assert logs.stdout == "first\nsecond\nthird\n" and logs.stderr == "to-stderr\n"
+    assert d.docker("logs", "--tail", "1", "lf", timeout=T).stdout == "third\n"
+    d.docker("rm", "lf", timeout=T)
+
+
+@pytest.mark.xfail(strict=True, reason="GET /containers/{id}/logs?timestamps=1 prefixes every line with "
+                   "the timestamp twice ('<ts> <ts> first'); Docker prefixes it once")
+def test_logs_timestamps(d: DaemonHandle) -> None:
+    d.docker("run", "--name", "ts", "busybox", "echo", "first", timeout=T)
+    stamped = d.docker("logs", "-t", "ts", timeout=T).stdout.splitlines()
+    d.docker("rm", "ts", timeout=T)
+    assert len(stamped) == 1
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z first", stamped[0]), stamped
+
+
+def test_run_failed_start_stays_created_with_error(d: DaemonHandle) -> None:
+    proc = d.docker("run", "--name", "bad", "busybox", "/nonexistent", check=False, timeout=T)
+    assert proc.returncode == 127
+    state = inspect(d, "bad")["State"]
+    assert state["Status"] in ("created", "exited")
+    assert state["Running"] is False and state["Pid"] == 0
+    assert state["ExitCode"] == 127
+    assert "/nonexistent" in state["Error"]
+    d.docker("rm", "bad", timeout=T)
+
+
+# --- docker CLI: Docker's errors ------------------------------------------------------------------
+
+
+def test_error_messages(d: DaemonHandle) -> None:
+    cid = d.docker("run", "-d", "--name", "web", "busybox", "sleep", "1000", timeout=T).stdout.strip()
+
+    conflict = d.docker("run", "-d", "--name", "web", "busybox", "true", check=False, timeout=T)
+    assert conflict.returncode == 125
+    assert (f'Conflict. The container name "/web" is already in use by container "{cid}". '
+            "You have to remove (or rename) that container to be able to reuse that name.") in conflict.stderr
+    conflict = d.docker("create", "--name", "web", "busybox", check=False, timeout=T)
+    assert conflict.returncode == 1 and "is already in use" in conflict.stderr
+
+    again = d.docker("start", "web", check=False, timeout=T)  # 304: a no-op, not an error
+    assert again.returncode == 0 and again.stdout == "web\n"
+
+    running = d.docker("rm", "web", check=False, timeout=T)
+    assert running.returncode == 1
+    assert (f"Error response from daemon: You cannot remove a running container {cid}. "
+            "Stop the container before attempting removal or force remove") in running.stderr
+    assert inspect(d, "web")["State"]["Running"] is True
+
+    missing = d.docker("rm", "nosuch", check=False, timeout=T)
+    assert missing.returncode == 1 and "No such container: nosuch" in missing.stderr
+    missing = d.docker("exec", "nosuch", "true", check=False, timeout=T)
+    assert missing.returncode == 1 and "No such container: nosuch" in missing.stderr
+
+    d.docker("stop", "-t", "0", "web", timeout=T)
+    stopped = d.docker("exec", "web", "true", check=False, timeout=T)
+    assert stopped.returncode == 1
+    assert f"Container {cid} is not running" in stopped.stderr
+    for verb in ("pause", "kill"):
+        proc = d.docker(verb, "web", check=False, timeout=T)
+        assert proc.returncode == 1 and f"Container {cid} is not running" in proc.stderr, (verb, proc.stderr)
+    d.docker("rm", "web", timeout=T)
+
+    bad = d.docker("run", "--memory", "1x", "busybox", "true", check=False, timeout=T)
+    assert bad.returncode == 125
+    assert 'invalid argument "1x" for "-m, --memory" flag' in bad.stderr
+    bad = d.docker("run", "--cap-add", "FOO", "busybox", "true", check=False, timeout=T)
+    assert bad.returncode == 125 and 'unknown capability: "CAP_FOO"' in bad.stderr
+    bad = d.docker("run", "--mount", "type=foo", "busybox", "true", check=False, timeout=T)
+    assert bad.returncode == 125 and 'invalid argument "type=foo" for "--mount" flag' in bad.stderr
+    bad = d.docker("run", "--cpus", "-1", "busybox", "true", check=False, timeout=T)
+    assert bad.returncode == 125 and "Range of CPUs is from 0.01 to" in bad.stderr
+    bad = d.docker("run", "-m", "1m", "busybox", "true", check=False, timeout=T)
+    assert bad.returncode == 125 and "Minimum memory limit allowed is 6MB" in bad.stderr
+    bad = d.docker("run", "--rm", "nosuchimage", "true", check=False, timeout=T)
+    assert bad.returncode == 125
+    assert "Unable to find image 'nosuchimage:latest' locally" in bad.stderr
+    # none of the failed runs left a container behind
+    assert d.docker("ps", "-aq", timeout=T).stdout == ""
+
+
+@pytest.mark.xfail(strict=True, reason="--cpus out of range: the daemon says 'only 1 CPUs available' "
+                   "on a 2-CPU host (check_resources gets ncpu=0 and falls back to 1)")
+def test_cpus_range_message_names_host_cpus(d: DaemonHandle) -> None:
+    n = len(os.sched_getaffinity(0))
+    bad = d.docker("run", "--cpus", "-1", "busybox", "true", check=False, timeout=T)
+    assert bad.returncode == 125
+    assert f"Range of CPUs is from 0.01 to {n}.00, as there are only {n} CPUs available" in bad.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="exec in a paused container answers 'Container <id> is not running' "
+                   "instead of Docker's 409 'Container <id> is paused, unpause the container before exec'")
+def test_exec_in_paused_container_message(d: DaemonHandle) -> None:
+    cid = d.docker("run", "-d", "--name", "web", "busybox", "sleep", "1000", timeout=T).stdout.strip()
+    d.docker("pause", "web", timeout=T)
+    try:
+        proc = d.docker("exec", "web", "true", check=False, timeout=T)
+        assert proc.returncode == 1
+        assert f"Container {cid} is paused, unpause the container before exec" in proc.stderr
+    finally:
+        d.docker("unpause", "web", check=False, timeout=T)
+        d.docker("rm", "-f", "web", timeout=T)
+
+
+@pytest.mark.xfail(strict=True, reason="rm of a paused container says 'You cannot remove a running container' "
+                   "instead of Docker's 'You cannot remove a paused container <id>. Unpause and then stop "
+                   "the container before attempting removal or force remove'")
+def test_rm_paused_container_message(d: DaemonHandle) -> None:
+    cid = d.docker("run", "-d", "--name", "web", "busybox", "sleep", "1000", timeout=T).stdout.strip()
+    d.docker("pause", "web", timeout=T)
+    try:
+        proc = d.docker("rm", "web", check=False, timeout=T)
+        assert proc.returncode == 1
+        assert (f"You cannot remove a paused container {cid}. Unpause and then stop the container "
+                "before attempting removal or force remove") in proc.stderr
+    finally:
+        d.docker("unpause", "web", check=False, timeout=T)
+        d.docker("rm", "-f", "web", timeout=T)
+
+
+def thaw(cid: str) -> None:
+    """Thaw a container's freezer cgroup so that a leaked, frozen process can die."""
+    for state in glob.glob(f"/sys/fs/cgroup/freezer/**/{cid}*/freezer.state", recursive=True):
+        try:
+            with open(state, "w") as f:
+                f.write("THAWED")
+        except OSError:
+            pass
+
+
+@pytest.mark.xfail(strict=True, reason="rm -f of a paused container takes ~30 s, answers success and drops "
+                   "the record, but leaves the process frozen (D state) in its FROZEN freezer cgroup, the "
+                   "shim running and the rootfs and netns mounts in place")
+def test_rm_force_paused_container(d: DaemonHandle) -> None:
+    d.docker("run", "-d", "--name", "web", "busybox", "sleep", "1000", timeout=T)
+    body = inspect(d, "web")
+    cid, pid = body["Id"], body["State"]["Pid"]
+    d.docker("pause", "web", timeout=T)
+    try:
+        started = time.monotonic()
+        proc = d.docker("rm", "-f", "web", check=False, timeout=8)
+        assert proc.returncode == 0 and proc.stdout == "web\n", proc.stderr
+        assert time.monotonic() - started < 10
+        assert wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 5), "container process still there"
+        assert wait_for(lambda: not mounts_under(str(d.root)), 5), mounts_under(str(d.root))
+    finally:
+        thaw(cid)
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.mark.xfail(strict=True, reason="inspect Config.Env is null: the image's Env "
+                   "(PATH=...) is not merged into Config.Env as Docker does")
+def test_inspect_config_env_merges_image_env(d: DaemonHandle) -> None:
+    d.docker("create", "--name", "web", "-e", "A=1", "busybox", timeout=T)
+    env = inspect(d, "web")["Config"]["Env"]
+    d.docker("rm", "web", timeout=T)
+    assert env == ["A=1", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+
+
+@pytest.mark.xfail(strict=True, reason="inspect ResolvConfPath/HostnamePath/HostsPath are empty strings; "
+                   "Docker names the files under the container directory that it bind-mounts")
+def test_inspect_etc_file_paths(d: DaemonHandle) -> None:
+    cid = d.docker("run", "-d", "--name", "web", "busybox", "sleep", "1000", timeout=T).stdout.strip()
+    body = inspect(d, "web")
+    d.docker("rm", "-f", "web", timeout=T)
+    for key, name in (("ResolvConfPath", "resolv.conf"), ("HostnamePath", "hostname"), ("HostsPath", "hosts")):
+        assert body[key].startswith(str(d.data_root)) and cid in body[key] and body[key].endswith(name), key
+
+
+# --- our own CLI ----------------------------------------------------------------------------------
+
+
+def test_dockyard_cli_core_flows(d: DaemonHandle) -> None:
+    dy = d.dockyard
+    proc = dy("run", "--rm", "busybox", "echo", "hi", timeout=T)
+    assert proc.stdout == b"hi\n"
+    assert dy("run", "--rm", "busybox", "sh", "-c", "exit 3", check=False, timeout=T).returncode == 3
+    assert dy("run", "--rm", "busybox", "/nonexistent", check=False, timeout=T).returncode == 127
+    assert dy("run", "-i", "--rm", "busybox", "cat", input=b"data\n", timeout=T).stdout == b"data\n"
+
+    cid = dy("run", "-d", "--name", "web", "busybox", "sh", "-c",
+             "echo started; exec sleep 1000", timeout=T).stdout.decode().strip()
+    assert FULL_ID.match(cid), cid
+    table = dy("ps", timeout=T).stdout.decode().splitlines()
+    assert re.split(r"\s{2,}", table[0].strip()) == [
+        "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
+    assert table[1].startswith(cid[:12]) and table[1].rstrip().endswith("web") and " Up " in table[1]
+    assert dy("ps", "-q", timeout=T).stdout.decode().split() == [cid[:12]]
+
+    assert b"etc" in dy("exec", "web", "ls", "/", timeout=T).stdout.split()
+    assert dy("exec", "web", "sh", "-c", "exit 9", check=False, timeout=T).returncode == 9
+    assert wait_for(lambda: dy("logs", "web", timeout=T).stdout == b"started\n")
+
+    # the docker CLI sees what our CLI made
+    assert d.docker("inspect", "-f", "{{.Name}} {{.State.Status}}", cid, timeout=T).stdout == "/web running\n"
+
+    assert dy("stop", "-t", "1", "web", timeout=T).stdout == b"web\n"
+    assert d.docker("inspect", "-f", "{{.State.ExitCode}}", "web", timeout=T).stdout == "137\n"
+    assert dy("ps", "-q", timeout=T).stdout == b""
+    assert b"Exited (137)" in dy("ps", "-a", timeout=T).stdout
+    assert dy("start", "web", timeout=T).stdout == b"web\n"
+    dy("kill", "web", timeout=T)
+    assert dy("wait", "web", timeout=T).stdout == b"137\n"
+    dy("start", "web", timeout=T)
+    assert dy("rm", "web", check=False, timeout=T).returncode == 1
+    assert dy("rm", "-f", "web", timeout=T).stdout == b"web\n"
+    assert dy("ps", "-aq", timeout=T).stdout == b""
