@@ -168,7 +168,7 @@ def one_round(host: str, archive: Path, out: Path, layers: int) -> dict[str, flo
     return {"load": t_load, "save": t_save}
 
 
-def summarize(samples: dict[str, dict[str, list[float]]]) -> dict[str, Any]:
+def summarize(samples: dict[str, dict[str, list[float]]], ops: tuple[str, ...] = OPS) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for engine, ops in samples.items():
         results[engine] = {
@@ -182,18 +182,18 @@ def summarize(samples: dict[str, dict[str, list[float]]]) -> dict[str, Any]:
         }
     ratios: dict[str, float] = {}
     if "dockyard" in results and "docker" in results:
-        for op in OPS:
+        for op in ops:
             ratios[op] = round(results["dockyard"][op]["median_s"] / results["docker"][op]["median_s"], 3)
     return {"results": results, "ratios_dockyard_over_docker": ratios}
 
 
-def table(summary: dict[str, Any], engines: list[str], archive_mb: float) -> str:
+def table(summary: dict[str, Any], engines: list[str], archive_mb: float, ops: tuple[str, ...] = OPS) -> str:
     res, ratios = summary["results"], summary["ratios_dockyard_over_docker"]
     head = ["op"] + [f"{e} median s" for e in engines] + [f"{e} MB/s" for e in engines]
     if ratios:
         head.append("dockyard/docker")
     rows = [head]
-    for op in OPS:
+    for op in ops:
         row = [op] + [f"{res[e][op]['median_s']:.3f}" for e in engines]
         row += [f"{archive_mb / res[e][op]['median_s']:.0f}" for e in engines]
         if ratios:

@@ -21,13 +21,11 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import sys
 import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
@@ -40,6 +38,8 @@ from image_load_save import (  # noqa: E402 - after the path set-up
     dockyard_engine,
     engine_version,
     log,
+    summarize,
+    table,
 )
 from registry_fixtures import Registry  # noqa: E402
 
@@ -79,45 +79,6 @@ def timed_push_pull(host: str, archive: Path, ref: str, layers: int) -> dict[str
         raise RuntimeError(f"{host}: pulled image has {got} layers, expected {layers}")
     docker(host, "rmi", "-f", ref, check=False)
     return {"push": t_push, "pull": t_pull}
-
-
-def summarize(samples: dict[str, dict[str, list[float]]]) -> dict[str, Any]:
-    results: dict[str, Any] = {
-        engine: {
-            op: {
-                "median_s": round(statistics.median(v), 4),
-                "min_s": round(min(v), 4),
-                "max_s": round(max(v), 4),
-                "samples_s": [round(x, 4) for x in v],
-            }
-            for op, v in ops.items()
-        }
-        for engine, ops in samples.items()
-    }
-    ratios: dict[str, float] = {}
-    if "dockyard" in results and "docker" in results:
-        for op in OPS:
-            ratios[op] = round(results["dockyard"][op]["median_s"] / results["docker"][op]["median_s"], 3)
-    return {"results": results, "ratios_dockyard_over_docker": ratios}
-
-
-def table(summary: dict[str, Any], engines: list[str], archive_mb: float) -> str:
-    res, ratios = summary["results"], summary["ratios_dockyard_over_docker"]
-    head = ["op"] + [f"{e} median s" for e in engines] + [f"{e} MB/s" for e in engines]
-    if ratios:
-        head.append("dockyard/docker")
-    rows = [head]
-    for op in OPS:
-        row = [op] + [f"{res[e][op]['median_s']:.3f}" for e in engines]
-        row += [f"{archive_mb / res[e][op]['median_s']:.0f}" for e in engines]
-        if ratios:
-            row.append(f"{ratios[op]:.2f}")
-        rows.append(row)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-             for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                     samples[e][op].append(t[op])
                 log(f"round {r + 1}/{args.rounds} {e}: push {t['push']:.3f}s pull {t['pull']:.3f}s")
 
-    summary = summarize(samples)
+    summary = summarize(samples, OPS)
     report = {
         "benchmark": "image_push_pull",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -182,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
               f"medians of {args.rounds} rounds")
         for e, v in versions.items():
             print(f"  {e}: {v}")
-        print(table(summary, engines, archive_mb))
+        print(table(summary, engines, archive_mb, OPS))
     return 0
 
 
