@@ -536,3 +536,17 @@ def test_dockyard_cli_core_flows(d: DaemonHandle) -> None:
     assert dy("rm", "web", check=False, timeout=T).returncode == 1
     assert dy("rm", "-f", "web", timeout=T).stdout == b"web\n"
     assert dy("ps", "-aq", timeout=T).stdout == b""
+
+
+@pytest.mark.xfail(strict=True, reason="exec of a missing command: POST /exec/{id}/start answers 400 before the "
+                   "upgrade, so docker exec prints 'unable to upgrade to tcp, received 400' and exits 1, and "
+                   "exec inspect keeps ExitCode null; Docker upgrades, writes 'OCI runtime exec failed: ... no "
+                   "such file or directory' into the stream and records exit code 126/127")
+def test_exec_missing_command(d: DaemonHandle) -> None:
+    d.docker("run", "-d", "--name", "web", "busybox", "sleep", "1000", timeout=T)
+    try:
+        proc = d.docker("exec", "web", "/nonexistent", check=False, timeout=T)
+    finally:
+        d.docker("rm", "-f", "web", timeout=T)
+    assert proc.returncode in (126, 127), proc
+    assert "no such file or directory" in proc.stderr and "unable to upgrade" not in proc.stderr
