@@ -229,7 +229,10 @@ def test_exec_endpoints(api: Api) -> None:
     started = api.post(f"/exec/{eid}/start", {"Detach": False, "Tty": False})
     assert started.status == 200, started.raw
     assert sorted(frames(started.raw)) == [(1, b"out\n"), (2, b"err\n")]
-    info = api.get(f"/exec/{eid}/json")
+    # (that the exit code is final at once is test_exec_exit_code_is_final_when_the_stream_ends)
+    deadline = time.monotonic() + 10
+    while (info := api.get(f"/exec/{eid}/json")).json()["Running"] and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert info.status == 200
     body = info.json()
     validate_path_response("get", "/exec/{id}/json", 200, body)
