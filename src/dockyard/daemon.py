@@ -8,6 +8,7 @@ directories), then listen. SIGTERM/SIGINT stop accepting and let in-flight reque
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import fcntl
 import grp
@@ -155,6 +156,10 @@ def _socket_group(name: str) -> int | None:
 
 
 async def serve(daemon: Daemon) -> None:
+    # Waits, attaches and log follows block a worker thread each for as long as a container runs
+    # (the docker CLI opens a wait for every `run`, even with -d): the pool must not run dry.
+    asyncio.get_running_loop().set_default_executor(
+        concurrent.futures.ThreadPoolExecutor(max_workers=512, thread_name_prefix="dockyardd"))
     server = HTTPServer(daemon.api)
     cfg = daemon.config
     for host in cfg.listeners:

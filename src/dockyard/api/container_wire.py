@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import time
 from typing import Any
@@ -16,6 +17,11 @@ ZERO_TIME = "0001-01-01T00:00:00Z"
 
 def _time(ts: float) -> str:
     return format_rfc3339(ts) if ts else ZERO_TIME
+
+
+def _beside(log_path: str, name: str) -> str:
+    """The container directory holds the log and the files bind-mounted into the container."""
+    return os.path.join(os.path.dirname(log_path), name) if log_path else ""
 
 
 def _command(rec: ContainerRecord) -> str:
@@ -120,7 +126,8 @@ def container_inspect(rec: ContainerRecord, *, graph_driver: str, log_path: str)
             "FinishedAt": _time(state.finished_at),
         },
         "Image": rec.image_id,
-        "ResolvConfPath": "", "HostnamePath": "", "HostsPath": "",
+        "ResolvConfPath": _beside(log_path, "resolv.conf"), "HostnamePath": _beside(log_path, "hostname"),
+        "HostsPath": _beside(log_path, "hosts"),
         "LogPath": log_path,
         "Name": f"/{rec.name}",
         "RestartCount": rec.restart_count,

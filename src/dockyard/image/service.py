@@ -70,6 +70,8 @@ class ImageService:
         self.now = now
         # Serialises changes to tags, image records and garbage collection.
         self.lock = threading.RLock()
+        # Serialises layer extraction (see image.unpack).
+        self.unpack_lock = threading.Lock()
 
     # ---- lookup -------------------------------------------------------------------------
 

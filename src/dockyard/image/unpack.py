@@ -30,7 +30,14 @@ class Unpacked:
 def unpack_layers(service: ImageService, leases: LeaseManager, config: ImageConfig, manifest: Manifest,
                   *, lease: Lease, on_layer: LayerHook | None = None) -> Unpacked:
     """Make sure every layer is a committed snapshot, held by ``lease`` until the caller records
-    the image's refs."""
+    the image's refs. Concurrent unpacks (``run -d`` ×20 of a new image) take turns, so each
+    layer is extracted once and the others find it committed."""
+    with service.unpack_lock:
+        return _unpack_layers(service, leases, config, manifest, lease=lease, on_layer=on_layer)
+
+
+def _unpack_layers(service: ImageService, leases: LeaseManager, config: ImageConfig, manifest: Manifest,
+                   *, lease: Lease, on_layer: LayerHook | None) -> Unpacked:
     snapshotter = service.snapshotter
     metadata = service.metadata
     chains = [str(c) for c in chain_ids(list(config.diff_ids))]

@@ -17,7 +17,7 @@ from dockyard.api.routes.system import _timestamp_ns
 from dockyard.engine.bridge import iterate_in_thread
 from dockyard.engine.containers.record import ContainerRecord
 from dockyard.engine.containers.service import ExecRecord, NotModified
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound
 from dockyard.http.server import Request, Response
 from dockyard.shim.logfile import LogEntry
 from dockyard.shim.stdcopy import encode
@@ -59,7 +59,7 @@ def _stream_type(tty: bool) -> str:
 
 
 async def splice(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, initial: bytes,
-                 sock: socket.socket, *, forward_stdin: bool) -> None:
+                 sock: socket.socket, *, forward_stdin: bool, close: bool = True) -> None:
     """Pump a hijacked HTTP connection and a shim stream both ways.
 
     The client's half-close (EOF on ``reader``) closes the container's stdin and nothing more;
@@ -91,8 +91,9 @@ async def splice(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, ini
         with contextlib.suppress(BaseException):
             await upstream
         up_writer.close()
-        with contextlib.suppress(Exception):
-            writer.close()
+        if close:
+            with contextlib.suppress(Exception):
+                writer.close()
 
 
 def _matches(rec: ContainerRecord, filters: dict[str, list[str]]) -> bool:
@@ -270,7 +271,7 @@ class ContainerRoutes:
         entries = self.backend.logs(rec.id, stdout=stdout, stderr=stderr,
                                     since=since_ns / 1e9 if since_ns else None,
                                     until=until_ns / 1e9 if until_ns else None, tail=tail,
-                                    follow=params.flag(req, "follow"), timestamps=timestamps)
+                                    follow=params.flag(req, "follow"), timestamps=False)
         tty = rec.tty
 
         def frames() -> Iterator[bytes]:
@@ -327,13 +328,28 @@ class ContainerRoutes:
         if detach:
             await self._call(self.backend.exec_start, exec_id, detach=True)
             return Response(200, [], b"")
-        sock = await self._call(self.backend.exec_start, exec_id, detach=False)
+        container = await self._call(self.backend.get, ex.container_id)
+        if not container.state.running or container.state.status == "paused":
+            raise Conflict(f"Container {container.id} is not running")
         backend = self.backend
 
         async def hijacked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, initial: bytes) -> None:
-            await splice(reader, writer, initial, sock, forward_stdin=ex.stdin)
-            # The exit code must be final before the client asks for it.
+            # The 101 is out before the process starts: clients that read the raw socket after the
+            # headers (docker-py) must not find the first output buffered with them.
+            try:
+                sock = await asyncio.to_thread(backend.exec_start, exec_id, detach=False)
+            except DockyardError as exc:
+                message = f"OCI runtime exec failed: {exc}: unknown\r\n".encode()
+                writer.write(message if ex.tty else encode(1, message))
+                with contextlib.suppress(Exception):
+                    await writer.drain()
+                    writer.close()
+                return
+            await splice(reader, writer, initial, sock, forward_stdin=ex.stdin, close=False)
+            # The exit code must be final before the client sees the stream end and asks for it.
             await asyncio.to_thread(backend.exec_wait_done, exec_id)
+            with contextlib.suppress(Exception):
+                writer.close()
 
         return Response(200, [("Content-Type", _stream_type(ex.tty))], upgrade=hijacked)
 

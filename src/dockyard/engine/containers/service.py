@@ -32,12 +32,14 @@ from dockyard.engine.spec.defaults import ALL_CAPS
 from dockyard.engine.spec.hostprobe import probe_host
 from dockyard.engine.spec.model import CreateOptions
 from dockyard.engine.spec.user import RootfsPasswdReader, resolve_user
+from dockyard.engine.spec.validate import check_resources
 from dockyard.engine.spec.wire import from_docker_json
 from dockyard.errors import AlreadyExists, Conflict, DockyardError, InvalidArgument, NotFound, Unavailable
 from dockyard.image.service import ImageService
 from dockyard.image.unpack import unpack
 from dockyard.network.files import render_hostname, render_hosts, render_resolv_conf
 from dockyard.oci.image import format_rfc3339, parse_rfc3339
+from dockyard.runtime.capabilities import CAP_BY_NAME
 from dockyard.shim import logfile
 from dockyard.shim.client import ShimClient, spawn_shim
 from dockyard.shim.protocol import CreateFailed, ExitInfo
@@ -176,6 +178,7 @@ class ContainerService:
     def create(self, name: str, request: dict[str, Any]) -> tuple[str, list[str]]:
         config = request.get("Config") or {}
         options = from_docker_json(config, request.get("HostConfig") or {}, request.get("NetworkingConfig") or {})
+        check_resources(options.host.resources, os.cpu_count() or 0)
         image_ref = options.config.image
         if not image_ref:
             raise InvalidArgument("config.Image is required")  # Docker: "No command specified"-like
@@ -201,7 +204,8 @@ class ContainerService:
         cmd = _command(options, image_config.config)
         container_dir = self.paths.container_dir(cid)
         container_dir.mkdir(parents=True, exist_ok=True)
-        stored = {"Config": {**config, "Image": image_ref}, "HostConfig": request.get("HostConfig") or {},
+        stored = {"Config": _merge_image_defaults({**config, "Image": image_ref}, image_config.config),
+                  "HostConfig": request.get("HostConfig") or {},
                   "NetworkingConfig": request.get("NetworkingConfig") or {}}
         rec = ContainerRecord(
             id=cid, name=name, created=time.time(), image=image_ref, image_id=image.id, request=stored,
@@ -293,6 +297,7 @@ class ContainerService:
                               host=probe_host([d.path_on_host for d in options.host.resources.devices],
                                               privileged=options.host.privileged),
                               init_path=self.init_path if options.host.init else None)
+            _keep_bounded_caps(spec)
             with open(bundle / "config.json", "w") as f:
                 json.dump(spec, f)
             log = options.host.log_config
@@ -541,8 +546,14 @@ class ContainerService:
         cid = rec.id
         if rec.state.running:
             if not force:
+                if rec.state.status == "paused":
+                    raise Conflict(f"You cannot remove a paused container {cid}. Unpause and then stop the "
+                                   "container before attempting removal or force remove")
                 raise Conflict(f"You cannot remove a running container {cid}. Stop the container before "
                                "attempting removal or force remove")
+            if rec.state.status == "paused":
+                with contextlib.suppress(DockyardError):
+                    self._runtime_call("resume", cid)  # a frozen process cannot die
             seen = self._exits.get(cid, 0)
             with contextlib.suppress(Conflict):
                 self.kill(cid, "KILL")
@@ -623,6 +634,8 @@ class ContainerService:
     def exec_create(self, ref: str, *, cmd: list[str], tty: bool, stdin: bool, stdout: bool, stderr: bool,
                     env: list[str], user: str, workdir: str, privileged: bool, detach_keys: str) -> str:
         rec = self.get(ref)
+        if rec.state.status == "paused":
+            raise Conflict(f"Container {rec.id} is paused, unpause the container before exec")
         if rec.state.status != "running":
             raise Conflict(f"Container {rec.id} is not running")
         if not cmd:
@@ -666,7 +679,13 @@ class ContainerService:
         exec_dir.mkdir(parents=True, exist_ok=True)
         path = exec_dir / f"{exec_id}.json"
         path.write_text(json.dumps(process))
-        handle = shim.exec(str(path), exec_id=exec_id, tty=ex.tty, stdin=ex.stdin, detach=detach)
+        try:
+            handle = shim.exec(str(path), exec_id=exec_id, tty=ex.tty, stdin=ex.stdin, detach=detach)
+        except DockyardError:
+            ex.exit_code = 126  # dockerd's code for an exec that could not start
+            with self._lock:
+                self._changed.notify_all()
+            raise
         ex.running = True
         ex.pid = handle.pid
         self._event("exec_start: " + " ".join(ex.cmd), rec, execID=exec_id)
@@ -708,7 +727,16 @@ class ContainerService:
             if not rec.state.running:
                 continue
             shim = ShimClient(str(self.paths.shim_dir(rec.id)))
+            stopped: ExitInfo | None = None
             if shim.alive():
+                with contextlib.suppress(DockyardError, OSError):
+                    now = shim.state()
+                    if now.status == "stopped":
+                        stopped = now.exit or shim.read_exit() or ExitInfo(exit_code=255)
+            if stopped is not None:
+                self._live[rec.id] = _Live(shim)
+                self._on_exit(rec.id, stopped)  # exited while we were down: known before we serve
+            elif shim.alive():
                 self._live[rec.id] = _Live(shim)
                 if rec.network is not None:
                     with contextlib.suppress(Exception):
@@ -726,6 +754,62 @@ class ContainerService:
 
     def any_running(self) -> bool:
         return any(rec.state.running for rec in self.all())
+
+
+def _host_bounding_set() -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapBnd:"):
+                    return int(line.split()[1], 16)
+    except OSError:
+        pass
+    return None
+
+
+def _keep_bounded_caps(spec: dict[str, Any]) -> None:
+    """Like dockerd, never ask for a capability the host's bounding set lacks (``--privileged`` on
+    hosts without e.g. CAP_SYS_RESOURCE would otherwise fail in capset)."""
+    bounding = _host_bounding_set()
+    caps = (spec.get("process") or {}).get("capabilities")
+    if bounding is None or not isinstance(caps, dict):
+        return
+    for key, names in caps.items():
+        if isinstance(names, list):
+            caps[key] = [n for n in names if n not in CAP_BY_NAME or bounding >> CAP_BY_NAME[n] & 1]
+
+
+def _merge_image_defaults(config: dict[str, Any], image: Any) -> dict[str, Any]:
+    """What ``inspect`` shows as Config: the request completed from the image (dockerd's merge)."""
+    out = dict(config)
+    image_env = list(image.env)
+    user_env = list(out.get("Env") or [])
+    keys = {e.split("=", 1)[0] for e in user_env}
+    out["Env"] = user_env + [e for e in image_env if e.split("=", 1)[0] not in keys] or None
+    if not out.get("User") and image.user:
+        out["User"] = image.user
+    if not out.get("WorkingDir") and image.working_dir:
+        out["WorkingDir"] = image.working_dir
+    labels = dict(image.labels)
+    labels.update(out.get("Labels") or {})
+    out["Labels"] = labels
+    if image.exposed_ports:
+        ports: dict[str, Any] = dict.fromkeys(image.exposed_ports, {})
+        ports.update(out.get("ExposedPorts") or {})
+        out["ExposedPorts"] = {k: {} for k in ports}
+    if image.volumes:
+        volumes: dict[str, Any] = dict.fromkeys(image.volumes, {})
+        volumes.update(out.get("Volumes") or {})
+        out["Volumes"] = {k: {} for k in volumes}
+    if out.get("Entrypoint") is None and not out.get("Cmd") and image.entrypoint is not None:
+        out["Entrypoint"] = list(image.entrypoint)
+    if not out.get("Cmd") and out.get("Entrypoint") in (None, list(image.entrypoint or [])) and image.cmd is not None:
+        out["Cmd"] = list(image.cmd)
+    if not out.get("StopSignal") and image.stop_signal:
+        out["StopSignal"] = image.stop_signal
+    if out.get("Healthcheck") is None and image.healthcheck is not None:
+        out["Healthcheck"] = image.healthcheck.to_json_obj()
+    return out
 
 
 def _command(options: CreateOptions, image: Any) -> list[str]:
