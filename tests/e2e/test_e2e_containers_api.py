@@ -258,10 +258,6 @@ def test_exec_endpoints(api: Api) -> None:
     api.request("DELETE", f"/containers/{cid}")
 
 
-@pytest.mark.xfail(strict=True, reason="exec exit code race: when the stream of POST /exec/{id}/start ends, "
-                   "GET /exec/{id}/json right after still says Running=true, ExitCode=null (final 0.5 s "
-                   "later); with two clients exec'ing at once most execs hit it, alone ~3%, and docker exec "
-                   "then exits 0 for `sh -c 'exit 3'`")
 def test_exec_exit_code_is_final_when_the_stream_ends(api: Api) -> None:
     cid = create(api, "race", Cmd=["sleep", "1000"])
     assert api.post(f"/containers/{cid}/start").status == 204

@@ -155,10 +155,6 @@ def test_seccomp_unconfined_allows_what_the_default_denies(d: DaemonHandle) -> N
     assert "Seccomp:\t0" in out and "allowed" in out
 
 
-@pytest.mark.xfail(strict=True, reason="--privileged fails to start on this host: 'OCI runtime create failed: "
-                   "setting up user and capabilities: capset: Operation not permitted' (it asks for every "
-                   "capability, CAP_SYS_RESOURCE included, which is not in root's bounding set here; Docker "
-                   "keeps only the capabilities of the bounding set)")
 def test_privileged(d: DaemonHandle) -> None:
     out = d.docker("run", "--rm", "--privileged", "busybox", "sh", "-c",
                    "cat /proc/self/status; echo ==; cat /proc/self/mountinfo; echo ==; ls /dev; "

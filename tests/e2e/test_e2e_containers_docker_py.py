@@ -153,11 +153,6 @@ def test_attach_stdin_through_the_api(client: docker.DockerClient) -> None:
     api.remove_container(created["Id"])
 
 
-@pytest.mark.xfail(strict=True, reason="exec_run output is lost in about a third of runs (b'' or (None, None)): "
-                   "dockyardd sends the '101 UPGRADED' headers of POST /exec/{id}/start only once the exec has "
-                   "run (~100 ms after the request), immediately followed by the output, so http.client buffers "
-                   "the output with the headers and docker-py, which reads the raw socket, never sees it; "
-                   "dockerd sends the 101 before starting the process")
 def test_exec_run(client: docker.DockerClient) -> None:
     web = client.containers.run("busybox", "sleep 1000", detach=True, name="web",
                                 environment={"GREETING": "hello"})

@@ -161,9 +161,6 @@ def test_restart_twice_and_stop_while_down(daemon: DaemonHandle) -> None:
                 d.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="after a restart the daemon answers before it has re-checked its "
-                   "containers: for ~1 s a container that exited while dockyardd was down is still "
-                   "'running' with its old Pid in ps and inspect (dockerd restores before serving the API)")
 def test_exit_while_down_is_known_at_once(daemon: DaemonHandle) -> None:
     daemon.docker("load", "-i", str(busybox_archive()), timeout=T)
     daemon.docker("run", "-d", "--name", "quitter", "busybox", "sh", "-c", "sleep 1; exit 7", timeout=T)
