@@ -406,9 +406,6 @@ def test_error_messages(d: DaemonHandle) -> None:
     assert d.docker("ps", "-aq", timeout=T).stdout == ""
 
 
-@pytest.mark.xfail(strict=True, reason="`--cpus -1` answers 'Range of CPUs is from 0.01 to 1.00, as there "
-                   "are only 1 CPUs available' on a 2-CPU host (`--cpus 5` correctly says 2.00/2): the check "
-                   "that rejects a negative value runs without the host facts (ncpu=0, max(ncpu, 1) = 1)")
 def test_cpus_range_message_names_host_cpus(d: DaemonHandle) -> None:
     n = len(os.sched_getaffinity(0))
     bad = d.docker("run", "--cpus", "-1", "busybox", "true", check=False, timeout=T)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import threading
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
@@ -99,9 +100,10 @@ class BridgeNetwork:
         netns.delete_netns(netns.netns_path(str(self.netns_dir), container_id))
 
     def shutdown(self) -> None:
-        """Remove the bridge and its rules (only called when no container uses them)."""
+        """Remove the bridge and its rules (only called when no container uses them). Also when
+        this run never set them up: a previous run may have, and its containers are gone now."""
         with self._lock:
-            if not self._ready:
+            if not self._ready and not os.path.exists(f"/sys/class/net/{self.settings.name}"):
                 return
             with contextlib.suppress(Exception):
                 self.firewall.teardown(self.settings.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 from dockyard.engine.spec.defaults import ALL_CAPS, SYSCTL_NAMES, SYSCTL_PREFIXES, ULIMIT_NAMES
@@ -73,7 +74,7 @@ def check_resources(r: Resources, ncpu: int = 0) -> None:
     if r.nano_cpus > 0 and r.cpu_quota > 0:
         raise InvalidArgument("Conflicting options: Nano CPUs and CPU Quota cannot both be set")
     if r.nano_cpus < 0 or (ncpu > 0 and r.nano_cpus > ncpu * 10**9):
-        n = max(ncpu, 1)
+        n = max(ncpu or os.cpu_count() or 1, 1)  # the message names the host's count either way
         raise InvalidArgument(f"Range of CPUs is from 0.01 to {n}.00, as there are only {n} CPUs available")
     if r.cpu_shares < 0:
         raise InvalidArgument("shares: invalid argument")
