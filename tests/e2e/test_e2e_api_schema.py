@@ -5,43 +5,18 @@ Validation is strict: no Go-style nulls unless the spec marks a field x-nullable
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
-import socket
-from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from api_schema import validate_path_response, validate_response
 from busybox_image import busybox_archive
+from unix_http import Response, UnixHTTPConnection
 
 from conftest import DaemonHandle
 
 pytestmark = pytest.mark.e2e
-
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path: Path, timeout: float = 60) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = str(path)
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self.unix_path)
-        self.sock = sock
-
-
-@dataclass
-class Response:
-    status: int
-    headers: http.client.HTTPMessage
-    raw: bytes
-
-    def json(self) -> object:
-        return json.loads(self.raw)
 
 
 class Api:
