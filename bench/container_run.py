@@ -25,8 +25,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -34,7 +32,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +42,9 @@ from image_load_save import (  # noqa: E402 - after the path set-up
     MAKE_IMAGE,
     docker,
     docker_engine,
+    dockyardd_process,
     engine_version,
     log,
-    wait_ready,
 )
 
 IMAGE = "busybox:latest"
@@ -118,40 +116,6 @@ def shim_pids(engine: str, ids: list[str]) -> list[int]:
                 found.append(pid)
                 break
     return found
-
-
-@contextmanager
-def dockyard_engine(workdir: Path) -> Iterator[tuple[str, int]]:
-    """A private dockyardd with its own bridge; yields (DOCKER_HOST, pid) and stops it afterwards."""
-    exe = shutil.which("dockyardd")
-    if exe is None:
-        raise RuntimeError("dockyardd is not on PATH (pip install -e . in the repository)")
-    root = Path(tempfile.mkdtemp(prefix="dockyard-bench-", dir=workdir))
-    host = f"unix://{root / 'd.sock'}"
-    logf = open(root / "dockyardd.log", "wb")  # noqa: SIM115 - closed in finally below
-    proc = subprocess.Popen(
-        [exe, "--data-root", str(root / "data"), "--exec-root", str(root / "exec"), "-H", host,
-         "--bridge-name", BRIDGE],
-        stdout=logf,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        wait_ready(host, 60, "dockyardd", proc)
-        yield host, proc.pid
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        logf.close()
-        if proc.returncode not in (0, -signal.SIGTERM):
-            log(f"dockyardd exited with {proc.returncode}; log: {root / 'dockyardd.log'}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 def timed(host: str, *args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -295,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         dpids: dict[str, int | None] = {}
         for e in engines:
             if e == "dockyard":
-                hosts[e], dpids[e] = stack.enter_context(dockyard_engine(base))
+                hosts[e], dpids[e] = stack.enter_context(dockyardd_process(base, "--bridge-name", BRIDGE))
             else:
                 hosts[e], dpids[e] = stack.enter_context(docker_engine(args.keep_peer)), None
         versions = {e: engine_version(h) for e, h in hosts.items()}

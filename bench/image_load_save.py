@@ -71,8 +71,8 @@ def wait_ready(host: str, timeout: float, what: str, proc: subprocess.Popen[byte
 
 
 @contextmanager
-def dockyard_engine(workdir: Path) -> Iterator[str]:
-    """A private dockyardd; yields its DOCKER_HOST and stops it (only it) afterwards."""
+def dockyardd_process(workdir: Path, *extra: str) -> Iterator[tuple[str, int]]:
+    """A private dockyardd (``extra`` daemon flags); yields (DOCKER_HOST, pid), stops only it."""
     exe = shutil.which("dockyardd")
     if exe is None:
         raise RuntimeError("dockyardd is not on PATH (pip install -e . in the repository)")
@@ -81,7 +81,7 @@ def dockyard_engine(workdir: Path) -> Iterator[str]:
     host = f"unix://{sock}"
     logf = open(root / "dockyardd.log", "wb")  # noqa: SIM115 - closed in finally below
     proc = subprocess.Popen(
-        [exe, "--data-root", str(root / "data"), "--exec-root", str(root / "exec"), "-H", host],
+        [exe, "--data-root", str(root / "data"), "--exec-root", str(root / "exec"), "-H", host, *extra],
         stdout=logf,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -92,7 +92,7 @@ def dockyard_engine(workdir: Path) -> Iterator[str]:
         except RuntimeError as e:
             tail = (root / "dockyardd.log").read_text(errors="replace").strip().splitlines()[-15:]
             raise RuntimeError(f"{e}; its log ends:\n" + "\n".join(tail)) from None
-        yield host
+        yield host, proc.pid
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -106,6 +106,13 @@ def dockyard_engine(workdir: Path) -> Iterator[str]:
             log(f"dockyardd exited with {proc.returncode}; log: {root / 'dockyardd.log'}")
         else:
             shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def dockyard_engine(workdir: Path) -> Iterator[str]:
+    """A private dockyardd; yields its DOCKER_HOST and stops it (only it) afterwards."""
+    with dockyardd_process(workdir) as (host, _):
+        yield host
 
 
 @contextmanager

@@ -4,6 +4,8 @@ Shared by the CLI (tables) and the daemon (``ps`` status text, progress bars).""
 
 from __future__ import annotations
 
+import re
+
 _DECIMAL = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
 _BINARY = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
 
@@ -109,4 +111,16 @@ def parse_ram(text: str) -> int:
     return int(size * mult)
 
 
-__all__ = ["parse_ram", "bytes_size", "human_duration", "human_size", "human_size_with_precision"]
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+
+
+def parse_go_duration(text: str) -> float | None:
+    """Seconds in a Go duration such as ``10m``, ``1h30m`` or ``24h``; None when it is not one."""
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+
+
+__all__ = ["parse_go_duration", "parse_ram", "bytes_size", "human_duration", "human_size", "human_size_with_precision"]

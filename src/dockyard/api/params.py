@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from dockyard.errors import InvalidArgument
 from dockyard.http.server import Request
+from dockyard.oci.image import parse_rfc3339
+from dockyard.units import parse_go_duration
 
 _TRUE = {"1", "true", "True", "TRUE", "yes"}
 _FALSE = {"", "0", "false", "False", "FALSE", "no"}
@@ -61,6 +64,24 @@ def check_filter_keys(given: dict[str, list[str]], accepted: set[str]) -> None:
     for key in given:
         if key not in accepted:
             raise InvalidArgument(f"invalid filter '{key}'")
+
+
+def timestamp_ns(text: str | None) -> int | None:
+    """``since``/``until``: unix seconds (with optional fraction), RFC 3339, or a Go duration ago."""
+    if not text:
+        return None
+    try:
+        return int(float(text) * 1e9)
+    except ValueError:
+        pass
+    try:
+        return int(parse_rfc3339(text) * 1e9)
+    except (ValueError, InvalidArgument):
+        pass
+    seconds = parse_go_duration(text)
+    if seconds is None:
+        raise InvalidArgument(f"invalid timestamp: {text!r}")
+    return int((time.time() - seconds) * 1e9)
 
 
 async def json_body(req: Request) -> Any:

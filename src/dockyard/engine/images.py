@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import AsyncIterator
 from typing import BinaryIO, cast
@@ -16,6 +15,7 @@ from dockyard.image.model import DeleteRecord, HistoryItem, ImageView, LoadedIma
 from dockyard.image.service import ImageService, ListFilters
 from dockyard.oci.image import parse_rfc3339
 from dockyard.store.leases import LeaseManager
+from dockyard.units import parse_go_duration
 
 
 def _until(values: list[str]) -> float | None:
@@ -31,18 +31,10 @@ def _until(values: list[str]) -> float | None:
         return parse_rfc3339(text)
     except (ValueError, InvalidArgument):
         pass
-    seconds = _duration(text)
+    seconds = parse_go_duration(text)
     if seconds is None:
         raise InvalidArgument(f"failed to parse value as time or duration: \"{text}\"")
     return time.time() - seconds
-
-
-def _duration(text: str) -> float | None:
-    units = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)", text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        return None
-    return sum(float(n) * units[u] for n, u in parts)
 
 
 def _bool_filter(values: list[str], name: str) -> bool | None:

@@ -13,7 +13,6 @@ from typing import Any, Protocol
 from dockyard.api import container_wire, params
 from dockyard.api.responses import empty, json_response
 from dockyard.api.router import Router
-from dockyard.api.routes.system import _timestamp_ns
 from dockyard.engine.bridge import iterate_in_thread
 from dockyard.engine.containers.record import ContainerRecord
 from dockyard.engine.containers.service import ExecRecord, NotModified
@@ -261,8 +260,8 @@ class ContainerRoutes:
         stderr = params.flag(req, "stderr")
         if not (stdout or stderr):
             raise InvalidArgument("Bad parameters: you must choose at least one stream")
-        since_ns = _timestamp_ns(req.query_value("since")) if req.query_value("since") not in (None, "", "0") else None
-        until_ns = _timestamp_ns(req.query_value("until")) if req.query_value("until") not in (None, "", "0") else None
+        since_ns = params.timestamp_ns(req.query_value("since")) if req.query_value("since") not in (None, "", "0") else None
+        until_ns = params.timestamp_ns(req.query_value("until")) if req.query_value("until") not in (None, "", "0") else None
         tail_text = req.query_value("tail") or "all"
         tail = None if tail_text == "all" else int(tail_text) if tail_text.lstrip("-").isdigit() else None
         if tail is not None and tail < 0:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
@@ -12,10 +11,8 @@ from dockyard.api.responses import json_response
 from dockyard.api.router import Router
 from dockyard.api.versioning import API_VERSION
 from dockyard.engine.events import Event, EventFilter
-from dockyard.errors import InvalidArgument
 from dockyard.http.server import Request, Response
 from dockyard.image.model import ImageView
-from dockyard.oci.image import parse_rfc3339
 
 PING_HEADERS = [
     ("Content-Type", "text/plain; charset=utf-8"),
@@ -52,35 +49,6 @@ def _event_json(event: Event) -> dict[str, Any]:
         if "image" in event.attributes:
             out["from"] = event.attributes["image"]
     return out
-
-
-def _timestamp_ns(text: str | None) -> int | None:
-    """``since``/``until``: unix seconds (with optional fraction), RFC 3339, or a Go duration ago."""
-    if not text:
-        return None
-    try:
-        return int(float(text) * 1e9)
-    except ValueError:
-        pass
-    try:
-        return int(parse_rfc3339(text) * 1e9)
-    except (ValueError, InvalidArgument):
-        pass
-    seconds = parse_duration(text)
-    if seconds is None:
-        raise InvalidArgument(f"invalid timestamp: {text!r}")
-    return int((time.time() - seconds) * 1e9)
-
-
-def parse_duration(text: str) -> float | None:
-    """A Go duration such as ``10m``, ``1h30m`` or ``24h``; None when it is not one."""
-    import re
-
-    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        return None
-    return sum(float(n) * units[u] for n, u in parts)
 
 
 class SystemRoutes:
@@ -133,8 +101,8 @@ class SystemRoutes:
             images=frozenset(filters.get("image", [])), containers=frozenset(filters.get("container", [])),
             labels=frozenset(filters.get("label", [])),
         )
-        since = _timestamp_ns(req.query_value("since"))
-        until = _timestamp_ns(req.query_value("until"))
+        since = params.timestamp_ns(req.query_value("since"))
+        until = params.timestamp_ns(req.query_value("until"))
         stream = self.backend.events(since_ns=since, until_ns=until, filters=event_filter)
 
         async def body() -> AsyncIterator[bytes]:
