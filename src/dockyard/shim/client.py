@@ -242,7 +242,7 @@ def spawn_shim(*, id: str, bundle: str | os.PathLike[str], runtime: str, runtime
                log_driver: str = "json-file", log_max_size: int = logfile.DEFAULT_MAX_SIZE,
                log_max_file: int = logfile.DEFAULT_MAX_FILE, tty: bool = False, stdin: bool = False,
                console_size: tuple[int, int] | None = None, timeout: float = 60.0,
-               command: list[str] | None = None) -> ShimClient:
+               command: list[str] | None = None, launcher: str | None = None) -> ShimClient:
     """Start a detached shim that runs ``<runtime> create`` and return its client once it answers.
 
     Raises ``protocol.CreateFailed`` (a ``FailedPrecondition``) with the runtime's message and the

@@ -10,19 +10,15 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Protocol
 
-from dockyard.api import container_wire, params
+from dockyard.api import container_filters, container_wire, log_stream, params
 from dockyard.api.responses import empty, json_response
 from dockyard.api.router import Router
-from dockyard.engine.bridge import iterate_in_thread
 from dockyard.engine.containers.record import ContainerRecord
 from dockyard.engine.containers.service import ExecRecord, NotModified
 from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound
 from dockyard.http.server import Request, Response
 from dockyard.shim.logfile import LogEntry
 from dockyard.shim.stdcopy import encode
-
-LIST_FILTERS = {"id", "name", "label", "status", "ancestor", "exited", "before", "since", "network", "volume",
-                "health", "publish", "expose", "is-task"}
 
 
 class ContainerBackend(Protocol):
@@ -95,26 +91,6 @@ async def splice(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, ini
                 writer.close()
 
 
-def _matches(rec: ContainerRecord, filters: dict[str, list[str]]) -> bool:
-    if "id" in filters and not any(rec.id.startswith(v) for v in filters["id"]):
-        return False
-    if "name" in filters and not any(v.lstrip("/") in rec.name for v in filters["name"]):
-        return False
-    if "status" in filters and rec.state.status not in filters["status"]:
-        return False
-    if "exited" in filters and (rec.state.status != "exited" or str(rec.state.exit_code) not in filters["exited"]):
-        return False
-    if "ancestor" in filters and not any(a in (rec.image, rec.image_id) or rec.image_id.split(":")[-1].startswith(a)
-                                         for a in filters["ancestor"]):
-        return False
-    labels = rec.config.get("Labels") or {}
-    for expr in filters.get("label", []):
-        key, sep, value = expr.partition("=")
-        if key not in labels or (sep and labels[key] != value):
-            return False
-    return True
-
-
 class ContainerRoutes:
     def __init__(self, backend: ContainerBackend, *, graph_driver: str) -> None:
         self.backend = backend
@@ -158,10 +134,9 @@ class ContainerRoutes:
 
     async def list(self, req: Request) -> Response:
         filters = params.filters(req)
-        params.check_filter_keys(filters, LIST_FILTERS)
+        params.check_filter_keys(filters, container_filters.LIST_FILTERS)
         records = await self._call(self.backend.all)
-        show_all = params.flag(req, "all")
-        out = [r for r in records if (show_all or r.state.running) and _matches(r, filters)]
+        out = container_filters.select(records, filters, show_all=params.flag(req, "all"))
         limit = params.integer(req, "limit", -1) or -1
         if limit > 0:
             out = out[:limit]
@@ -272,35 +247,8 @@ class ContainerRoutes:
                                     until=until_ns / 1e9 if until_ns else None, tail=tail,
                                     follow=params.flag(req, "follow"), timestamps=False)
         tty = rec.tty
-
-        def frames() -> Iterator[bytes]:
-            for entry in entries:
-                line = entry.line
-                if timestamps:
-                    line = entry.timestamp.encode() + b" " + line
-                yield line if tty else encode(2 if entry.stream == "stderr" else 1, line)
-
-        follow = params.flag(req, "follow")
-
-        def batched() -> Iterator[bytes]:
-            # Without follow, ship the log in large chunks: one thread hop per line is slow.
-            batch: list[bytes] = []
-            size = 0
-            for frame in frames():
-                batch.append(frame)
-                size += len(frame)
-                if size >= 256 * 1024:
-                    yield b"".join(batch)
-                    batch, size = [], 0
-            if batch:
-                yield b"".join(batch)
-
-        async def body() -> AsyncIterator[bytes]:
-            yield b""
-            async for chunk in iterate_in_thread(frames() if follow else batched()):
-                yield chunk
-
-        return Response(200, [("Content-Type", _stream_type(tty))], body())
+        body = log_stream.body(entries, tty=tty, timestamps=timestamps, follow=params.flag(req, "follow"))
+        return Response(200, [("Content-Type", _stream_type(tty))], body)
 
     async def rename(self, req: Request) -> Response:
         name = req.query_value("name") or ""

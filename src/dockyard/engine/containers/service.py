@@ -120,7 +120,8 @@ class ExecRecord:
 
 class ContainerService:
     def __init__(self, *, images: ImageService, leases: LeaseManager, paths: Paths, network: BridgeNetwork,
-                 publish: Publish, runtime: str = "dockyard-runtime", init_path: str | None = None) -> None:
+                 publish: Publish, runtime: str = "dockyard-runtime", init_path: str | None = None,
+                 shim_launcher: str | None = None) -> None:
         self.images = images
         self.metadata = images.metadata
         self.leases = leases
@@ -128,6 +129,7 @@ class ContainerService:
         self.network = network
         self.publish = publish
         self.runtime = runtime
+        self.shim_launcher = shim_launcher  # a launcher socket forking ready shims, or None: exec one each time
         self.init_path = init_path or shutil.which("tini") or shutil.which("docker-init")
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -308,7 +310,7 @@ class ContainerService:
                 log_driver=log.type or "json-file", tty=rec.tty,
                 stdin=bool(rec.config.get("OpenStdin")),
                 log_max_size=limits.get("max_size", logfile.DEFAULT_MAX_SIZE),
-                log_max_file=limits.get("max_file", logfile.DEFAULT_MAX_FILE))
+                log_max_file=limits.get("max_file", logfile.DEFAULT_MAX_FILE), launcher=self.shim_launcher)
         except BaseException:
             self._cleanup_runtime(cid, attachment, mounted=mounted, netns=kind in ("bridge", "none"))
             raise
@@ -414,9 +416,10 @@ class ContainerService:
         if netns:
             with contextlib.suppress(Exception):
                 self.network.delete_namespace(cid)
-        with contextlib.suppress(Exception):
-            subprocess.run([self.runtime, "--root", str(self.paths.runtime_root), "delete", "--force", cid],
-                           capture_output=True, timeout=30)
+        if (self.paths.runtime_root / cid).exists():  # the shim deletes it; only a lost shim leaves it
+            with contextlib.suppress(Exception):
+                subprocess.run([self.runtime, "--root", str(self.paths.runtime_root), "delete", "--force", cid],
+                               capture_output=True, timeout=30)
 
     # ---- stop, kill, wait ---------------------------------------------------------------
 
