@@ -50,8 +50,9 @@ ALL = [E, D, C, B, A]  # newest first, as the store lists them
 
 
 def test_every_docker_filter_key_is_accepted() -> None:
-    assert LIST_FILTERS == {"ancestor", "before", "exited", "id", "label", "name", "status", "health", "since",
-                            "volume", "network", "is-task", "publish", "expose"}
+    docker = {"ancestor", "before", "exited", "id", "label", "name", "status", "health", "since", "volume",
+              "network", "is-task", "publish", "expose"}
+    assert docker == LIST_FILTERS
 
 
 def test_all_flag_and_running_only_default() -> None:
