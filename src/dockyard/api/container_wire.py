@@ -119,7 +119,7 @@ def container_inspect(rec: ContainerRecord, *, graph_driver: str, log_path: str)
         "Path": rec.path,
         "Args": list(rec.args),
         "State": {
-            "Status": state.status, "Running": state.status in ("running", "paused"),
+            "Status": state.status, "Running": state.status in ("running", "paused", "restarting"),
             "Paused": state.status == "paused", "Restarting": state.status == "restarting",
             "OOMKilled": state.oom_killed, "Dead": state.status == "dead", "Pid": state.pid,
             "ExitCode": state.exit_code, "Error": state.error, "StartedAt": _time(state.started_at),

@@ -203,6 +203,12 @@ def _kill_flags(p: _Parser) -> None:
     p.add_argument("-s", "--signal", default="", help="Signal to send to the container")
 
 
+def _update_flags(p: _Parser) -> None:
+    from dockyard.cli.runopts import add_update_flags
+
+    add_update_flags(p)
+
+
 def _container_rm_flags(p: _Parser) -> None:
     add_bool(p, "-f", "--force", help="Force the removal of a running container (uses SIGKILL)")
     add_bool(p, "-l", "--link", help="Remove the specified link")
@@ -359,6 +365,8 @@ CONTAINER_INSPECT = Command("[OPTIONS] CONTAINER [CONTAINER...]",
                             "Display detailed information on one or more containers", C + "inspect_containers",
                             _container_inspect_flags, 1, None)
 RENAME = Command("CONTAINER NEW_NAME", "Rename a container", C + "rename", _no_flags, 2, 2)
+UPDATE = Command("[OPTIONS] CONTAINER [CONTAINER...]", "Update configuration of one or more containers",
+                 M + "update:update", _update_flags, 1, None)
 TOP = Command("CONTAINER [ps OPTIONS]", "Display the running processes of a container", C + "top", _no_flags,
               1, None, interspersed=False)
 
@@ -378,6 +386,7 @@ TOP_LEVEL: dict[str, Command] = {
     "stop": STOP,
     "top": TOP,
     "unpause": UNPAUSE,
+    "update": UPDATE,
     "wait": WAIT,
     "events": EVENTS,
     "history": HISTORY,
@@ -419,6 +428,7 @@ MANAGEMENT: dict[str, tuple[str, dict[str, Command]]] = {
             "stop": STOP,
             "top": TOP,
             "unpause": UNPAUSE,
+            "update": UPDATE,
             "wait": WAIT,
         },
     ),

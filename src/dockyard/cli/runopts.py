@@ -454,20 +454,66 @@ def parse_mount(value: str) -> JSON:
 
 
 def parse_restart(value: str) -> JSON:
+    """opts.ParseRestartPolicy: syntax only; the daemon judges the name and the count."""
     if not value:
         return {"Name": "no", "MaximumRetryCount": 0}
     name, colon, count = value.partition(":")
+    if colon and not name:
+        raise InvalidOptions("invalid restart policy format: no policy provided before colon")
     retries = 0
-    if colon:
-        if name != "on-failure":
-            raise InvalidOptions("invalid restart policy format: maximum retry count can only be used "
-                                 "with 'on-failure'")
-        try:
-            retries = int(count)
-        except ValueError:
-            raise InvalidOptions(f"invalid restart policy format: maximum retry count must be an "
-                                 f"integer: {count}") from None
+    if count:
+        if not re.fullmatch(r"[+-]?\d+", count):
+            raise InvalidOptions("invalid restart policy format: maximum retry count must be an integer")
+        retries = int(count)
     return {"Name": name, "MaximumRetryCount": retries}
+
+
+UPDATE_FLAGS = ("blkio_weight", "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpuset_cpus",
+                "cpuset_mems", "cpu_shares", "memory", "memory_reservation", "memory_swap", "restart",
+                "pids_limit", "cpus", "kernel_memory")
+
+
+def add_update_flags(p: argparse.ArgumentParser) -> None:
+    """``update``'s flags; None marks a flag not given (the CLI counts the flags set)."""
+    for flag in ("--blkio-weight", "--cpu-period", "--cpu-quota", "--cpu-rt-period", "--cpu-rt-runtime",
+                 "--cpuset-cpus", "--cpuset-mems", "--memory-reservation", "--memory-swap", "--restart",
+                 "--pids-limit", "--cpus", "--kernel-memory"):
+        p.add_argument(flag, default=None)
+    p.add_argument("-c", "--cpu-shares", default=None)
+    p.add_argument("-m", "--memory", default=None)
+
+
+def build_update(opts: argparse.Namespace) -> JSON:
+    """The ContainerUpdate body from ``update``'s flags (runUpdate), with the CLI's errors."""
+    if all(getattr(opts, name) is None for name in UPDATE_FLAGS):
+        raise InvalidOptions("you must provide one or more flags when using this command")
+
+    def integer(name: str, flag: str) -> int:
+        value = getattr(opts, name)
+        return parse_int(value, flag) if value is not None else 0
+
+    blkio = integer("blkio_weight", "--blkio-weight")
+    if not 0 <= blkio <= 65535:
+        raise _bad(opts.blkio_weight, "--blkio-weight", f'strconv.ParseUint: parsing "{opts.blkio_weight}": '
+                   "value out of range")
+    restart = parse_restart(opts.restart) if opts.restart else {"Name": "", "MaximumRetryCount": 0}
+    pids = integer("pids_limit", "--pids-limit")
+    return {
+        "BlkioWeight": blkio,
+        "CpuShares": integer("cpu_shares", "-c, --cpu-shares"),
+        "Memory": mem_bytes(opts.memory or "", "-m, --memory"),
+        "MemoryReservation": mem_bytes(opts.memory_reservation or "", "--memory-reservation"),
+        "MemorySwap": mem_bytes(opts.memory_swap or "", "--memory-swap", allow_minus_one=True),
+        "CpuPeriod": integer("cpu_period", "--cpu-period"),
+        "CpuQuota": integer("cpu_quota", "--cpu-quota"),
+        "CpuRealtimePeriod": integer("cpu_rt_period", "--cpu-rt-period"),
+        "CpuRealtimeRuntime": integer("cpu_rt_runtime", "--cpu-rt-runtime"),
+        "CpusetCpus": opts.cpuset_cpus or "",
+        "CpusetMems": opts.cpuset_mems or "",
+        "NanoCpus": nano_cpus(opts.cpus or ""),
+        "PidsLimit": pids if pids != 0 else None,
+        "RestartPolicy": restart,
+    }
 
 
 def _volumes(values: list[str]) -> tuple[list[str], JSON]:
@@ -695,7 +741,9 @@ __all__ = [
     "InvalidFlag",
     "InvalidOptions",
     "add_create_flags",
+    "add_update_flags",
     "build",
+    "build_update",
     "env_list",
     "mem_bytes",
     "nano_cpus",

@@ -453,6 +453,12 @@ class DockyardClient:
     def rename(self, container: str, name: str) -> None:
         self.request("POST", f"/containers/{_id(container)}/rename", {"name": name}).read()
 
+    def update_container(self, container: str, body: JSON) -> JSON:
+        """``POST /containers/{id}/update``: resources and restart policy; the daemon's warnings."""
+        result: JSON = self._json("POST", f"/containers/{_id(container)}/update", body=json.dumps(body).encode(),
+                                  headers={"Content-Type": "application/json"}) or {}
+        return result
+
     def pause(self, container: str) -> None:
         self.request("POST", f"/containers/{_id(container)}/pause").read()
 

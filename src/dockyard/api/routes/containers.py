@@ -34,6 +34,7 @@ class ContainerBackend(Protocol):
     def wait(self, ref: str, condition: str = "not-running") -> tuple[int, str]: ...
     def remove(self, ref: str, *, force: bool = False, volumes: bool = False) -> None: ...
     def rename(self, ref: str, new_name: str) -> None: ...
+    def update(self, ref: str, body: dict[str, Any]) -> list[str]: ...
     def pause(self, ref: str) -> None: ...
     def unpause(self, ref: str) -> None: ...
     def resize(self, ref: str, height: int, width: int) -> None: ...
@@ -111,6 +112,7 @@ class ContainerRoutes:
         add("POST", "/containers/{id}/resize", self.resize)
         add("GET", "/containers/{id}/logs", self.logs)
         add("POST", "/containers/{id}/rename", self.rename)
+        add("POST", "/containers/{id}/update", self.update)
         add("POST", "/containers/{id}/pause", self.pause)
         add("POST", "/containers/{id}/unpause", self.unpause)
         add("DELETE", "/containers/{id}", self.remove)
@@ -254,6 +256,13 @@ class ContainerRoutes:
         name = req.query_value("name") or ""
         await self._call(self.backend.rename, req.path_params["id"], name)
         return empty(204)
+
+    async def update(self, req: Request) -> Response:
+        body = await params.json_body(req) or {}
+        if not isinstance(body, dict):
+            raise InvalidArgument("invalid JSON body: expected an object")
+        warnings = await self._call(self.backend.update, req.path_params["id"], body)
+        return json_response({"Warnings": warnings})
 
     async def pause(self, req: Request) -> Response:
         await self._call(self.backend.pause, req.path_params["id"])

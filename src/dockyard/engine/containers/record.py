@@ -38,6 +38,7 @@ class ContainerRecord:
     args: tuple[str, ...] = ()
     state: ContainerState = field(default_factory=ContainerState)
     restart_count: int = 0
+    manually_stopped: bool = False         # dockerd's HasBeenManuallyStopped: stop/kill by a user
     network: NetworkAttachment | None = None
     snapshot_key: str = ""
     log_path: str = ""

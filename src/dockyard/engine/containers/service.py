@@ -24,9 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dockyard.engine.containers import resources
 from dockyard.engine.containers.names import generate_name, validate_name
 from dockyard.engine.containers.networking import BridgeNetwork
 from dockyard.engine.containers.record import ContainerRecord
+from dockyard.engine.containers.restart import RestartManager, should_restart
 from dockyard.engine.spec.builder import build_spec, resolve_command
 from dockyard.engine.spec.defaults import ALL_CAPS
 from dockyard.engine.spec.hostprobe import probe_host
@@ -138,6 +140,7 @@ class ContainerService:
         self._execs: dict[str, ExecRecord] = {}
         self._removing: set[str] = set()
         self._pending: dict[str, list[_PendingAttach]] = {}
+        self._restarts: dict[str, RestartManager] = {}
         self._closing = False
 
     # ---- records ------------------------------------------------------------------------
@@ -207,7 +210,7 @@ class ContainerService:
         container_dir = self.paths.container_dir(cid)
         container_dir.mkdir(parents=True, exist_ok=True)
         stored = {"Config": _merge_image_defaults({**config, "Image": image_ref}, image_config.config),
-                  "HostConfig": request.get("HostConfig") or {},
+                  "HostConfig": _adapt_host_config(request.get("HostConfig") or {}),
                   "NetworkingConfig": request.get("NetworkingConfig") or {}}
         rec = ContainerRecord(
             id=cid, name=name, created=time.time(), image=image_ref, image_id=image.id, request=stored,
@@ -236,6 +239,17 @@ class ContainerService:
                 raise NotModified("container already started")
             if rec.id in self._removing:
                 raise Conflict(f"container {rec.id} is marked for removal and cannot be started")
+            # A user's start resets the restart manager, its count and the manual-stop mark (dockerd).
+            old = self._restarts.pop(rec.id, None)
+            if old is not None:
+                old.cancel()
+            self._restarts[rec.id] = RestartManager()
+            if rec.restart_count or rec.manually_stopped:
+                rec = dataclasses.replace(rec, restart_count=0, manually_stopped=False)
+                self._save(rec)
+        self._start_or_fail(rec)
+
+    def _start_or_fail(self, rec: ContainerRecord) -> None:
         options = from_docker_json(rec.config, rec.host_config, rec.request.get("NetworkingConfig") or {})
         try:
             self._start(rec, options)
@@ -390,20 +404,77 @@ class ContainerService:
         kind = from_docker_json(rec.config, rec.host_config, {}).host.network_kind
         self._cleanup_runtime(cid, rec.network, mounted=True, netns=kind in ("bridge", "none"))
         finished = parse_rfc3339(info.finished_at) if info.finished_at else time.time()
+        delay: float | None = None
         with self._lock:
             rec = self.get(cid)
-            rec = dataclasses.replace(rec, network=None).with_state(
-                status="exited", pid=0, exit_code=info.exit_code, oom_killed=info.oom_killed,
-                finished_at=finished, error=info.error)
+            manager = self._restarts.setdefault(cid, RestartManager())
+            if not self._closing:  # at shutdown the next daemon's restore decides
+                policy = from_docker_json(rec.config, rec.host_config, {}).host.restart_policy
+                delay = manager.next_delay(policy, exit_code=info.exit_code, manually_stopped=rec.manually_stopped,
+                                           restart_count=rec.restart_count,
+                                           ran_for=finished - rec.state.started_at)
+            # Restarting counts as running for stop, rm and wait, as in dockerd's SetRestarting.
+            rec = dataclasses.replace(rec, network=None,
+                                      restart_count=rec.restart_count + (delay is not None)).with_state(
+                status="exited" if delay is None else "restarting", pid=0, exit_code=info.exit_code,
+                oom_killed=info.oom_killed, finished_at=finished, error=info.error)
             self._save(rec)
             self._exits[cid] = self._exits.get(cid, 0) + 1
             self._changed.notify_all()
         if info.oom_killed:
             self._event("oom", rec)
-        self._event("die", rec, exitCode=str(info.exit_code))
-        if rec.host_config.get("AutoRemove"):
+        ran = max(0, int(finished - rec.state.started_at)) if rec.state.started_at else 0
+        self._event("die", rec, exitCode=str(info.exit_code), execDuration=str(ran))
+        if delay is not None:
+            self._schedule_restart(cid, manager, delay)
+        elif rec.host_config.get("AutoRemove"):
             with contextlib.suppress(DockyardError):
                 self.remove(cid, force=True)
+
+    def _schedule_restart(self, cid: str, manager: RestartManager, delay: float) -> None:
+        """Start the container again after the delay, unless a stop, kill or rm cancels it first."""
+
+        def restart() -> None:
+            if manager.wakeup.wait(delay):
+                return  # canceled: whoever canceled set the state
+            with self._lock:
+                if manager.canceled or self._closing:
+                    return
+                manager.starting = True
+            try:
+                self._start_or_fail(self.get(cid))
+            except Exception as exc:  # noqa: BLE001 - recorded in the state by _failed_start
+                logger.warning("restarting container %s failed: %s", cid[:12], exc)
+            finally:
+                with self._lock:
+                    manager.waiting = manager.starting = False
+                    self._changed.notify_all()
+
+        threading.Thread(target=restart, name=f"restart-{cid[:12]}", daemon=True).start()
+
+    def _cancel_restart(self, cid: str, *, manual: bool, cancel: bool = True) -> bool:
+        """A user's stop, kill or rm: no more restarts; True when a waiting restart was abandoned
+        (the container is now exited). A start already under way is waited for."""
+        with self._lock:
+            try:
+                rec = self.get(cid)
+            except NotFound:
+                return False
+            if manual and not rec.manually_stopped:
+                rec = dataclasses.replace(rec, manually_stopped=True)
+                self._save(rec)
+            manager = self._restarts.get(cid)
+            if manager is None or not cancel:
+                return False
+            if manager.cancel() and rec.state.status == "restarting":
+                self._save(rec.with_state(status="exited"))
+                self._exits[cid] = self._exits.get(cid, 0) + 1
+                self._changed.notify_all()
+                return True
+            deadline = time.monotonic() + 120
+            while manager.starting and time.monotonic() < deadline and not self._closing:
+                self._changed.wait(0.5)
+            return False
 
     def _cleanup_runtime(self, cid: str, attachment: Any, *, mounted: bool, netns: bool) -> None:
         """Undo what start set up; every step tolerates that it was never done."""
@@ -431,8 +502,19 @@ class ContainerService:
 
     def kill(self, ref: str, sig: str = "KILL") -> None:
         rec = self.get(ref)
-        shim = self._shim(rec)
         number = _signal_number(sig)
+        if not rec.state.running:
+            raise Conflict(f"Container {rec.id} is not running")
+        # dockerd's killWithSignal: any kill marks a manual stop; the stop signal (any signal when
+        # none is configured) and SIGKILL also cancel restarts, so the exit it causes is final.
+        configured = rec.config.get("StopSignal")
+        cancel = number == signal.SIGKILL or not configured or _signal_number(str(configured)) == number
+        if self._cancel_restart(rec.id, manual=not self._closing, cancel=cancel):
+            return  # it was waiting to restart: nothing to signal
+        rec = self.get(rec.id)
+        if rec.state.status == "restarting":
+            return
+        shim = self._shim(rec)
         shim.kill(number)
         self._event("kill", rec, signal=str(number))
 
@@ -440,6 +522,13 @@ class ContainerService:
         rec = self.get(ref)
         if not rec.state.running:
             raise NotModified("container already stopped")
+        if rec.state.status == "restarting" and self._cancel_restart(rec.id, manual=True):
+            self._event("stop", self.get(rec.id))
+            return
+        rec = self.get(rec.id)
+        if not rec.state.running:  # a restart under way failed
+            self._event("stop", rec)
+            return
         options = from_docker_json(rec.config, rec.host_config, {})
         image_signal = self.images.config_of(self.metadata.get_image(rec.image_id)).config.stop_signal
         stop_signal = sig or options.config.stop_signal or image_signal or "SIGTERM"
@@ -488,8 +577,8 @@ class ContainerService:
                     return rec.state.exit_code, rec.state.error
                 if condition == "not-running" and rec.state.status == "created":
                     return rec.state.exit_code, rec.state.error
-                if condition == "next-exit" and self._exits.get(cid, 0) != seen:
-                    return rec.state.exit_code, rec.state.error
+                if condition in ("next-exit", "not-running") and self._exits.get(cid, 0) != seen:
+                    return rec.state.exit_code, rec.state.error  # an exit, even one followed by a restart
                 if self._closing:
                     raise Unavailable("the daemon is shutting down")
                 self._changed.wait(1.0)
@@ -513,6 +602,8 @@ class ContainerService:
         rec = self.get(ref)
         if rec.state.status == "paused":
             raise Conflict(f"Container {rec.id} is already paused")
+        if rec.state.status == "restarting":
+            raise Conflict(_restarting(rec.id))
         if rec.state.status != "running":
             raise Conflict(f"Container {rec.id} is not running")
         self._runtime_call("pause", rec.id)
@@ -544,6 +635,39 @@ class ContainerService:
                                "that name.") from exc
         self._event("rename", self.get(rec.id), oldName=f"/{old}")
 
+    def update(self, ref: str, body: dict[str, Any]) -> list[str]:
+        """``docker update``: new limits and restart policy, stored and applied live; the warnings."""
+        rec = self.get(ref)
+        warnings: list[str] = []
+        body = dict(body)
+        if body.get("BlkioWeight") and not resources.blkio_weight_supported():
+            warnings.append(resources.NO_BLKIO_WEIGHT)
+            body["BlkioWeight"] = 0
+        with self._lock:
+            rec = self.get(rec.id)
+            if rec.id in self._removing or rec.state.status in ("removing", "dead"):
+                raise Conflict(f'Cannot update container {rec.id}: container is marked for removal and cannot '
+                               'be "update"')
+            try:
+                host_config = resources.merge_update(rec.host_config, body)
+            except Conflict as exc:
+                raise Conflict(f"Cannot update container {rec.id}: {exc}") from exc
+            options = from_docker_json(rec.config, host_config, rec.request.get("NetworkingConfig") or {})
+            check_resources(options.host.resources, os.cpu_count() or 0)
+            updated = dataclasses.replace(rec, request={**rec.request, "HostConfig": host_config})
+            self._save(updated)
+        if rec.state.status in ("running", "paused") and rec.state.pid:
+            try:
+                resources.apply_live(rec.state.pid, body)
+            except (DockyardError, OSError) as exc:
+                with self._lock:  # dockerd restores the old HostConfig when the runtime refuses
+                    current = self.get(rec.id)
+                    self._save(dataclasses.replace(current, request={**current.request,
+                                                                     "HostConfig": rec.host_config}))
+                raise DockyardError(f"Cannot update container {rec.id}: {exc}") from exc
+        self._event("update", updated)
+        return warnings
+
     def remove(self, ref: str, *, force: bool = False, volumes: bool = False) -> None:
         rec = self.get(ref)
         cid = rec.id
@@ -552,8 +676,8 @@ class ContainerService:
                 if rec.state.status == "paused":
                     raise Conflict(f"You cannot remove a paused container {cid}. Unpause and then stop the "
                                    "container before attempting removal or force remove")
-                raise Conflict(f"You cannot remove a running container {cid}. Stop the container before "
-                               "attempting removal or force remove")
+                raise Conflict(f"You cannot remove a {rec.state.status} container {cid}. Stop the container "
+                               "before attempting removal or force remove")
             if rec.state.status == "paused":
                 with contextlib.suppress(DockyardError):
                     self._runtime_call("resume", cid)  # a frozen process cannot die
@@ -570,6 +694,9 @@ class ContainerService:
                 self.images.snapshotter.remove(rec.snapshot_key)
             with self._lock:
                 self.metadata.delete_container(cid)
+                manager = self._restarts.pop(cid, None)
+                if manager is not None:
+                    manager.cancel()
                 self._changed.notify_all()
             for path in (self.paths.container_dir(cid), self.paths.bundle(cid), self.paths.shim_dir(cid)):
                 shutil.rmtree(path, ignore_errors=True)
@@ -613,6 +740,7 @@ class ContainerService:
     def resize(self, ref: str, height: int, width: int) -> None:
         rec = self.get(ref)
         self._shim(rec).resize(height, width)
+        self._event("resize", rec, height=str(height), width=str(width))
 
     def logs(self, ref: str, *, stdout: bool, stderr: bool, since: float | None, until: float | None,
              tail: int | None, follow: bool, timestamps: bool) -> Iterator[logfile.LogEntry]:
@@ -639,6 +767,8 @@ class ContainerService:
         rec = self.get(ref)
         if rec.state.status == "paused":
             raise Conflict(f"Container {rec.id} is paused, unpause the container before exec")
+        if rec.state.status == "restarting":
+            raise Conflict(_restarting(rec.id))
         if rec.state.status != "running":
             raise Conflict(f"Container {rec.id} is not running")
         if not cmd:
@@ -646,7 +776,7 @@ class ContainerService:
         exec_id = secrets.token_hex(32)
         self._execs[exec_id] = ExecRecord(exec_id, rec.id, cmd, tty, stdin, stdout, stderr, env, user, workdir,
                                           privileged, detach_keys)
-        self._event("exec_create: " + " ".join(cmd), rec, execID=exec_id)
+        self._event("exec_create: " + _exec_command(cmd), rec, execID=exec_id)
         return exec_id
 
     def exec_get(self, exec_id: str) -> ExecRecord:
@@ -691,7 +821,7 @@ class ContainerService:
             raise
         ex.running = True
         ex.pid = handle.pid
-        self._event("exec_start: " + " ".join(ex.cmd), rec, execID=exec_id)
+        self._event("exec_start: " + _exec_command(ex.cmd), rec, execID=exec_id)
 
         def reap() -> None:
             try:
@@ -725,8 +855,12 @@ class ContainerService:
     # ---- daemon start and stop ----------------------------------------------------------
 
     def restore(self) -> None:
-        """Re-adopt containers whose shim outlived the previous daemon; learn missed exits."""
+        """Re-adopt containers whose shim outlived the previous daemon; learn missed exits; start
+        again what the restart policies ask for."""
         for rec in self.all():
+            if rec.state.status == "restarting":  # its restart died with the previous daemon
+                self._save(rec.with_state(status="exited"))
+                continue
             if not rec.state.running:
                 continue
             shim = ShimClient(str(self.paths.shim_dir(rec.id)))
@@ -748,11 +882,29 @@ class ContainerService:
             else:
                 info = shim.read_exit() or ExitInfo(exit_code=255, error="the container's shim is gone")
                 self._on_exit(rec.id, info)
+        self._restart_on_boot()
+
+    def _restart_on_boot(self) -> None:
+        """dockerd's restore: containers that ran before and whose policy says so start again
+        (``always`` even after a manual stop; ``unless-stopped`` not)."""
+        for rec in self.all():
+            if rec.state.status != "exited" or not rec.state.started_at:
+                continue
+            policy = from_docker_json(rec.config, rec.host_config, {}).host.restart_policy
+            if not should_restart(policy, exit_code=rec.state.exit_code, manually_stopped=rec.manually_stopped,
+                                  restart_count=rec.restart_count):
+                continue
+            try:
+                self.start(rec.id)
+            except (DockyardError, OSError) as exc:
+                logger.warning("failed to start container %s at daemon start: %s", rec.id[:12], exc)
 
     def close(self) -> None:
         """Daemon shutdown: wake every thread blocked in a wait, attach or log follow."""
         with self._lock:
             self._closing = True
+            for manager in self._restarts.values():  # pending restarts are left to the next daemon
+                manager.wakeup.set()
             self._changed.notify_all()
 
     def any_running(self) -> bool:
@@ -849,6 +1001,24 @@ def _size(text: str) -> int:
     if text and text[-1] in units:
         return int(float(text[:-1]) * units[text[-1]])
     return int(text)
+
+
+def _exec_command(cmd: list[str]) -> str:
+    """dockerd's event text: the entrypoint, a space, the arguments (``sh `` with none)."""
+    return cmd[0] + " " + " ".join(cmd[1:]) if cmd else ""
+
+
+def _restarting(cid: str) -> str:
+    return f"Container {cid} is restarting, wait until the container is running"
+
+
+def _adapt_host_config(host_config: dict[str, Any]) -> dict[str, Any]:
+    """dockerd's create-time defaults that inspect shows and update checks against."""
+    out = dict(host_config)
+    memory = out.get("Memory")
+    if isinstance(memory, int) and memory > 0 and not out.get("MemorySwap"):
+        out["MemorySwap"] = 2 * memory  # as much swap as memory
+    return out
 
 
 def _start_error(message: str) -> str:
