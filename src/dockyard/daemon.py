@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from dockyard.http.server import HTTPServer
 from dockyard.image.ingest import is_resumable_ingest
 from dockyard.image.model import ImageEvent
 from dockyard.image.service import ImageService
+from dockyard.shim.client import shim_command
 from dockyard.store import gc
 from dockyard.store.content import LocalContentStore
 from dockyard.store.leases import LeaseManager
@@ -78,7 +80,7 @@ def _snapshotter(cfg: daemon_config.DaemonConfig, metadata: MetadataStore) -> tu
     return NativeSnapshotter(root, metadata), "native"
 
 
-def build(cfg: daemon_config.DaemonConfig) -> Daemon:
+def build(cfg: daemon_config.DaemonConfig, *, shim_launcher: str | None = None) -> Daemon:
     cfg.data_root.mkdir(parents=True, exist_ok=True, mode=0o710)
     cfg.exec_root.mkdir(parents=True, exist_ok=True, mode=0o710)
     metadata = MetadataStore(cfg.data_root / "metadata.db")
@@ -99,7 +101,7 @@ def build(cfg: daemon_config.DaemonConfig) -> Daemon:
     network = BridgeNetwork(BridgeSettings(name=cfg.bridge_name, cidr=cfg.bip), cfg.exec_root / "netns")
     containers = ContainerService(
         images=images, leases=leases, paths=Paths(cfg.data_root, cfg.exec_root), network=network,
-        publish=bus.publish, runtime=_runtime_binary(cfg.default_runtime))
+        publish=bus.publish, runtime=_runtime_binary(cfg.default_runtime), shim_launcher=shim_launcher)
     images.users = containers
     api = EngineAPI(images=image_engine, registry=registry, auth=registry, system=system, containers=containers,
                     graph_driver=graph_driver)
@@ -115,6 +117,24 @@ def _runtime_binary(name: str) -> str:
     if beside.exists():
         return str(beside)
     return shutil.which(name) or name
+
+
+def start_shim_launcher(exec_root: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    """The warm process that forks shims (see dockyard.shim.launcher); it dies with this thread,
+    so call it from the main thread. Until it listens, shims are started as programs."""
+    path = str(exec_root / "shim-launcher.sock")
+    proc = subprocess.Popen([*shim_command(), "--launcher", path, "--parent-pid", str(os.getpid())],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
+    return path, proc
+
+
+def stop_shim_launcher(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def reconcile(daemon: Daemon) -> None:
@@ -209,14 +229,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg.data_root.mkdir(parents=True, exist_ok=True, mode=0o710)
         lock = _lock_data_root(cfg)
-        daemon = build(cfg)
+        cfg.exec_root.mkdir(parents=True, exist_ok=True, mode=0o710)
+        launcher_path, launcher = start_shim_launcher(cfg.exec_root)
+    except DockyardError as exc:
+        print(f"dockyardd: {exc}", file=sys.stderr)
+        return 1
+    try:
+        daemon = build(cfg, shim_launcher=launcher_path)
         reconcile(daemon)
     except DockyardError as exc:
+        stop_shim_launcher(launcher)
         print(f"dockyardd: {exc}", file=sys.stderr)
         return 1
     try:
         asyncio.run(serve(daemon))
     finally:
+        stop_shim_launcher(launcher)
         daemon.metadata.close()
         lock.close()
     return 0

@@ -553,7 +553,7 @@ def leftovers(d: DaemonHandle, ids: list[str]) -> dict[str, list[str]]:
                     cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
-            if "dockyard-shim" in cmd and str(d.root) in cmd:
+            if "dockyard-shim" in cmd and str(d.root) in cmd and "--launcher" not in cmd:  # the launcher is the daemon's
                 shims.append(cmd)
     cgroups = [p for cid in ids for p in glob.glob(f"/sys/fs/cgroup/*/**/{cid}", recursive=True)]
     return {

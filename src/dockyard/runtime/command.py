@@ -128,12 +128,16 @@ _VERB_VALUES = {
     "create": {"--bundle": "bundle", "-b": "bundle", "--pid-file": "pid_file", "--console-socket": "console_socket",
                "--preserve-fds": "preserve_fds"},
     "start": {}, "state": {}, "kill": {}, "delete": {},
+    # exec only as shims call it: the whole process in a --process file
+    "exec": {"--process": "process", "-p": "process", "--pid-file": "pid_file", "--console-socket": "console_socket",
+             "--preserve-fds": "preserve_fds"},
 }
 _VERB_VALUES["run"] = _VERB_VALUES["create"]
 _VERB_SWITCHES = {
     "create": {"--no-pivot": "no_pivot", "--no-new-keyring": "no_new_keyring"},
     "run": {"--no-pivot": "no_pivot", "--no-new-keyring": "no_new_keyring", "--detach": "detach", "-d": "detach"},
     "start": {}, "state": {}, "kill": {"--all": "all", "-a": "all"}, "delete": {"--force": "force", "-f": "force"},
+    "exec": {"--detach": "detach", "-d": "detach"},
 }
 
 
@@ -163,7 +167,9 @@ def _fast_parse(argv: list[str]) -> _Args | None:
     verb = argv[i]
     opts, switches = _VERB_VALUES[verb], _VERB_SWITCHES[verb]
     values.update({"verb": verb, "bundle": ".", "pid_file": None, "console_socket": None, "preserve_fds": 0,
-                   "no_pivot": False, "no_new_keyring": False, "detach": False, "force": False, "all": False})
+                   "no_pivot": False, "no_new_keyring": False, "detach": False, "force": False, "all": False,
+                   "process": None, "args": [], "env": [], "cwd": None, "user": None, "additional_gids": [],
+                   "cap": [], "no_new_privs": False, "tty": False})
     positional: list[str] = []
     i += 1
     while i < len(argv):
@@ -185,7 +191,7 @@ def _fast_parse(argv: list[str]) -> _Args | None:
             positional.append(arg)
         i += 1
     wanted = 2 if verb == "kill" else 1
-    if not 1 <= len(positional) <= wanted:
+    if not 1 <= len(positional) <= wanted or (verb == "exec" and not values["process"]):
         return None
     values["id"] = positional[0]
     if verb == "kill":

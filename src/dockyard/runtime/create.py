@@ -52,12 +52,12 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000)) + f".{ns % 1_000_000_000:09d}Z"
 
 
-def _compile_seccomp(config: Seccomp | None) -> bytes | None:
+def _compile_seccomp(config: Seccomp | None, root: str) -> bytes | None:
     if config is None:
         return None
     from dockyard.runtime import seccomp
 
-    return seccomp.compile_filter(config)
+    return seccomp.compile_filter_cached(config, root)
 
 
 def _console(path: str | None, terminal: bool) -> socket.socket | None:
@@ -102,7 +102,7 @@ def create(opts: CreateOptions) -> State:
     process = spec.process
     assert process is not None
     namespaces.check_paths(spec.linux.namespaces)
-    bpf = _compile_seccomp(spec.linux.seccomp)
+    bpf = _compile_seccomp(spec.linux.seccomp, opts.root)
     if process.terminal and not opts.console_socket:
         raise InvalidArgument("cannot allocate tty if runc will detach without setting console socket")
     sd.create()
@@ -235,7 +235,7 @@ class ExecOptions:
 
 def exec_process(sd: StateDir, state: State, spec: Spec, opts: ExecOptions) -> int:
     """Start a process in a running container; returns its host pid."""
-    bpf = _compile_seccomp(spec.linux.seccomp)
+    bpf = _compile_seccomp(spec.linux.seccomp, sd.root)
     if opts.process.terminal and not opts.console_socket:
         raise InvalidArgument("cannot allocate tty if runc will detach without setting console socket")
     console = _console(opts.console_socket, opts.process.terminal)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 
 from dockyard.errors import InvalidArgument, NotImplemented_
 from dockyard.runtime.spec import Seccomp
@@ -50,6 +51,37 @@ def rules(config: Seccomp) -> list[scmp.Rule]:
         conds = tuple(scmp.ArgCondition(a.index, _OPS[a.op], a.value, a.value_two) for a in entry.args)
         out.extend(scmp.Rule(name, action, conds) for name in entry.names)
     return out
+
+
+CACHE_DIR = ".seccomp-cache"  # under the runtime root: not a container (no state.json in it)
+
+
+def compile_filter_cached(config: Seccomp, root: str) -> bytes:
+    """``compile_filter`` memoised on disk: every container and exec of one profile (Docker's
+    default, mostly) compiles to the same program, and compiling costs more than the rest of an exec.
+    The key covers the profile and the kernel (libseccomp asks it which actions exist)."""
+    import hashlib
+
+    key = hashlib.sha256(f"{os.uname().release}\0{config!r}".encode()).hexdigest()
+    directory = os.path.join(root, CACHE_DIR)
+    path = os.path.join(directory, f"{key}.bpf")
+    try:
+        with open(path, "rb") as f:
+            cached = f.read()
+        if cached and len(cached) % 8 == 0:  # whole sock_filter instructions, or a torn file
+            return cached
+    except OSError:
+        pass
+    bpf = compile_filter(config)
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        tmp = f"{path}.{os.getpid()}"
+        with open(tmp, "wb") as f:
+            f.write(bpf)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache, not a requirement
+    return bpf
 
 
 def compile_filter(config: Seccomp) -> bytes:

@@ -250,9 +250,9 @@ def spawn_shim(*, id: str, bundle: str | os.PathLike[str], runtime: str, runtime
     """
     state = os.fspath(state_dir)
     os.makedirs(state, exist_ok=True)
-    argv = [*(command or shim_command()), "--id", id, "--bundle", os.fspath(bundle), "--runtime", runtime,
-            "--runtime-root", os.fspath(runtime_root), "--state-dir", state, "--log-driver", log_driver,
-            "--log-max-size", str(log_max_size), "--log-max-file", str(log_max_file), "--daemonize"]
+    argv = ["--id", id, "--bundle", os.fspath(bundle), "--runtime", runtime, "--runtime-root",
+            os.fspath(runtime_root), "--state-dir", state, "--log-driver", log_driver,
+            "--log-max-size", str(log_max_size), "--log-max-file", str(log_max_file)]
     if log_path:
         argv += ["--log-path", os.fspath(log_path)]
     if tty:
@@ -261,22 +261,9 @@ def spawn_shim(*, id: str, bundle: str | os.PathLike[str], runtime: str, runtime
         argv.append("--stdin")
     if console_size:
         argv += ["--console-size", f"{console_size[0]}x{console_size[1]}"]
-    ready_r, ready_w = os.pipe()
-    try:
-        argv += ["--ready-fd", str(ready_w)]
-        # Its own session, and the intermediate process exits at once: nothing ties the shim to us.
-        first = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE, pass_fds=(ready_w,), start_new_session=True)
-        os.close(ready_w)
-        ready_w = -1
-        _, early_err = first.communicate(timeout=timeout)
-        if first.returncode != 0:
-            raise errors.InvalidArgument(f"dockyard-shim refused to start: {early_err.decode(errors='replace')}")
-        message = _read_ready(ready_r, timeout)
-    finally:
-        os.close(ready_r)
-        if ready_w >= 0:
-            os.close(ready_w)
+    message = _launch(launcher, argv, timeout) if launcher and command is None else None
+    if message is None:
+        message = _execute([*(command or shim_command()), *argv, "--daemonize"], timeout)
     client = ShimClient(state)
     if not message:
         raise errors.Unavailable(f"dockyard-shim died during create: {_tail(os.path.join(state, 'shim.log'))}")
@@ -286,6 +273,41 @@ def spawn_shim(*, id: str, bundle: str | os.PathLike[str], runtime: str, runtime
         raise protocol.CreateFailed(str(error.get("message", "create failed")), int(response.get("exit_code", 128)),
                                     str(response.get("stderr", "")))
     return client
+
+
+def _launch(launcher: str, argv: list[str], timeout: float) -> bytes | None:
+    """The create outcome of a shim forked by the launcher; None when no launcher answers."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        try:
+            sock.connect(launcher)
+        except OSError:  # none listening (yet, or any more), or a path too long for sockaddr_un
+            return None
+        sock.sendall(json.dumps({"argv": argv}).encode() + b"\n")
+        sock.shutdown(socket.SHUT_WR)
+        return _read_ready(sock.fileno(), timeout)
+    finally:
+        sock.close()
+
+
+def _execute(argv: list[str], timeout: float) -> bytes:
+    """The create outcome of a shim started as a program (it daemonizes; its first process exits)."""
+    ready_r, ready_w = os.pipe()
+    try:
+        argv = [*argv, "--ready-fd", str(ready_w)]
+        # Its own session, and the intermediate process exits at once: nothing ties the shim to us.
+        first = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, pass_fds=(ready_w,), start_new_session=True)
+        os.close(ready_w)
+        ready_w = -1
+        _, early_err = first.communicate(timeout=timeout)
+        if first.returncode != 0:
+            raise errors.InvalidArgument(f"dockyard-shim refused to start: {early_err.decode(errors='replace')}")
+        return _read_ready(ready_r, timeout)
+    finally:
+        os.close(ready_r)
+        if ready_w >= 0:
+            os.close(ready_w)
 
 
 def _read_ready(fd: int, timeout: float) -> bytes:

@@ -36,6 +36,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--console-size", type=_size, default=None, metavar="HxW")
     p.add_argument("--ready-fd", type=int, default=-1, help="write the create outcome (JSON) here, then close")
     p.add_argument("--daemonize", action="store_true", help="fork and let the parent exit at once")
+    p.add_argument("--exec-runtime", action="store_true",
+                   help="execute dockyard-runtime for each command instead of forking it in-process")
+    return p
+
+
+def _launcher_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dockyard-shim --launcher", description="Fork ready shims on request.")
+    p.add_argument("--launcher", required=True, metavar="SOCKET")
+    p.add_argument("--parent-pid", type=int, default=0, help="exit at once unless this is still our parent")
     return p
 
 
@@ -59,6 +68,12 @@ def _redirect_stdio(state_dir: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "--launcher":
+        from dockyard.shim import launcher
+
+        options = _launcher_parser().parse_args(argv)
+        return launcher.serve(options.launcher, parent_pid=options.parent_pid)
     args = _parser().parse_args(argv)
     if args.log_driver != "none" and not args.log_path:
         _parser().error("--log-path is required unless --log-driver none")
@@ -74,7 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = ShimConfig(id=args.id, bundle=os.path.abspath(args.bundle), runtime=args.runtime,
                         runtime_root=args.runtime_root, state_dir=state_dir, log_path=args.log_path,
                         log_driver=args.log_driver, log_max_size=args.log_max_size, log_max_file=args.log_max_file,
-                        tty=args.tty, stdin=args.stdin, console_size=args.console_size)
+                        tty=args.tty, stdin=args.stdin, console_size=args.console_size,
+                        in_process_runtime=not args.exec_runtime)
     supervisor = Supervisor(config)
     supervisor.listen()
     try:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dockyard import errors
-from dockyard.shim import cgroup, logfile, protocol, stdcopy
+from dockyard.shim import cgroup, logfile, protocol, runner, stdcopy
 from dockyard.shim.protocol import ExitInfo, JSONObject
 
 DRAIN_GRACE = 2.0  # after an exit, how long stray holders of the output pipes may keep them open
@@ -53,21 +53,7 @@ class ShimConfig:
     tty: bool = False
     stdin: bool = False
     console_size: tuple[int, int] | None = None
-
-
-class RuntimeCLI:
-    """The OCI runtime's command line (runc's), for dockyard-runtime and runc alike."""
-
-    def __init__(self, binary: str, root: str) -> None:
-        self.binary = binary
-        self.root = root
-
-    def argv(self, *args: str) -> list[str]:
-        return [self.binary, "--root", self.root, *args]
-
-    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(self.argv(*args), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
-                              check=False)
+    in_process_runtime: bool = False  # fork our own runtime instead of executing it (see runner)
 
 
 def runtime_message(output: bytes) -> str:
@@ -163,7 +149,8 @@ class Proc:
 class Supervisor:
     def __init__(self, config: ShimConfig) -> None:
         self.config = config
-        self.runtime = RuntimeCLI(config.runtime, config.runtime_root)
+        self.runtime = runner.runtime_for(config.runtime, config.runtime_root,
+                                          in_process=config.in_process_runtime)
         self.sel = selectors.DefaultSelector()
         self.registered: dict[int, tuple[int, Handler]] = {}
         self.conns: dict[int, Conn] = {}
@@ -243,8 +230,8 @@ class Supervisor:
                 self.container.stdin_fd = in_w
             stdio = (stdin, out_w, err_w)
         try:
-            proc = subprocess.Popen(self.runtime.argv(*args, cfg.id), stdin=stdio[0], stdout=stdio[1],
-                                    stderr=stdio[2], cwd=cfg.bundle, close_fds=True)
+            proc = self.runtime.spawn(*args, cfg.id, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2],
+                                      cwd=cfg.bundle)
         except OSError as exc:
             raise protocol.CreateFailed(f"cannot run the runtime {cfg.runtime}: {exc.strerror}", 127,
                                         str(exc)) from exc
@@ -287,7 +274,7 @@ class Supervisor:
             if self.container.stdin_fd >= 0:
                 os.set_blocking(self.container.stdin_fd, False)
 
-    def _receive_console(self, console: socket.socket, proc: subprocess.Popen[bytes]) -> int:
+    def _receive_console(self, console: socket.socket, proc: runner.Child) -> int:
         console.settimeout(0.05)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -694,14 +681,14 @@ class Supervisor:
             stdio = (stdin_fd, out_w, err_w)
         master = -1
         try:
-            runner = subprocess.Popen(self.runtime.argv(*args, self.config.id), stdin=stdio[0], stdout=stdio[1],
-                                      stderr=stdio[2], cwd=self.config.state_dir, close_fds=True)
+            child = self.runtime.spawn(*args, self.config.id, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2],
+                                       cwd=self.config.state_dir)
             for fd in child_fds:
                 os.close(fd)
             child_fds = []
             if console is not None:
-                master = self._receive_console(console, runner)
-            rc = runner.wait()
+                master = self._receive_console(console, child)
+            rc = child.wait()
         finally:
             for fd in child_fds:
                 os.close(fd)

@@ -34,3 +34,8 @@ def is_child_subreaper() -> bool:
         err = ctypes.get_errno()
         raise OSError(err, f"prctl(PR_GET_CHILD_SUBREAPER): {os.strerror(err)}")
     return value.value != 0
+
+
+def set_parent_death_signal(signo: int) -> None:
+    """Receive ``signo`` when the thread that forked us exits (0 clears it; forks do not inherit it)."""
+    _prctl(PR_SET_PDEATHSIG, signo)

@@ -59,8 +59,11 @@ _lib: ctypes.CDLL | None = None
 def _load() -> ctypes.CDLL:
     global _lib
     if _lib is None:
-        name = ctypes.util.find_library("seccomp") or "libseccomp.so.2"
-        lib = ctypes.CDLL(name, use_errno=True)
+        try:
+            # The soname first: find_library runs `ldconfig -p`, a process per runtime command.
+            lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
+        except OSError:
+            lib = ctypes.CDLL(ctypes.util.find_library("seccomp") or "libseccomp.so", use_errno=True)
         lib.seccomp_init.restype = ctypes.c_void_p
         lib.seccomp_init.argtypes = [ctypes.c_uint32]
         lib.seccomp_release.argtypes = [ctypes.c_void_p]

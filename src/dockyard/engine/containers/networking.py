@@ -92,9 +92,13 @@ class BridgeNetwork:
             mac_address=endpoint.mac, host_ifname=endpoint.host_ifname)
 
     def detach(self, container_id: str, attachment: NetworkAttachment | None) -> None:
-        if attachment is not None:
+        if attachment is None:
+            return
+        if not os.path.exists(netns.netns_path(str(self.netns_dir), container_id)):
+            # Deleting a veth waits for the kernel (20-50 ms); the namespace's own deletion
+            # (delete_namespace, next in every clean-up) takes the pair with it in the background.
             netbridge.remove_endpoint(attachment.host_ifname)
-            self.ipam.release(BRIDGE_NETWORK_ID, IPv4Address(attachment.ip_address))
+        self.ipam.release(BRIDGE_NETWORK_ID, IPv4Address(attachment.ip_address))
 
     def delete_namespace(self, container_id: str) -> None:
         netns.delete_netns(netns.netns_path(str(self.netns_dir), container_id))

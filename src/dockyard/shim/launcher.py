@@ -1,0 +1,126 @@
+"""A warm process that forks ready shims: ``dockyard-shim --launcher SOCKET``.
+
+Starting a shim as a new program costs an interpreter start and the imports of the shim and of
+our runtime, once per container. The launcher pays them once: it imports everything, freezes
+the heap (the garbage collector then leaves those objects' pages alone, so forked shims keep
+sharing them), and for each request forks twice — the shim ends up in its own session,
+reparented away from both the launcher and the daemon, exactly like an executed shim.
+
+The launcher is the daemon's child and dies with it (parent-death signal); shims do not depend
+on it. Protocol, one request per connection: the client sends the shim's arguments as one JSON
+line; the connection itself becomes the shim's ``--ready-fd``, so the client reads the create
+outcome from it until EOF, as it would from the pipe it passes an executed shim.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib
+import json
+import os
+import pkgutil
+import signal
+import socket
+import sys
+
+from dockyard.sys import process
+
+MAX_REQUEST = 64 * 1024
+# Packages a shim runs: imported before forking so that no shim imports them again.
+WARM_PACKAGES = ("dockyard.shim", "dockyard.runtime", "dockyard.sys")
+WARM_MODULES = ("argparse", "json", "selectors", "subprocess", "uuid", "termios", "fcntl")
+
+
+def warm_up() -> None:
+    for name in WARM_MODULES:
+        importlib.import_module(name)
+    for package_name in WARM_PACKAGES:
+        package = importlib.import_module(package_name)
+        for info in pkgutil.walk_packages(package.__path__, prefix=f"{package_name}."):
+            if info.name.endswith(("__main__", ".launcher")) or info.name == "dockyard.runtime.cli":
+                continue
+            with contextlib.suppress(ImportError):
+                importlib.import_module(info.name)
+
+
+def serve(socket_path: str, *, parent_pid: int = 0) -> int:
+    process.set_parent_death_signal(signal.SIGKILL)
+    if parent_pid and os.getppid() != parent_pid:
+        return 0  # the daemon is gone already
+    warm_up()
+    directory, name = os.path.split(os.path.abspath(socket_path))
+    os.chdir(directory)  # bind by the short name: the full path may not fit in sockaddr_un
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(name)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o177)
+    try:
+        listener.bind(name)
+    finally:
+        os.umask(old_umask)
+    listener.listen(128)
+    gc.collect()
+    gc.freeze()
+    while True:
+        conn, _ = listener.accept()
+        try:
+            argv = _read_request(conn)
+            if argv is not None:
+                _fork_shim(listener, conn, argv)
+        except OSError as exc:
+            sys.stderr.write(f"dockyard-shim launcher: {exc}\n")
+        finally:
+            conn.close()
+
+
+def _read_request(conn: socket.socket) -> list[str] | None:
+    conn.settimeout(10)
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(MAX_REQUEST)
+        if not chunk or len(data) + len(chunk) > MAX_REQUEST:
+            return None
+        data += chunk
+    try:
+        request = json.loads(data)
+    except ValueError:
+        return None
+    argv = request.get("argv") if isinstance(request, dict) else None
+    if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+        return None
+    return argv
+
+
+def _fork_shim(listener: socket.socket, conn: socket.socket, argv: list[str]) -> None:
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            listener.close()
+            os.setsid()
+            if os.fork() == 0:
+                code = _run_shim(conn, argv)
+            else:
+                code = 0
+        finally:
+            os._exit(code)
+    os.waitpid(pid, 0)  # the middle process exits at once
+
+
+def _run_shim(conn: socket.socket, argv: list[str]) -> int:
+    from dockyard.shim.main import main
+
+    conn.settimeout(None)
+    try:
+        return main([*argv, "--ready-fd", str(conn.fileno())])
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException as exc:  # noqa: BLE001 - the shim's log is where this goes
+        with contextlib.suppress(BaseException):
+            sys.stderr.write(f"dockyard-shim: {exc}\n")
+        return 1
+    finally:
+        with contextlib.suppress(BaseException):
+            sys.stderr.flush()

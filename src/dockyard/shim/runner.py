@@ -1,0 +1,184 @@
+"""How the shim runs OCI runtime commands: exec a runtime binary, or fork ours without an exec.
+
+runc, crun or any runtime with runc's command line is executed as a program. Our own
+``dockyard-runtime`` is a Python program too: a shim that has it imported already (forked from
+the launcher) runs its command line in a forked child instead, which skips starting an
+interpreter and importing the runtime for every create, start, exec, kill and delete.
+The child is a separate process either way: same exit status, same stdio, same isolation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from typing import Protocol
+
+RUNTIME_NAME = "dockyard-runtime"
+
+
+class Child(Protocol):
+    @property
+    def pid(self) -> int: ...
+    def poll(self) -> int | None: ...
+    def wait(self) -> int: ...
+
+
+class Runtime(Protocol):
+    binary: str
+    root: str
+
+    def spawn(self, *args: str, stdin: int, stdout: int, stderr: int, cwd: str) -> Child: ...
+    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]: ...
+
+
+class ExecRuntime:
+    """A runtime binary with runc's command line."""
+
+    def __init__(self, binary: str, root: str) -> None:
+        self.binary = binary
+        self.root = root
+
+    def argv(self, *args: str) -> list[str]:
+        return [self.binary, "--root", self.root, *args]
+
+    def spawn(self, *args: str, stdin: int, stdout: int, stderr: int, cwd: str) -> Child:
+        return subprocess.Popen(self.argv(*args), stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd,
+                                close_fds=True)
+
+    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(self.argv(*args), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
+                              check=False)
+
+
+class _Forked:
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid == self.pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            _, status = os.waitpid(self.pid, 0)  # retried on EINTR by Python
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+
+class ForkedRuntime:
+    """``dockyard-runtime``'s command line run in a forked child of this (single-threaded) process."""
+
+    def __init__(self, binary: str, root: str) -> None:
+        self.binary = binary
+        self.root = root
+
+    def spawn(self, *args: str, stdin: int, stdout: int, stderr: int, cwd: str) -> Child:
+        argv = ["--root", self.root, *args]
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            # subprocess.DEVNULL (a negative number) stands for /dev/null, as with Popen.
+            fds = [null if fd < 0 else fd for fd in (stdin, stdout, stderr)]
+            pid = os.fork()
+            if pid == 0:
+                _run_in_child(argv, fds[0], fds[1], fds[2], cwd)
+        finally:
+            os.close(null)
+        return _Forked(pid)
+
+    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+        out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        try:
+            child = self.spawn(*args, stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w, cwd="/")
+        finally:
+            for fd in (out_w, err_w):
+                os.close(fd)
+        output = _read_all({out_r: bytearray(), err_r: bytearray()}, time.monotonic() + timeout)
+        if output is None:
+            os.kill(child.pid, signal.SIGKILL)
+            child.wait()
+            raise subprocess.TimeoutExpired([self.binary, *args], timeout)
+        rc = child.wait()
+        return subprocess.CompletedProcess([self.binary, *args], rc, bytes(output[out_r]), bytes(output[err_r]))
+
+
+def _read_all(buffers: dict[int, bytearray], deadline: float) -> dict[int, bytearray] | None:
+    """Both pipes to EOF (then closed), or None at the deadline."""
+    sel = selectors.DefaultSelector()
+    try:
+        for fd in buffers:
+            sel.register(fd, selectors.EVENT_READ)
+        open_fds = set(buffers)
+        while open_fds:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            for key, _ in sel.select(left):
+                fd = int(key.fd)
+                chunk = os.read(fd, 65536)
+                if chunk:
+                    buffers[fd] += chunk
+                else:
+                    sel.unregister(fd)
+                    open_fds.discard(fd)
+        return buffers
+    finally:
+        sel.close()
+        for fd in buffers:
+            os.close(fd)
+
+
+def _run_in_child(argv: list[str], stdin: int, stdout: int, stderr: int, cwd: str) -> None:
+    """Become ``dockyard-runtime <argv>``: the stdio and signal state an exec would give, then exit."""
+    code = 1
+    try:
+        # The parent's objects are never collected or finalised here: a finaliser closing a
+        # descriptor number the runtime has since reused would be a silent bug.
+        gc.freeze()
+        signal.set_wakeup_fd(-1)
+        for signo in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signo, signal.SIG_DFL)
+        for target, fd in ((0, stdin), (1, stdout), (2, stderr)):
+            if fd != target:
+                os.dup2(fd, target)
+        os.closerange(3, _max_fd())
+        os.chdir(cwd)
+        from dockyard.runtime.command import main
+
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException as exc:  # noqa: BLE001 - reported like an exec'd runtime would
+        with contextlib.suppress(BaseException):
+            os.write(2, f"{RUNTIME_NAME}: {exc}\n".encode())
+    finally:
+        with contextlib.suppress(BaseException):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def _max_fd() -> int:
+    try:
+        return int(os.sysconf("SC_OPEN_MAX"))
+    except (ValueError, OSError):
+        return 65536
+
+
+def runtime_for(binary: str, root: str, *, in_process: bool) -> Runtime:
+    """Our runtime forked in-process when allowed, anything else executed."""
+    if in_process and os.path.basename(binary) == RUNTIME_NAME:
+        return ForkedRuntime(binary, root)
+    return ExecRuntime(binary, root)
