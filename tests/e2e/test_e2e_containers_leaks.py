@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from busybox_image import busybox_archive
-from leak_checks import HostRoots, fd_targets, leftovers
+from leak_checks import HostRoots, fd_targets, leftovers, shim_launchers
 
 from conftest import DaemonHandle, _private_network
 
@@ -35,7 +35,7 @@ def wait_for(check: Callable[[], bool], timeout: float) -> bool:
 
 def roots_of(d: DaemonHandle) -> HostRoots:
     args = _private_network(d.root)
-    return HostRoots(d.root, d.data_root, d.exec_root, args[args.index("--bridge-name") + 1])
+    return HostRoots(d.root, d.data_root, d.exec_root, args[args.index("--bridge-name") + 1], d.process.pid)
 
 
 def container_id(cidfile: Path) -> str:
@@ -132,6 +132,7 @@ def test_no_leaks_after_200_sequential_and_20_concurrent_runs(d: DaemonHandle, t
         f"after {CONCURRENT} concurrent run -d + rm -f: {leftovers(roots, everything)}"
     assert wait_for(lambda: len(fd_targets(pid)) <= len(fds_before) + FD_SLACK, 10), \
         _fd_report(fds_before, fd_targets(pid))
+    assert len(shim_launchers(roots.root, pid)) <= 1, shim_launchers(roots.root, pid)
 
 
 def _fd_report(before: list[str], after: list[str]) -> str:

@@ -1,7 +1,7 @@
 """What a removed container can leave behind on the host, looked up from the host side only.
 
     from leak_checks import HostRoots, leftovers, fd_targets
-    roots = HostRoots(root=..., data_root=..., exec_root=..., bridge="dyt1a2b3c")
+    roots = HostRoots(root=..., data_root=..., exec_root=..., bridge="dyt1a2b3c", daemon_pid=...)
     assert leftovers(roots, container_ids) == {}        # kind → what is left
 
 Each check reads /proc, /sys and the daemon's directories directly (never through the daemon), so a
@@ -25,6 +25,7 @@ class HostRoots:
     data_root: Path
     exec_root: Path
     bridge: str       # the daemon's default bridge interface
+    daemon_pid: int = 0
 
 
 def mount_points_under(prefix: str | Path) -> list[str]:
@@ -51,9 +52,31 @@ def _cmdlines() -> Iterable[tuple[int, str]]:
             continue
 
 
-def shim_processes(marker: str | Path) -> list[str]:
-    """``dockyard-shim`` processes whose command line mentions ``marker`` (a daemon's root)."""
-    return [f"{pid} {cmd}" for pid, cmd in _cmdlines() if "dockyard-shim" in cmd and str(marker) in cmd]
+def parent_pid(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _is_launcher(pid: int, cmd: str, daemon_pid: int) -> bool:
+    """The daemon's own warm shim launcher: its child for the daemon's lifetime, not a container's
+    shim (the shims it forks carry the same command line, but the daemon is not their parent)."""
+    return "--launcher" in cmd.split() and bool(daemon_pid) and parent_pid(pid) == daemon_pid
+
+
+def shim_processes(marker: str | Path, daemon_pid: int = 0) -> list[str]:
+    """Containers' ``dockyard-shim`` processes whose command line mentions ``marker`` (a daemon's
+    root), executed or forked by the launcher; the launcher of ``daemon_pid`` itself is left out."""
+    return [f"{pid} {cmd}" for pid, cmd in _cmdlines()
+            if "dockyard-shim" in cmd and str(marker) in cmd and not _is_launcher(pid, cmd, daemon_pid)]
+
+
+def shim_launchers(marker: str | Path, daemon_pid: int) -> list[str]:
+    """The warm shim launchers ``daemon_pid`` runs: at most one."""
+    return [f"{pid} {cmd}" for pid, cmd in _cmdlines()
+            if "dockyard-shim" in cmd and str(marker) in cmd and _is_launcher(pid, cmd, daemon_pid)]
 
 
 def processes_in_cgroups_of(ids: Iterable[str]) -> list[str]:
@@ -112,7 +135,7 @@ def leftovers(roots: HostRoots, ids: Iterable[str]) -> dict[str, list[str]]:
     ids = list(ids)
     found = {
         "mounts": mount_points_under(roots.root),
-        "shims": shim_processes(roots.root),
+        "shims": shim_processes(roots.root, roots.daemon_pid),
         "container processes": processes_in_cgroups_of(ids),
         "cgroups": cgroup_dirs_of(ids),
         "veths": bridge_ports(roots.bridge),
