@@ -29,7 +29,7 @@ from dockyard.sys import process
 MAX_REQUEST = 64 * 1024
 # Packages a shim runs: imported before forking so that no shim imports them again.
 WARM_PACKAGES = ("dockyard.shim", "dockyard.runtime", "dockyard.sys")
-WARM_MODULES = ("argparse", "json", "selectors", "subprocess", "uuid", "termios", "fcntl")
+WARM_MODULES = ("argparse", "json", "selectors", "subprocess", "uuid", "termios", "fcntl", "struct", "zlib")
 
 
 def warm_up() -> None:
