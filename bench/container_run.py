@@ -9,9 +9,10 @@ Measured per engine:
 - ``run_d_20``:   20 concurrent ``docker run -d busybox sleep 1000``, wall time until all returned
                   (median of ``--concurrent-rounds``; ``docker rm -f`` afterwards, untimed)
 - ``logs``:       wall time of ``docker logs`` of a container that printed ``seq 100000``
-- RSS (VmRSS from /proc/<pid>/status): the idle daemon (dockyardd; dockerd + its containerd),
-  once after the image load and once at the end, and per running container with 5 running
-  (dockyard-shim processes; containerd-shim-runc-v2 processes), divided by 5.
+- RSS (VmRSS from /proc/<pid>/status): the idle daemon (dockyardd + its shim launcher; dockerd +
+  its containerd), once after the image load and once at the end, and per running container with
+  5 running (dockyard-shim processes; containerd-shim-runc-v2 processes), divided by 5; PSS
+  (smaps_rollup) per running container too, since dockyard's shims share their launcher's pages.
 
 Not a test: run by hand (see bench/README.md).
 
@@ -62,6 +63,7 @@ METRICS: dict[str, tuple[str, str, str, float]] = {
     "rss_idle_start": ("daemon RSS idle (start)", "MB", "abs", 60),
     "rss_idle_end": ("daemon RSS idle (end)", "MB", "abs", 60),
     "rss_per_container": ("RSS per running container", "MB", "abs", 8),
+    "pss_per_container": ("PSS per running container", "MB", "abs", 8),
     "logs": ("logs of 100k lines", "ms", "abs", 250),
 }
 SCALE = {"ms": 1000.0, "s": 1.0, "MB": 1.0}
@@ -96,10 +98,24 @@ def processes() -> Iterator[tuple[int, int, str, list[str]]]:
         yield int(d), ppid, comm, argv
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size: shared pages divided among the processes sharing them."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def daemon_pids(engine: str, dockyardd_pid: int | None) -> list[int]:
     if engine == "dockyard":
         assert dockyardd_pid is not None
-        return [dockyardd_pid]
+        # dockyardd and its shim launcher (a child that forks the shims)
+        return [dockyardd_pid] + [pid for pid, ppid, _, argv in processes()
+                                  if ppid == dockyardd_pid and "--launcher" in argv]
     dockerd = int(PEER_PIDFILE.read_text().strip())
     return [dockerd] + [pid for pid, ppid, comm, _ in processes() if ppid == dockerd and comm == "containerd"]
 
@@ -150,15 +166,17 @@ def concurrent_round(host: str) -> float:
         remove(host, ids)
 
 
-def measure_rss(engine: str, host: str, dpid: int | None) -> float:
-    """Shim RSS per running container, with RSS_CONTAINERS sleep containers."""
+def measure_shims(engine: str, host: str, dpid: int | None) -> tuple[float, float]:
+    """Shim (RSS, PSS) per running container, with RSS_CONTAINERS sleep containers. dockyard's
+    shims are forks of one launcher and share most pages (RSS counts them in every shim, PSS
+    divides them), so PSS is what each more container costs the host."""
     ids = run_detached(host, RSS_CONTAINERS)
     try:
         time.sleep(1)
         pids = shim_pids(engine, ids)
         if len(pids) < RSS_CONTAINERS:
             raise RuntimeError(f"{engine}: found {len(pids)} shims for {RSS_CONTAINERS} containers")
-        return sum(rss_mb(p) for p in pids) / RSS_CONTAINERS
+        return (sum(rss_mb(p) for p in pids) / RSS_CONTAINERS, sum(pss_mb(p) for p in pids) / RSS_CONTAINERS)
     finally:
         remove(host, ids)
 
@@ -300,7 +318,9 @@ def main(argv: list[str] | None = None) -> int:
                     samples[e]["run_d_20"].append(t)
                     log(f"concurrent round {r + 1}/{args.concurrent_rounds} {e}: {t:.3f} s")
             for e in engines:
-                samples[e]["rss_per_container"].append(measure_rss(e, hosts[e], dpids[e]))
+                rss, pss = measure_shims(e, hosts[e], dpids[e])
+                samples[e]["rss_per_container"].append(rss)
+                samples[e]["pss_per_container"].append(pss)
                 samples[e]["rss_idle_end"].append(idle_rss(e, dpids[e]))
         finally:
             for e, h in hosts.items():

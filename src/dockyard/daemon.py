@@ -38,6 +38,7 @@ from dockyard.image.ingest import is_resumable_ingest
 from dockyard.image.model import ImageEvent
 from dockyard.image.service import ImageService
 from dockyard.shim.client import shim_command
+from dockyard.shim.launcher import TITLE_ROOM
 from dockyard.store import gc
 from dockyard.store.content import LocalContentStore
 from dockyard.store.leases import LeaseManager
@@ -123,7 +124,9 @@ def start_shim_launcher(exec_root: Path) -> tuple[str, subprocess.Popen[bytes]]:
     """The warm process that forks shims (see dockyard.shim.launcher); it dies with this thread,
     so call it from the main thread. Until it listens, shims are started as programs."""
     path = str(exec_root / "shim-launcher.sock")
-    proc = subprocess.Popen([*shim_command(), "--launcher", path, "--parent-pid", str(os.getpid())],
+    room = " " * TITLE_ROOM  # see launcher.TITLE_ROOM: forked shims write their command line over it
+    proc = subprocess.Popen([*shim_command(), "--launcher", path, "--parent-pid", str(os.getpid()), "--title-room",
+                             room],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
     return path, proc
 

@@ -58,26 +58,31 @@ CACHE_DIR = ".seccomp-cache"  # under the runtime root: not a container (no stat
 
 def compile_filter_cached(config: Seccomp, root: str) -> bytes:
     """``compile_filter`` memoised on disk: every container and exec of one profile (Docker's
-    default, mostly) compiles to the same program, and compiling costs more than the rest of an exec.
-    The key covers the profile and the kernel (libseccomp asks it which actions exist)."""
-    import hashlib
+    default, mostly) compiles to the same program, and compiling costs more than the rest of an
+    exec. A file holds the whole key (the profile and the kernel, whose supported actions
+    libseccomp asks for) and is used only when it matches exactly: the CRC in its name just finds
+    it (no hashlib: importing it costs as much as compiling)."""
+    import struct
+    import zlib
 
-    key = hashlib.sha256(f"{os.uname().release}\0{config!r}".encode()).hexdigest()
+    key = f"{os.uname().release}\0{config!r}".encode()
     directory = os.path.join(root, CACHE_DIR)
-    path = os.path.join(directory, f"{key}.bpf")
+    path = os.path.join(directory, f"{zlib.crc32(key):08x}-{len(key)}.bpf")
     try:
         with open(path, "rb") as f:
-            cached = f.read()
-        if cached and len(cached) % 8 == 0:  # whole sock_filter instructions, or a torn file
-            return cached
-    except OSError:
+            data = f.read()
+        (size,) = struct.unpack_from("<Q", data)
+        bpf = data[8 + size:]
+        if data[8:8 + size] == key and bpf and len(bpf) % 8 == 0:  # whole sock_filter instructions
+            return bpf
+    except (OSError, struct.error):
         pass
     bpf = compile_filter(config)
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         tmp = f"{path}.{os.getpid()}"
         with open(tmp, "wb") as f:
-            f.write(bpf)
+            f.write(struct.pack("<Q", len(key)) + key + bpf)
         os.replace(tmp, path)
     except OSError:
         pass  # a cache, not a requirement

@@ -140,13 +140,21 @@ class ShimClient:
     def shutdown(self, *, force: bool = False, timeout: float = 10.0) -> None:
         """Tell the shim to exit (``force`` kills a live container first) and wait until it has."""
         pid = self.shim_pid()
+        exited = _exit_notifier(pid)  # opened first: the pid cannot be reused under us
         try:
-            self._call({"op": "shutdown", "force": force})
-        except errors.Unavailable:
-            return
-        deadline = time.monotonic() + timeout
-        while pid is not None and _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.01)
+            try:
+                self._call({"op": "shutdown", "force": force})
+            except errors.Unavailable:
+                return
+            if exited >= 0:
+                select.select([exited], [], [], timeout)
+                return
+            deadline = time.monotonic() + timeout
+            while pid is not None and _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            if exited >= 0:
+                os.close(exited)
 
     # ---- exec ----------------------------------------------------------------------------------
 
@@ -214,6 +222,16 @@ class ShimClient:
     def alive(self) -> bool:
         pid = self.shim_pid()
         return pid is not None and _alive(pid)
+
+
+def _exit_notifier(pid: int | None) -> int:
+    """A pidfd of ``pid`` (readable once it has exited, reaped or not), or -1."""
+    if pid is None:
+        return -1
+    try:
+        return os.pidfd_open(pid)
+    except OSError:
+        return -1
 
 
 def _alive(pid: int) -> bool:

@@ -7,7 +7,8 @@ sharing them), and for each request forks twice — the shim ends up in its own 
 reparented away from both the launcher and the daemon, exactly like an executed shim.
 
 The launcher is the daemon's child and dies with it (parent-death signal); shims do not depend
-on it. Protocol, one request per connection: the client sends the shim's arguments as one JSON
+on it. Each shim rewrites its command line to the one an executed shim would have.
+Protocol, one request per connection: the client sends the shim's arguments as one JSON
 line; the connection itself becomes the shim's ``--ready-fd``, so the client reads the create
 outcome from it until EOF, as it would from the pipe it passes an executed shim.
 """
@@ -29,7 +30,7 @@ from dockyard.sys import process
 MAX_REQUEST = 64 * 1024
 # Packages a shim runs: imported before forking so that no shim imports them again.
 WARM_PACKAGES = ("dockyard.shim", "dockyard.runtime", "dockyard.sys")
-WARM_MODULES = ("argparse", "json", "selectors", "subprocess", "uuid", "termios", "fcntl")
+WARM_MODULES = ("argparse", "json", "selectors", "subprocess", "uuid", "termios", "fcntl", "struct", "zlib")
 
 
 def warm_up() -> None:
@@ -44,10 +45,15 @@ def warm_up() -> None:
                 importlib.import_module(info.name)
 
 
+TITLE_ROOM = 4096  # bytes of command line the daemon reserves for each forked shim's own
+
+
 def serve(socket_path: str, *, parent_pid: int = 0) -> int:
     process.set_parent_death_signal(signal.SIGKILL)
     if parent_pid and os.getppid() != parent_pid:
         return 0  # the daemon is gone already
+    # Our command line carries padding (--title-room): show it without, keeping the room.
+    process.rewrite_cmdline([sys.executable, sys.argv[0], "--launcher", socket_path, "--parent-pid", str(parent_pid)])
     warm_up()
     directory, name = os.path.split(os.path.abspath(socket_path))
     os.chdir(directory)  # bind by the short name: the full path may not fit in sockaddr_un
@@ -112,6 +118,8 @@ def _fork_shim(listener: socket.socket, conn: socket.socket, argv: list[str]) ->
 def _run_shim(conn: socket.socket, argv: list[str]) -> int:
     from dockyard.shim.main import main
 
+    # ps, pgrep and leak checks find a shim by its arguments, as if it had been executed.
+    process.rewrite_cmdline([sys.executable, sys.argv[0], *argv])
     conn.settimeout(None)
     try:
         return main([*argv, "--ready-fd", str(conn.fileno())])

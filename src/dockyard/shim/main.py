@@ -45,6 +45,7 @@ def _launcher_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dockyard-shim --launcher", description="Fork ready shims on request.")
     p.add_argument("--launcher", required=True, metavar="SOCKET")
     p.add_argument("--parent-pid", type=int, default=0, help="exit at once unless this is still our parent")
+    p.add_argument("--title-room", default="", help="padding: room for the forked shims' command lines")
     return p
 
 

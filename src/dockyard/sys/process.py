@@ -39,3 +39,24 @@ def is_child_subreaper() -> bool:
 def set_parent_death_signal(signo: int) -> None:
     """Receive ``signo`` when the thread that forked us exits (0 clears it; forks do not inherit it)."""
     _prctl(PR_SET_PDEATHSIG, signo)
+
+
+def rewrite_cmdline(args: list[str]) -> bool:
+    """Show ``args`` as this process's /proc/<pid>/cmdline (what ps and pgrep read).
+
+    A forked process keeps its parent's command line; this writes the new one over the original
+    argument area through /proc/self/mem (no privilege needed for our own memory). It has to fit in
+    that area: a longer one is cut; the rest is NUL-filled. Python's sys.argv is a copy, untouched.
+    """
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        start, end = int(fields[45]), int(fields[46])  # arg_start, arg_end: fields 48 and 49
+        room = end - start
+        data = b"\0".join(os.fsencode(a) for a in args)[: max(room - 1, 0)] + b"\0"
+        with open("/proc/self/mem", "r+b", buffering=0) as mem:
+            mem.seek(start)
+            mem.write(data.ljust(room, b"\0"))
+        return True
+    except (OSError, ValueError, IndexError):
+        return False

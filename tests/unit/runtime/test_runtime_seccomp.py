@@ -76,3 +76,24 @@ def test_compiled_filter_blocks_in_a_child(tmp_path: Path) -> None:
             os._exit(3)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_compiled_programs_are_cached_per_profile(tmp_path: Path) -> None:
+    from dockyard.runtime.seccomp import CACHE_DIR, compile_filter_cached
+
+    deny_mkdir = Seccomp(default_action="SCMP_ACT_ALLOW", architectures=("SCMP_ARCH_X86_64",),
+                         syscalls=(SeccompSyscall(names=("mkdir",), action="SCMP_ACT_ERRNO"),))
+    deny_rmdir = Seccomp(default_action="SCMP_ACT_ALLOW", architectures=("SCMP_ARCH_X86_64",),
+                         syscalls=(SeccompSyscall(names=("rmdir",), action="SCMP_ACT_ERRNO"),))
+    first = compile_filter_cached(deny_mkdir, str(tmp_path))
+    assert first == compile_filter(deny_mkdir)
+    [cached] = (tmp_path / CACHE_DIR).iterdir()
+    assert compile_filter_cached(deny_mkdir, str(tmp_path)) == first
+    assert compile_filter_cached(deny_rmdir, str(tmp_path)) == compile_filter(deny_rmdir) != first
+    # A file whose stored key is not the profile's (a CRC collision, or damage) is never used.
+    data = bytearray(cached.read_bytes())
+    data[20] ^= 0xFF
+    cached.write_bytes(bytes(data))
+    assert compile_filter_cached(deny_mkdir, str(tmp_path)) == first
+    cached.write_bytes(b"\x01")
+    assert compile_filter_cached(deny_mkdir, str(tmp_path)) == first
