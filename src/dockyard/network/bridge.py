@@ -1,4 +1,4 @@
-"""Linux bridges and veth endpoints over netlink (pyroute2, no ``ip`` subprocesses)."""
+"""Linux bridges and veth endpoints over route netlink (_netlink, no ``ip`` subprocesses)."""
 
 from __future__ import annotations
 
