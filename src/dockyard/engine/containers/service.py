@@ -401,21 +401,20 @@ class ContainerService:
         if live is not None:
             with contextlib.suppress(Exception):
                 live.shim.shutdown(force=True)
-        kind = from_docker_json(rec.config, rec.host_config, {}).host.network_kind
-        self._cleanup_runtime(cid, rec.network, mounted=True, netns=kind in ("bridge", "none"))
+        host = from_docker_json(rec.config, rec.host_config, {}).host
+        self._cleanup_runtime(cid, rec.network, mounted=True, netns=host.network_kind in ("bridge", "none"))
         finished = parse_rfc3339(info.finished_at) if info.finished_at else time.time()
         delay: float | None = None
         with self._lock:
             rec = self.get(cid)
             manager = self._restarts.setdefault(cid, RestartManager())
             if not self._closing:  # at shutdown the next daemon's restore decides
-                policy = from_docker_json(rec.config, rec.host_config, {}).host.restart_policy
-                delay = manager.next_delay(policy, exit_code=info.exit_code, manually_stopped=rec.manually_stopped,
-                                           restart_count=rec.restart_count,
+                delay = manager.next_delay(host.restart_policy, exit_code=info.exit_code,
+                                           manually_stopped=rec.manually_stopped, restart_count=rec.restart_count,
                                            ran_for=finished - rec.state.started_at)
             # Restarting counts as running for stop, rm and wait, as in dockerd's SetRestarting.
             rec = dataclasses.replace(rec, network=None,
-                                      restart_count=rec.restart_count + (delay is not None)).with_state(
+                                      restart_count=rec.restart_count + (0 if delay is None else 1)).with_state(
                 status="exited" if delay is None else "restarting", pid=0, exit_code=info.exit_code,
                 oom_killed=info.oom_killed, finished_at=finished, error=info.error)
             self._save(rec)
