@@ -46,6 +46,7 @@ from dockyard.store.metadata import MetadataStore
 from dockyard.store.snapshots.base import Snapshotter
 from dockyard.store.snapshots.native import NativeSnapshotter
 from dockyard.store.snapshots.overlay import OverlaySnapshotter
+from dockyard.sys import process
 
 logger = logging.getLogger("dockyardd")
 
@@ -202,10 +203,12 @@ async def serve(daemon: Daemon) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    trimmer = asyncio.ensure_future(_trim_heap_periodically())
     try:
         await stop.wait()
         logger.info("shutting down")
     finally:
+        trimmer.cancel()
         daemon.containers.close()
         await server.close()
         if not daemon.containers.any_running():
@@ -218,7 +221,15 @@ async def serve(daemon: Daemon) -> None:
                     os.unlink(host[len("unix://"):])
 
 
+async def _trim_heap_periodically(every: float = 30.0) -> None:
+    # Bursts (20 concurrent runs, a big load) leave freed heap behind; an idle daemon returns it.
+    while True:
+        await asyncio.sleep(every)
+        process.trim_heap()
+
+
 def main(argv: list[str] | None = None) -> int:
+    process.limit_malloc_arenas(2)
     try:
         cfg = daemon_config.load(argv)
     except DockyardError as exc:

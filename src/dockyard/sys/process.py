@@ -60,3 +60,23 @@ def rewrite_cmdline(args: list[str]) -> bool:
         return True
     except (OSError, ValueError, IndexError):
         return False
+
+
+M_ARENA_MAX = -8
+
+
+def limit_malloc_arenas(count: int) -> bool:
+    """Cap glibc's malloc arenas (one per thread by default, up to 8 per CPU, each keeping the
+    memory it once held): a daemon whose worker threads come and go stays small. Call it early."""
+    try:
+        return int(_libc.mallopt(M_ARENA_MAX, count)) == 1
+    except AttributeError:  # not glibc
+        return False
+
+
+def trim_heap() -> None:
+    """Give free heap memory back to the system (glibc's malloc_trim)."""
+    try:
+        _libc.malloc_trim(0)
+    except AttributeError:
+        pass
