@@ -192,3 +192,19 @@ def test_short_id_is_not_enough_for_before(fleet: Fleet) -> None:
     short = fleet.ids["web"][:12]
     proc = fleet.d.docker("ps", "-a", "--filter", f"before={short}", check=False, timeout=T)
     assert (proc.returncode, proc.stderr.strip()) == (1, f"Error response from daemon: no such container {short}")
+
+
+def test_a_limit_lists_every_state_newest_first(fleet: Fleet) -> None:
+    def names(*args: str) -> list[str]:
+        return fleet.d.docker("ps", *args, "--format", "{{.Names}}", timeout=T).stdout.split()
+
+    assert names("-n", "3") == ["hosted", "web", "fresh"]
+    assert names("-l") == ["hosted"]
+    # the API alone, without the CLI's help: limit implies all
+    conn = UnixHTTPConnection(fleet.d.socket)
+    try:
+        conn.request("GET", "/v1.44/containers/json?limit=4")
+        listed = [c["Names"][0] for c in json.loads(conn.getresponse().read())]
+    finally:
+        conn.close()
+    assert listed == ["/hosted", "/web", "/fresh", "/failed"]

@@ -138,8 +138,9 @@ class ContainerRoutes:
         filters = params.filters(req)
         params.check_filter_keys(filters, container_filters.LIST_FILTERS)
         records = await self._call(self.backend.all)
-        out = container_filters.select(records, filters, show_all=params.flag(req, "all"))
         limit = params.integer(req, "limit", -1) or -1
+        # dockerd: a limit (`ps -n N`, `ps -l`) lists containers in every state, like `all`
+        out = container_filters.select(records, filters, show_all=params.flag(req, "all") or limit > 0)
         if limit > 0:
             out = out[:limit]
         now = time.time()
