@@ -1,0 +1,130 @@
+"""``docker logs`` through the docker CLI v28: json-file and Docker's ``local`` driver, tail, since,
+follow, rotation and compression, and a log of 100k lines."""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import json
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from busybox_image import busybox_archive
+
+from conftest import DOCKER_CLI, DaemonHandle
+from dockyard.shim import locallog, logfile
+
+pytestmark = pytest.mark.e2e
+
+T = 60
+
+
+@pytest.fixture
+def d(daemon: DaemonHandle) -> Iterator[DaemonHandle]:
+    daemon.docker("load", "-i", str(busybox_archive()), timeout=T)
+    try:
+        yield daemon
+    finally:
+        if daemon.process.poll() is None:
+            ids = daemon.docker("ps", "-aq", check=False, timeout=T).stdout.split()
+            if ids:
+                daemon.docker("rm", "-f", *ids, check=False, timeout=T)
+
+
+def log_dir(d: DaemonHandle, name: str) -> str:
+    cid = d.docker("inspect", "-f", "{{.Id}}", name, timeout=T).stdout.strip()
+    return str(d.data_root / "containers" / cid)
+
+
+def local_records(path: str) -> list[locallog.Record]:
+    with open(path, "rb") as f:
+        data = f.read()
+    if path.endswith(".gz"):
+        data = gzip.decompress(data)
+    spans, end = locallog.split_records(data)
+    assert end == len(data)
+    return [locallog.decode_message(data, a, b) for a, b in spans]
+
+
+def test_local_driver_logs_tail_since_and_format_on_disk(d: DaemonHandle) -> None:
+    script = "echo one; echo two >&2; sleep 1.2; echo three; printf 'no newline'"
+    d.docker("run", "--log-driver", "local", "--name", "loc", "busybox", "sh", "-c", script, timeout=T)
+    assert d.docker("inspect", "-f", "{{.HostConfig.LogConfig.Type}}", "loc", timeout=T).stdout.strip() == "local"
+    logs = d.docker("logs", "loc", timeout=T)
+    assert (logs.stdout, logs.stderr) == ("one\nthree\nno newline", "two\n")
+    assert d.docker("logs", "--tail", "2", "loc", timeout=T).stdout == "three\nno newline"
+    stamped = d.docker("logs", "-t", "loc", timeout=T).stdout.splitlines()
+    assert [line.split(" ", 1)[1] for line in stamped] == ["one", "three", "no newline"]
+    # --since between the first lines and the last ones (the CLI takes RFC3339 times)
+    since = logfile.format_time(logfile.parse_time(stamped[0].split(" ", 1)[0]) + 600_000_000)
+    assert d.docker("logs", "--since", since, "loc", timeout=T).stdout == "three\nno newline"
+    assert d.docker("logs", "--until", since, "loc", timeout=T).stdout == "one\n"
+
+    [path] = [p for p in glob.glob(os.path.join(log_dir(d, "loc"), "*")) if p.endswith(".log")]
+    got = local_records(path)
+    assert [(r.source, r.line) for r in got] == [("stdout", b"one"), ("stderr", b"two"), ("stdout", b"three"),
+                                                ("stdout", b"no newline")]
+    assert got[-1].partial and not got[-1].last
+    assert not got[0].partial and got[0].time_nano > 0
+
+
+def test_local_driver_rotation_and_follow_with_tail(d: DaemonHandle) -> None:
+    d.docker("run", "--log-driver", "local", "--log-opt", "max-size=1k", "--log-opt", "max-file=3",
+             "--name", "rot", "busybox", "seq", "2000", timeout=T)
+    lines = d.docker("logs", "rot", timeout=T).stdout.splitlines()
+    assert lines[-1] == "2000" and lines == [str(i) for i in range(int(lines[0]), 2001)]
+    files = sorted(os.listdir(log_dir(d, "rot")))
+    rotated = [f for f in files if ".log." in f]
+    assert len(rotated) == 2 and all(f.endswith(".gz") for f in rotated), files  # compress defaults to on
+    for name in rotated:
+        records = local_records(os.path.join(log_dir(d, "rot"), name))
+        assert records and all(r.source == "stdout" for r in records)
+    assert d.docker("logs", "--tail", "3", "rot", timeout=T).stdout == "1998\n1999\n2000\n"
+
+    script = "seq 1 20; while [ ! -e /tmp/go ]; do sleep 0.05; done; echo after"
+    d.docker("run", "-d", "--log-driver", "local", "--name", "fol", "busybox", "sh", "-c", script, timeout=T)
+    deadline = time.monotonic() + 15
+    while d.docker("logs", "--tail", "1", "fol", timeout=T).stdout != "20\n":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    follower = subprocess.Popen([DOCKER_CLI, "logs", "-f", "--tail", "5", "fol"], env=d.env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.extend(iter(follower.stdout.readline, b"")), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 15
+        while len(got) < 5:
+            assert time.monotonic() < deadline, got
+            time.sleep(0.05)
+        assert follower.poll() is None
+        d.docker("exec", "fol", "touch", "/tmp/go", timeout=T)
+        assert follower.wait(timeout=T) == 0
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait()
+    reader.join(5)
+    follower.stdout.close()
+    follower.stderr.close()
+    assert got == [b"16\n", b"17\n", b"18\n", b"19\n", b"20\n", b"after\n"]
+
+
+def test_json_file_log_of_100k_lines(d: DaemonHandle) -> None:
+    d.docker("run", "--name", "big", "busybox", "sh", "-c", "seq 100000; echo oops >&2; echo 'a \"b\"\tc'",
+             timeout=T)
+    logs = d.docker("logs", "big", timeout=T)
+    assert logs.stdout == "".join(f"{i}\n" for i in range(1, 100001)) + 'a "b"\tc\n'
+    assert logs.stderr == "oops\n"
+    tail = d.docker("logs", "--tail", "3", "big", timeout=T)
+    assert (tail.stdout, tail.stderr) == ('100000\na "b"\tc\n', "oops\n")
+    stamped = d.docker("logs", "-t", "--tail", "3", "big", timeout=T).stdout.splitlines()
+    assert [line.split(" ", 1)[1] for line in stamped] == ["100000", 'a "b"\tc']
+    [path] = glob.glob(os.path.join(log_dir(d, "big"), "*-json.log"))
+    with open(path, "rb") as f:
+        first = json.loads(f.readline())
+    assert first["log"] == "1\n" and first["stream"] == "stdout"
