@@ -261,6 +261,7 @@ class LocalWriter:
         self._size = os.fstat(self._fd).st_size
 
     def _open(self, truncate: bool = False) -> int:
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)  # Docker's <container>/local-logs/
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | (os.O_TRUNC if truncate else 0)
         return os.open(self.path, flags, 0o640)
 

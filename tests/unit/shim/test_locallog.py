@@ -125,6 +125,15 @@ def test_single_file_rotation_starts_over(tmp_path: Path) -> None:
     assert [r.line for r in records(log)][-1] == b"line 19"
 
 
+def test_writer_makes_dockers_local_logs_directory(tmp_path: Path) -> None:
+    log = tmp_path / "local-logs" / "container.log"
+    writer = logfile.open_writer("local", str(log))
+    writer.write("stdout", b"hi\n")
+    writer.close()
+    assert log.read_bytes()[:4] == b"\x00\x00\x00\x16"
+    assert [e.line for e in logfile.read_logs(str(log))] == [b"hi\n"]
+
+
 def test_open_writer_local_defaults(tmp_path: Path) -> None:
     writer = logfile.open_writer("local", str(tmp_path / "container.log"))
     assert isinstance(writer, locallog.LocalWriter)
