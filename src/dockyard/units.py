@@ -124,3 +124,16 @@ def parse_go_duration(text: str) -> float | None:
 
 
 __all__ = ["parse_go_duration", "parse_ram", "bytes_size", "human_duration", "human_size", "human_size_with_precision"]
+
+
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+
+
+def parse_go_bool(text: str) -> bool:
+    """Go's strconv.ParseBool, with its error text."""
+    if text in _GO_TRUE:
+        return True
+    if text in _GO_FALSE:
+        return False
+    raise ValueError(f'strconv.ParseBool: parsing "{text}": invalid syntax')

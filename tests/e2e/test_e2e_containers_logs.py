@@ -64,7 +64,9 @@ def test_local_driver_logs_tail_since_and_format_on_disk(d: DaemonHandle) -> Non
     assert d.docker("logs", "--since", since, "loc", timeout=T).stdout == "three\nno newline"
     assert d.docker("logs", "--until", since, "loc", timeout=T).stdout == "one\n"
 
-    [path] = [p for p in glob.glob(os.path.join(log_dir(d, "loc"), "*")) if p.endswith(".log")]
+    # Docker's place for it, and no LogPath in inspect
+    path = os.path.join(log_dir(d, "loc"), "local-logs", "container.log")
+    assert d.docker("inspect", "-f", "{{.LogPath}}", "loc", timeout=T).stdout.strip() == ""
     got = local_records(path)
     assert [(r.source, r.line) for r in got] == [("stdout", b"one"), ("stderr", b"two"), ("stdout", b"three"),
                                                 ("stdout", b"no newline")]
@@ -77,11 +79,12 @@ def test_local_driver_rotation_and_follow_with_tail(d: DaemonHandle) -> None:
              "--name", "rot", "busybox", "seq", "2000", timeout=T)
     lines = d.docker("logs", "rot", timeout=T).stdout.splitlines()
     assert lines[-1] == "2000" and lines == [str(i) for i in range(int(lines[0]), 2001)]
-    files = sorted(os.listdir(log_dir(d, "rot")))
+    logs_dir = os.path.join(log_dir(d, "rot"), "local-logs")
+    files = sorted(os.listdir(logs_dir))
     rotated = [f for f in files if ".log." in f]
     assert len(rotated) == 2 and all(f.endswith(".gz") for f in rotated), files  # compress defaults to on
     for name in rotated:
-        records = local_records(os.path.join(log_dir(d, "rot"), name))
+        records = local_records(os.path.join(logs_dir, name))
         assert records and all(r.source == "stdout" for r in records)
     assert d.docker("logs", "--tail", "3", "rot", timeout=T).stdout == "1998\n1999\n2000\n"
 
@@ -128,3 +131,18 @@ def test_json_file_log_of_100k_lines(d: DaemonHandle) -> None:
     with open(path, "rb") as f:
         first = json.loads(f.readline())
     assert first["log"] == "1\n" and first["stream"] == "stdout"
+
+
+def test_local_driver_options(d: DaemonHandle) -> None:
+    d.docker("run", "--log-driver", "local", "--log-opt", "max-size=1k", "--log-opt", "max-file=2",
+             "--log-opt", "compress=false", "--name", "plain", "busybox", "seq", "1000", timeout=T)
+    files = sorted(os.listdir(os.path.join(log_dir(d, "plain"), "local-logs")))
+    assert files == ["container.log", "container.log.1"], files
+    assert d.docker("logs", "--tail", "1", "plain", timeout=T).stdout == "1000\n"
+    bad = d.docker("run", "--log-driver", "local", "--log-opt", "max-file=1", "busybox", "true", check=False,
+                   timeout=T)
+    assert bad.returncode == 125
+    assert "compression cannot be enabled when max file count is 1" in bad.stderr
+    bad = d.docker("run", "--log-driver", "local", "--log-opt", "compress=maybe", "busybox", "true", check=False,
+                   timeout=T)
+    assert bad.returncode == 125 and 'strconv.ParseBool: parsing "maybe": invalid syntax' in bad.stderr

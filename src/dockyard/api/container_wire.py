@@ -19,9 +19,16 @@ def _time(ts: float) -> str:
     return format_rfc3339(ts) if ts else ZERO_TIME
 
 
+LOCAL_LOG = os.path.join("local-logs", "container.log")
+
+
 def _beside(log_path: str, name: str) -> str:
-    """The container directory holds the log and the files bind-mounted into the container."""
-    return os.path.join(os.path.dirname(log_path), name) if log_path else ""
+    """The container directory holds the log (the local driver's one level down, in local-logs/)
+    and the files bind-mounted into the container."""
+    if not log_path:
+        return ""
+    directory = log_path[: -len(LOCAL_LOG) - 1] if log_path.endswith(os.sep + LOCAL_LOG) else os.path.dirname(log_path)
+    return os.path.join(directory, name)
 
 
 def _command(rec: ContainerRecord) -> str:
@@ -128,7 +135,7 @@ def container_inspect(rec: ContainerRecord, *, graph_driver: str, log_path: str)
         "Image": rec.image_id,
         "ResolvConfPath": _beside(log_path, "resolv.conf"), "HostnamePath": _beside(log_path, "hostname"),
         "HostsPath": _beside(log_path, "hosts"),
-        "LogPath": log_path,
+        "LogPath": "" if log_path.endswith(os.sep + LOCAL_LOG) else log_path,  # Docker shows none for local
         "Name": f"/{rec.name}",
         "RestartCount": rec.restart_count,
         "Driver": graph_driver,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard import errors
-from dockyard.shim import logfile, protocol
+from dockyard.shim import protocol
 from dockyard.shim.protocol import ExitInfo, JSONObject, ShimState
 from dockyard.shim.supervisor import EXIT_FILE, PID_FILE, SOCKET_NAME
 
@@ -257,9 +257,9 @@ def shim_command() -> list[str]:
 
 def spawn_shim(*, id: str, bundle: str | os.PathLike[str], runtime: str, runtime_root: str | os.PathLike[str],
                state_dir: str | os.PathLike[str], log_path: str | os.PathLike[str] = "",
-               log_driver: str = "json-file", log_max_size: int = logfile.DEFAULT_MAX_SIZE,
-               log_max_file: int = logfile.DEFAULT_MAX_FILE, tty: bool = False, stdin: bool = False,
-               console_size: tuple[int, int] | None = None, timeout: float = 60.0,
+               log_driver: str = "json-file", log_max_size: int | None = None,
+               log_max_file: int | None = None, log_compress: bool | None = None, tty: bool = False,
+               stdin: bool = False, console_size: tuple[int, int] | None = None, timeout: float = 60.0,
                command: list[str] | None = None, launcher: str | None = None) -> ShimClient:
     """Start a detached shim that runs ``<runtime> create`` and return its client once it answers.
 
@@ -269,8 +269,11 @@ def spawn_shim(*, id: str, bundle: str | os.PathLike[str], runtime: str, runtime
     state = os.fspath(state_dir)
     os.makedirs(state, exist_ok=True)
     argv = ["--id", id, "--bundle", os.fspath(bundle), "--runtime", runtime, "--runtime-root",
-            os.fspath(runtime_root), "--state-dir", state, "--log-driver", log_driver,
-            "--log-max-size", str(log_max_size), "--log-max-file", str(log_max_file)]
+            os.fspath(runtime_root), "--state-dir", state, "--log-driver", log_driver]
+    for flag, value in (("--log-max-size", log_max_size), ("--log-max-file", log_max_file),
+                        ("--log-compress", None if log_compress is None else str(log_compress).lower())):
+        if value is not None:  # unset: the driver's default
+            argv += [flag, str(value)]
     if log_path:
         argv += ["--log-path", os.fspath(log_path)]
     if tty:

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from dockyard.shim import logfile, protocol
+from dockyard.shim import protocol
 from dockyard.shim.supervisor import PID_FILE, ShimConfig, Supervisor
 from dockyard.sys import process
 
@@ -29,8 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--state-dir", required=True, help="holds shim.sock, exit.json, pid and shim.log")
     p.add_argument("--log-path", default="")
     p.add_argument("--log-driver", default="json-file", choices=("json-file", "local", "none"))
-    p.add_argument("--log-max-size", type=int, default=logfile.DEFAULT_MAX_SIZE, help="bytes; 0: unbounded")
-    p.add_argument("--log-max-file", type=int, default=logfile.DEFAULT_MAX_FILE)
+    p.add_argument("--log-max-size", type=int, default=None, help="bytes; 0: unbounded; default: the driver's")
+    p.add_argument("--log-max-file", type=int, default=None, help="default: the driver's")
+    p.add_argument("--log-compress", choices=("true", "false"), default=None,
+                   help="compress rotated files (local driver); default: the driver's")
     p.add_argument("--tty", action="store_true")
     p.add_argument("--stdin", action="store_true", help="keep the container's stdin open for attach")
     p.add_argument("--console-size", type=_size, default=None, metavar="HxW")
@@ -90,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = ShimConfig(id=args.id, bundle=os.path.abspath(args.bundle), runtime=args.runtime,
                         runtime_root=args.runtime_root, state_dir=state_dir, log_path=args.log_path,
                         log_driver=args.log_driver, log_max_size=args.log_max_size, log_max_file=args.log_max_file,
+                        log_compress=None if args.log_compress is None else args.log_compress == "true",
                         tty=args.tty, stdin=args.stdin, console_size=args.console_size,
                         in_process_runtime=not args.exec_runtime)
     supervisor = Supervisor(config)

@@ -48,8 +48,9 @@ class ShimConfig:
     state_dir: str
     log_path: str
     log_driver: str = "json-file"
-    log_max_size: int = logfile.DEFAULT_MAX_SIZE
-    log_max_file: int = logfile.DEFAULT_MAX_FILE
+    log_max_size: int | None = None  # None: the driver's default
+    log_max_file: int | None = None
+    log_compress: bool | None = None
     tty: bool = False
     stdin: bool = False
     console_size: tuple[int, int] | None = None
@@ -157,7 +158,7 @@ class Supervisor:
         self.listener: socket.socket | None = None
         self.wake_r, self.wake_w = socket.socketpair()
         writer = logfile.open_writer(config.log_driver, config.log_path, max_size=config.log_max_size,
-                                     max_file=config.log_max_file)
+                                     max_file=config.log_max_file, compress=config.log_compress)
         self.container = Proc("", tty=config.tty, writer=writer)
         self.execs: dict[str, Proc] = {}
         self.started = False

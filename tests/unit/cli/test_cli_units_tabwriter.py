@@ -71,3 +71,18 @@ def test_tabwriter_matches_docker_images_layout() -> None:
 def test_tabwriter_column_blocks_end_at_shorter_lines() -> None:
     text = "a\tb\nlonger-cell\tc\nplain line\nx\ty\n"
     assert tabwrite(text) == "a             b\nlonger-cell   c\nplain line\nx         y\n"
+
+
+@pytest.mark.parametrize(("text", "value"), [("1", True), ("t", True), ("TRUE", True), ("True", True),
+                                             ("0", False), ("f", False), ("false", False), ("False", False)])
+def test_go_bool(text: str, value: bool) -> None:
+    from dockyard.units import parse_go_bool
+
+    assert parse_go_bool(text) is value
+
+
+def test_go_bool_errors_in_go_words() -> None:
+    from dockyard.units import parse_go_bool
+
+    with pytest.raises(ValueError, match='strconv.ParseBool: parsing "yes": invalid syntax'):
+        parse_go_bool("yes")

@@ -48,6 +48,7 @@ from dockyard.shim.protocol import CreateFailed, ExitInfo
 from dockyard.store.leases import LeaseManager
 from dockyard.store.metadata import ContainerRow
 from dockyard.store.mount import mount_all, unmount
+from dockyard.units import parse_go_bool
 
 logger = logging.getLogger(__name__)
 
@@ -215,7 +216,7 @@ class ContainerService:
         rec = ContainerRecord(
             id=cid, name=name, created=time.time(), image=image_ref, image_id=image.id, request=stored,
             path=cmd[0] if cmd else "", args=tuple(cmd[1:]), snapshot_key=key,
-            log_path=str(container_dir / f"{cid}-json.log"),
+            log_path=_log_path(container_dir, cid, options.host.log_config.type),
             hostname=options.config.hostname or cid[:12],
         )
         with self._lock:
@@ -323,8 +324,8 @@ class ContainerService:
                 state_dir=str(self.paths.shim_dir(cid)), log_path=rec.log_path,
                 log_driver=log.type or "json-file", tty=rec.tty,
                 stdin=bool(rec.config.get("OpenStdin")),
-                log_max_size=limits.get("max_size", logfile.DEFAULT_MAX_SIZE),
-                log_max_file=limits.get("max_file", logfile.DEFAULT_MAX_FILE), launcher=self.shim_launcher)
+                log_max_size=limits.max_size, log_max_file=limits.max_file, log_compress=limits.compress,
+                launcher=self.shim_launcher)
         except BaseException:
             self._cleanup_runtime(cid, attachment, mounted=mounted, netns=kind in ("bridge", "none"))
             raise
@@ -985,13 +986,25 @@ def _signal_number(sig: str) -> int:
         raise InvalidArgument(f"Invalid signal: {sig}") from None
 
 
-def _log_limits(config: Mapping[str, str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    if "max-size" in config:
-        out["max_size"] = _size(config["max-size"])
-    if "max-file" in config:
-        out["max_file"] = int(config["max-file"])
-    return out
+@dataclass(frozen=True)
+class LogLimits:
+    max_size: int | None
+    max_file: int | None
+    compress: bool | None
+
+
+def _log_path(container_dir: Path, cid: str, driver: str) -> str:
+    """Where Docker keeps a container's log: ``<id>-json.log``, or ``local-logs/container.log``."""
+    if driver == "local":
+        return str(container_dir / "local-logs" / "container.log")
+    return str(container_dir / f"{cid}-json.log")
+
+
+def _log_limits(config: Mapping[str, str]) -> LogLimits:
+    """The log options the shim's writer takes; what is unset keeps the driver's default."""
+    return LogLimits(max_size=_size(config["max-size"]) if "max-size" in config else None,
+                     max_file=int(config["max-file"]) if "max-file" in config else None,
+                     compress=parse_go_bool(config["compress"]) if "compress" in config else None)
 
 
 def _size(text: str) -> int:

@@ -36,6 +36,7 @@ from dockyard.engine.spec.seccomp import load_profile
 from dockyard.engine.spec.validate import validate
 from dockyard.errors import InvalidArgument
 from dockyard.oci.config import HealthConfig
+from dockyard.units import parse_go_bool
 
 LOG_DRIVERS = {
     "json-file": frozenset({"max-file", "max-size", "compress", "labels", "labels-regex", "env", "env-regex", "tag",
@@ -370,6 +371,13 @@ def _restart(o: _Obj) -> RestartPolicy:
     return RestartPolicy(policy_name, o.num("MaximumRetryCount"))
 
 
+def _go_bool(text: str) -> bool:
+    try:
+        return parse_go_bool(text)
+    except ValueError as exc:
+        raise InvalidArgument(str(exc)) from None
+
+
 def _log_config(o: _Obj) -> LogConfig:
     kind = o.text("Type") or "json-file"
     opts = o.str_map("Config")
@@ -387,6 +395,14 @@ def _log_config(o: _Obj) -> LogConfig:
             raise InvalidArgument("max-file cannot be less than 1")
     if "mode" in opts and opts["mode"] not in ("blocking", "non-blocking"):
         raise InvalidArgument(f"logger: logger mode not supported: {opts['mode']}")
+    if kind == "local":
+        # the local driver compresses rotated files unless told not to; it needs one to rotate into
+        compress = _go_bool(opts["compress"]) if "compress" in opts else True
+        if compress and opts.get("max-file") == "1":
+            raise InvalidArgument("compression cannot be enabled when max file count is 1")
+    elif kind == "json-file" and "compress" in opts and _go_bool(opts["compress"]):
+        raise InvalidArgument("compress is not supported for the json-file log driver yet: "
+                              "use --log-driver local for compressed logs")
     return LogConfig(kind, opts)
 
 
