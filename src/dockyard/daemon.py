@@ -221,11 +221,25 @@ async def serve(daemon: Daemon) -> None:
                     os.unlink(host[len("unix://"):])
 
 
-async def _trim_heap_periodically(every: float = 30.0) -> None:
-    # Bursts (20 concurrent runs, a big load) leave freed heap behind; an idle daemon returns it.
+async def _trim_heap_periodically(every: float = 2.0, growth: int = 1 << 20) -> None:
+    # Bursts (20 concurrent runs, a big load) leave freed heap behind: whenever the resident size
+    # grew since the last look, give what is free back (glibc keeps it otherwise).
+    last = _resident_bytes()
     while True:
         await asyncio.sleep(every)
-        process.trim_heap()
+        now = _resident_bytes()
+        if now > last + growth:
+            process.trim_heap()
+            now = _resident_bytes()
+        last = now
+
+
+def _resident_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def main(argv: list[str] | None = None) -> int:

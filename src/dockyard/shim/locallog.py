@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import struct
 import threading
 import time
@@ -300,7 +299,7 @@ class LocalWriter:
         if complete and ongoing is None:
             rec = Record(stream, self._clock(), line)
         else:
-            pid, ordinal = ongoing if ongoing is not None else (secrets.token_hex(32), 0)
+            pid, ordinal = ongoing if ongoing is not None else (os.urandom(32).hex(), 0)
             ordinal += 1
             rec = Record(stream, self._clock(), line, partial=True, last=complete, partial_id=pid, ordinal=ordinal)
             if complete:
