@@ -114,3 +114,23 @@ def daemon(tmp_path: Path) -> Iterator[DaemonHandle]:
         yield handle
     finally:
         handle.stop()
+
+
+def remove_all_containers(daemon: DaemonHandle, timeout: float = 120) -> None:
+    """Force-remove every container of a daemon that is still up."""
+    if daemon.process.poll() is None:
+        ids = daemon.docker("ps", "-aq", check=False, timeout=timeout).stdout.split()
+        if ids:
+            daemon.docker("rm", "-f", *ids, check=False, timeout=timeout)
+
+
+@pytest.fixture
+def d(daemon: DaemonHandle) -> Iterator[DaemonHandle]:
+    """The test daemon with busybox loaded; every container is force-removed at the end."""
+    from busybox_image import busybox_archive
+
+    daemon.docker("load", "-i", str(busybox_archive()), timeout=120)
+    try:
+        yield daemon
+    finally:
+        remove_all_containers(daemon)

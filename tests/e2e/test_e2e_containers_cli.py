@@ -16,10 +16,8 @@ import select
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
-from busybox_image import busybox_archive
 
 from conftest import DOCKER_CLI, DaemonHandle, _private_network
 
@@ -27,19 +25,6 @@ pytestmark = pytest.mark.e2e
 
 FULL_ID = re.compile(r"^[0-9a-f]{64}$")
 T = 60  # timeout for every CLI call: a hang fails the test instead of blocking the run
-
-
-@pytest.fixture
-def d(daemon: DaemonHandle) -> Iterator[DaemonHandle]:
-    """The test daemon with busybox loaded; every container is force-removed at the end."""
-    daemon.docker("load", "-i", str(busybox_archive()), timeout=T)
-    try:
-        yield daemon
-    finally:
-        if daemon.process.poll() is None:
-            ids = daemon.docker("ps", "-aq", check=False, timeout=T).stdout.split()
-            if ids:
-                daemon.docker("rm", "-f", *ids, check=False, timeout=T)
 
 
 def subnet_of(daemon: DaemonHandle) -> ipaddress.IPv4Network:

@@ -11,10 +11,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-from collections.abc import Iterator
 
 import pytest
-from busybox_image import busybox_archive
 
 from conftest import DaemonHandle, _private_network
 
@@ -27,18 +25,6 @@ MASKED_PATHS = ("/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore",
                 "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
                 "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap")
 READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
-
-
-@pytest.fixture
-def d(daemon: DaemonHandle) -> Iterator[DaemonHandle]:
-    daemon.docker("load", "-i", str(busybox_archive()), timeout=T)
-    try:
-        yield daemon
-    finally:
-        if daemon.process.poll() is None:
-            ids = daemon.docker("ps", "-aq", check=False, timeout=T).stdout.split()
-            if ids:
-                daemon.docker("rm", "-f", *ids, check=False, timeout=T)
 
 
 def status_fields(text: str) -> dict[str, str]:

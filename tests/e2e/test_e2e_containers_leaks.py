@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from busybox_image import busybox_archive
 from leak_checks import HostRoots, fd_targets, leftovers, shim_launchers
 
 from conftest import DaemonHandle, _private_network
@@ -42,18 +41,6 @@ def container_id(cidfile: Path) -> str:
     cid = cidfile.read_text().strip()
     assert len(cid) == 64, cid
     return cid
-
-
-@pytest.fixture
-def d(daemon: DaemonHandle) -> Iterator[DaemonHandle]:
-    daemon.docker("load", "-i", str(busybox_archive()), timeout=T)
-    try:
-        yield daemon
-    finally:
-        if daemon.process.poll() is None:
-            ids = daemon.docker("ps", "-aq", check=False, timeout=T).stdout.split()
-            if ids:
-                daemon.docker("rm", "-f", *ids, check=False, timeout=T)
 
 
 def run_concurrently(jobs: list[Callable[[], None]]) -> list[BaseException]:

@@ -10,10 +10,8 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
-from busybox_image import busybox_archive
 
 from conftest import DOCKER_CLI, DaemonHandle
 from dockyard.shim import locallog, logfile
@@ -21,18 +19,6 @@ from dockyard.shim import locallog, logfile
 pytestmark = pytest.mark.e2e
 
 T = 60
-
-
-@pytest.fixture
-def d(daemon: DaemonHandle) -> Iterator[DaemonHandle]:
-    daemon.docker("load", "-i", str(busybox_archive()), timeout=T)
-    try:
-        yield daemon
-    finally:
-        if daemon.process.poll() is None:
-            ids = daemon.docker("ps", "-aq", check=False, timeout=T).stdout.split()
-            if ids:
-                daemon.docker("rm", "-f", *ids, check=False, timeout=T)
 
 
 def log_dir(d: DaemonHandle, name: str) -> str:

@@ -10,32 +10,17 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from busybox_image import busybox_archive
 
-from conftest import DaemonHandle, start_daemon
+from conftest import DaemonHandle, remove_all_containers, start_daemon
 
 pytestmark = pytest.mark.e2e
 
 T = 60
 
 
-@pytest.fixture
-def d(daemon: DaemonHandle) -> Iterator[DaemonHandle]:
-    daemon.docker("load", "-i", str(busybox_archive()), timeout=T)
-    try:
-        yield daemon
-    finally:
-        _remove_all(daemon)
-
-
-def _remove_all(daemon: DaemonHandle) -> None:
-    if daemon.process.poll() is None:
-        ids = daemon.docker("ps", "-aq", check=False, timeout=T).stdout.split()
-        if ids:
-            daemon.docker("rm", "-f", *ids, check=False, timeout=T)
 
 
 def inspect(d: DaemonHandle, name: str) -> dict:
@@ -149,5 +134,5 @@ def test_policies_apply_when_the_daemon_starts_again(d: DaemonHandle) -> None:
         assert inspect(d2, "no")["State"]["Status"] == "exited"
         assert inspect(d2, "us2")["State"]["Pid"] != us2_pid
     finally:
-        _remove_all(d2)
+        remove_all_containers(d2)
         d2.stop()

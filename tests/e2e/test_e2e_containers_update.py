@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 
 import pytest
 from api_schema import validate_path_response
-from busybox_image import busybox_archive
 from unix_http import UnixHTTPConnection
 
 from conftest import DaemonHandle
@@ -20,18 +18,6 @@ pytestmark = pytest.mark.e2e
 
 T = 60
 MiB = 1024 * 1024
-
-
-@pytest.fixture
-def d(daemon: DaemonHandle) -> Iterator[DaemonHandle]:
-    daemon.docker("load", "-i", str(busybox_archive()), timeout=T)
-    try:
-        yield daemon
-    finally:
-        if daemon.process.poll() is None:
-            ids = daemon.docker("ps", "-aq", check=False, timeout=T).stdout.split()
-            if ids:
-                daemon.docker("rm", "-f", *ids, check=False, timeout=T)
 
 
 def inspect(d: DaemonHandle, name: str) -> dict:

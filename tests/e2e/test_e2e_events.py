@@ -8,11 +8,9 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterator
 
 import pytest
 from api_schema import validate_response
-from busybox_image import busybox_archive
 from unix_http import UnixHTTPConnection
 
 from conftest import DOCKER_CLI, DaemonHandle
@@ -22,18 +20,6 @@ pytestmark = pytest.mark.e2e
 T = 60
 ACTIONS = {"create", "start", "die", "stop", "kill", "destroy", "attach", "exec_create", "exec_start",
            "exec_die", "pause", "unpause", "rename", "restart", "oom", "update", "resize"}
-
-
-@pytest.fixture
-def d(daemon: DaemonHandle) -> Iterator[DaemonHandle]:
-    daemon.docker("load", "-i", str(busybox_archive()), timeout=T)
-    try:
-        yield daemon
-    finally:
-        if daemon.process.poll() is None:
-            ids = daemon.docker("ps", "-aq", check=False, timeout=T).stdout.split()
-            if ids:
-                daemon.docker("rm", "-f", *ids, check=False, timeout=T)
 
 
 def api(d: DaemonHandle, method: str, path: str) -> bytes:
