@@ -20,7 +20,6 @@ import gc
 import importlib
 import json
 import os
-import pkgutil
 import signal
 import socket
 import sys
@@ -30,19 +29,35 @@ from dockyard.sys import process
 MAX_REQUEST = 64 * 1024
 # Packages a shim runs: imported before forking so that no shim imports them again.
 WARM_PACKAGES = ("dockyard.shim", "dockyard.runtime", "dockyard.sys")
-WARM_MODULES = ("argparse", "json", "selectors", "subprocess", "uuid", "termios", "fcntl", "struct", "zlib")
+WARM_MODULES = ("argparse", "json", "selectors", "subprocess", "termios", "fcntl", "struct", "zlib")
+# What a shim never runs (the daemon's side of the shim protocol, this launcher).
+COLD_MODULES = ("dockyard.shim.client", "dockyard.shim.launcher", "dockyard.runtime.cli")
 
 
 def warm_up() -> None:
     for name in WARM_MODULES:
         importlib.import_module(name)
     for package_name in WARM_PACKAGES:
-        package = importlib.import_module(package_name)
-        for info in pkgutil.walk_packages(package.__path__, prefix=f"{package_name}."):
-            if info.name.endswith(("__main__", ".launcher")) or info.name == "dockyard.runtime.cli":
-                continue
-            with contextlib.suppress(ImportError):
-                importlib.import_module(info.name)
+        for name in _modules_of(package_name):
+            if not name.endswith("__main__") and name not in COLD_MODULES:
+                with contextlib.suppress(ImportError):
+                    importlib.import_module(name)
+
+
+def _modules_of(package_name: str) -> list[str]:
+    """The modules of a package and its subpackages, from its directory (pkgutil would import
+    inspect and more, into every shim)."""
+    package = importlib.import_module(package_name)
+    names = []
+    for directory in package.__path__:
+        for entry in sorted(os.listdir(directory)):
+            path = os.path.join(directory, entry)
+            if entry.endswith(".py") and entry != "__init__.py":
+                names.append(f"{package_name}.{entry[:-3]}")
+            elif os.path.isfile(os.path.join(path, "__init__.py")):
+                names.append(f"{package_name}.{entry}")
+                names.extend(_modules_of(f"{package_name}.{entry}"))
+    return names
 
 
 TITLE_ROOM = 4096  # bytes of command line the daemon reserves for each forked shim's own

@@ -7,8 +7,6 @@ as Docker does. Rotation keeps ``max_file`` files in all: ``<log>``, ``<log>.1``
 
 from __future__ import annotations
 
-import calendar
-import gzip
 import json
 import os
 import re
@@ -49,6 +47,8 @@ def format_time(ns: int) -> str:
 
 def parse_time(text: str) -> int:
     """Nanoseconds since the epoch from an RFC3339(Nano) UTC or offset timestamp."""
+    import calendar  # the reading side's: shims only format times
+
     base = calendar.timegm((int(text[0:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]),
                             int(text[14:16]), int(text[17:19]), 0, 0, 0))
     rest = text[19:]
@@ -466,6 +466,8 @@ class LogReader(Iterator[LogEntry]):
                     last = _gzip_last_time(data)
                     if last is not None and last < self.since:
                         return b""
+                import gzip  # the daemon's reading side only: shims never load it
+
                 try:
                     return gzip.decompress(data)
                 except (OSError, EOFError, zlib.error):

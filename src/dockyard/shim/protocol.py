@@ -14,8 +14,7 @@ import json
 import os
 import socket
 import struct
-from dataclasses import dataclass
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 from dockyard import errors
 
@@ -156,8 +155,7 @@ def result_of(response: JSONObject) -> JSONObject:
     raise cls(message)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExitInfo:
+class ExitInfo(NamedTuple):
     """How a container or exec process ended (``exit.json`` and the ``wait`` result)."""
 
     exit_code: int
@@ -180,8 +178,7 @@ class ExitInfo:
                    finished_at=str(value.get("finished_at") or ""), error=str(value.get("error") or ""))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ShimState:
+class ShimState(NamedTuple):
     """The ``state`` answer: status is created, running or stopped."""
 
     id: str

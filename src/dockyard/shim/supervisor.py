@@ -19,9 +19,8 @@ import subprocess
 import sys
 import termios
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dockyard import errors
 from dockyard.shim import cgroup, logfile, protocol, runner, stdcopy
@@ -39,8 +38,7 @@ Handler = Callable[[int], None]
 MAX_SOCKET_PATH = 100
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ShimConfig:
+class ShimConfig(NamedTuple):
     id: str
     bundle: str
     runtime: str
@@ -648,7 +646,7 @@ class Supervisor:
         process = request.get("process")
         if not isinstance(process, str) or not process:
             raise errors.InvalidArgument("exec needs the path of a process.json")
-        key = str(request.get("id") or uuid.uuid4().hex)
+        key = str(request.get("id") or os.urandom(16).hex())
         if key in self.execs:
             raise errors.AlreadyExists(f"exec {key} exists already")
         tty, stdin = bool(request.get("tty", False)), bool(request.get("stdin", False))

@@ -7,10 +7,9 @@ container, so the container never needs the library and the parent sees every co
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 ACT_KILL_PROCESS = 0x80000000
 ACT_KILL_THREAD = 0x00000000
@@ -38,16 +37,14 @@ class _ArgCmp(ctypes.Structure):
                 ("datum_b", ctypes.c_uint64)]
 
 
-@dataclass(frozen=True, slots=True)
-class ArgCondition:
-    index: int
+class ArgCondition(NamedTuple):
+    arg: int  # which syscall argument (0-5)
     op: int
     value: int
     value_two: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(NamedTuple):
     syscall: str
     action: int
     conditions: tuple[ArgCondition, ...] = ()
@@ -63,7 +60,9 @@ def _load() -> ctypes.CDLL:
             # The soname first: find_library runs `ldconfig -p`, a process per runtime command.
             lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
         except OSError:
-            lib = ctypes.CDLL(ctypes.util.find_library("seccomp") or "libseccomp.so", use_errno=True)
+            from ctypes.util import find_library  # here only: it brings shutil, tempfile and compressors
+
+            lib = ctypes.CDLL(find_library("seccomp") or "libseccomp.so", use_errno=True)
         lib.seccomp_init.restype = ctypes.c_void_p
         lib.seccomp_init.argtypes = [ctypes.c_uint32]
         lib.seccomp_release.argtypes = [ctypes.c_void_p]
@@ -128,7 +127,7 @@ def compile_bpf(default_action: int, architectures: Sequence[str], rules: Sequen
             for group in _split_conditions(rule.conditions):
                 arr = (_ArgCmp * max(1, len(group)))()
                 for i, cond in enumerate(group):
-                    arr[i] = _ArgCmp(cond.index, cond.op, cond.value, cond.value_two)
+                    arr[i] = _ArgCmp(cond.arg, cond.op, cond.value, cond.value_two)
                 rc = int(lib.seccomp_rule_add_array(ctx, ctypes.c_uint32(rule.action), nr,
                                                     ctypes.c_uint(len(group)), arr))
                 if rc < 0:
@@ -149,7 +148,7 @@ def compile_bpf(default_action: int, architectures: Sequence[str], rules: Sequen
 
 def _split_conditions(conditions: tuple[ArgCondition, ...]) -> list[tuple[ArgCondition, ...]]:
     """libseccomp allows one comparison per argument in a rule; repeated ones become separate rules (OR)."""
-    if len({c.index for c in conditions}) == len(conditions):
+    if len({c.arg for c in conditions}) == len(conditions):
         return [conditions]
     return [(c,) for c in conditions]
 
