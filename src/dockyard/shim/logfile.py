@@ -201,7 +201,7 @@ class StreamLines(list[bytes]):
 
 
 Batch = list[Record] | StreamLines
-READ_SIZE = 1 << 20
+READ_SIZE = 1 << 18  # 256 KiB: larger blocks buy no speed and leave the daemon megabytes bigger
 FIRST_READ = 64 * 1024  # the first batch small, so the client starts writing at once
 _NL = b"\n"
 _STDOUT = b"stdout"
