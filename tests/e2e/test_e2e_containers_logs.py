@@ -132,3 +132,17 @@ def test_local_driver_options(d: DaemonHandle) -> None:
     bad = d.docker("run", "--log-driver", "local", "--log-opt", "compress=maybe", "busybox", "true", check=False,
                    timeout=T)
     assert bad.returncode == 125 and 'strconv.ParseBool: parsing "maybe": invalid syntax' in bad.stderr
+
+
+def test_json_file_compressed_rotation(d: DaemonHandle) -> None:
+    d.docker("run", "--log-opt", "max-size=1k", "--log-opt", "max-file=3", "--log-opt", "compress=true",
+             "--name", "jz", "busybox", "seq", "2000", timeout=T)
+    files = sorted(os.listdir(log_dir(d, "jz")))
+    rotated = [f for f in files if "-json.log." in f]
+    assert len(rotated) == 2 and all(f.endswith(".gz") for f in rotated), files
+    lines = d.docker("logs", "jz", timeout=T).stdout.splitlines()
+    assert lines[-1] == "2000" and lines == [str(i) for i in range(int(lines[0]), 2001)]
+    bad = d.docker("run", "--log-opt", "compress=true", "busybox", "true", check=False, timeout=T)
+    assert bad.returncode == 125
+    assert ("failed to initialize logging driver: compress cannot be true when max-file is less than 2 or "
+            "max-size is not set") in bad.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 import zlib
 from collections.abc import Callable, Generator, Iterator
@@ -83,11 +84,14 @@ class JsonFileWriter:
     """Appends entries and rotates by size; every entry is one ``os.write`` so readers see whole lines."""
 
     def __init__(self, path: str, *, max_size: int = DEFAULT_MAX_SIZE, max_file: int = DEFAULT_MAX_FILE,
-                 clock: Callable[[], int] = time.time_ns) -> None:
+                 compress: bool = False, clock: Callable[[], int] = time.time_ns) -> None:
         self.path = path
         self.max_size = max_size
         self.max_file = max(1, max_file)
+        self.compress = compress and self.max_file > 1  # rotated files gzip'd, as Docker's json-file does
         self._clock = clock
+        self._last_time = 0
+        self._compressor: threading.Thread | None = None
         self._partial: dict[str, bytearray] = {}
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
         self._size = os.fstat(self._fd).st_size
@@ -119,9 +123,16 @@ class JsonFileWriter:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+        self._wait_compressor()
+
+    def _wait_compressor(self) -> None:
+        if self._compressor is not None:
+            self._compressor.join()
+            self._compressor = None
 
     def _emit(self, stream: str, line: bytes) -> None:
-        entry = {"log": line.decode("utf-8", "replace"), "stream": stream, "time": format_time(self._clock())}
+        self._last_time = self._clock()
+        entry = {"log": line.decode("utf-8", "replace"), "stream": stream, "time": format_time(self._last_time)}
         record = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
         if self.max_size > 0 and self._size > 0 and self._size + len(record) > self.max_size:
             self._rotate()
@@ -129,17 +140,23 @@ class JsonFileWriter:
         self._size += len(record)
 
     def _rotate(self) -> None:
+        self._wait_compressor()
         os.close(self._fd)
         keep = self.max_file - 1
+        ext = ".gz" if self.compress else ""
         if keep <= 0:
             os.unlink(self.path)
         else:
-            for n in range(keep, 0, -1):
-                older = f"{self.path}.{n - 1}" if n > 1 else self.path
-                if os.path.exists(older):
-                    os.replace(older, f"{self.path}.{n}")
+            for n in range(keep, 1, -1):
+                if os.path.exists(f"{self.path}.{n - 1}{ext}"):
+                    os.replace(f"{self.path}.{n - 1}{ext}", f"{self.path}.{n}{ext}")
+            os.replace(self.path, f"{self.path}.1")
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
         self._size = 0
+        if self.compress:
+            self._compressor = threading.Thread(target=locallog.gzip_file, args=(f"{self.path}.1", self._last_time),
+                                                name="log-compress", daemon=True)
+            self._compressor.start()
 
 
 def open_writer(driver: str, path: str, *, max_size: int | None = None, max_file: int | None = None,
@@ -149,7 +166,8 @@ def open_writer(driver: str, path: str, *, max_size: int | None = None, max_file
         return NullWriter()
     if driver == "json-file":
         return JsonFileWriter(path, max_size=DEFAULT_MAX_SIZE if max_size is None else max_size,
-                              max_file=DEFAULT_MAX_FILE if max_file is None else max_file)
+                              max_file=DEFAULT_MAX_FILE if max_file is None else max_file,
+                              compress=bool(compress))
     if driver == "local":
         return locallog.LocalWriter(
             path, max_size=locallog.DEFAULT_MAX_SIZE if max_size is None else max_size,

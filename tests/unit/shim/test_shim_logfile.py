@@ -75,6 +75,31 @@ def test_rotation_keeps_max_file_files(tmp_path: Path) -> None:
     assert list(logfile.read_logs(str(log), tail=0)) == []
 
 
+def test_compressed_rotation_as_docker_json_file(tmp_path: Path) -> None:
+    import gzip
+    import json
+
+    log = tmp_path / "log"
+    writer = logfile.JsonFileWriter(str(log), max_size=300, max_file=3, compress=True, clock=clock())
+    for i in range(40):
+        writer.write("stdout", b"line %02d\n" % i)
+    writer.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log", "log.1.gz", "log.2.gz"]
+    # each rotated file is a gzip member of json-file lines, its header's Extra naming the last time
+    with gzip.open(tmp_path / "log.1.gz", "rb") as f:
+        rotated = [json.loads(line) for line in f.read().splitlines()]
+    assert rotated and all(set(e) == {"log", "stream", "time"} for e in rotated)
+    lines = [e.line for e in logfile.read_logs(str(log))]
+    assert lines == [b"line %02d\n" % i for i in range(40 - len(lines), 40)] and len(lines) > 10
+    assert [e.line for e in logfile.read_logs(str(log), tail=2)] == [b"line 38\n", b"line 39\n"]
+
+
+def test_compression_needs_a_file_to_rotate_into(tmp_path: Path) -> None:
+    writer = logfile.JsonFileWriter(str(tmp_path / "log"), max_size=100, max_file=1, compress=True)
+    assert not writer.compress
+    writer.close()
+
+
 def test_single_file_rotation_truncates(tmp_path: Path) -> None:
     log = tmp_path / "log"
     writer = logfile.JsonFileWriter(str(log), max_size=200, max_file=1)

@@ -371,11 +371,11 @@ def _restart(o: _Obj) -> RestartPolicy:
     return RestartPolicy(policy_name, o.num("MaximumRetryCount"))
 
 
-def _go_bool(text: str) -> bool:
+def _go_bool(text: str, context: str = "") -> bool:
     try:
         return parse_go_bool(text)
     except ValueError as exc:
-        raise InvalidArgument(str(exc)) from None
+        raise InvalidArgument(context + str(exc)) from None
 
 
 def _log_config(o: _Obj) -> LogConfig:
@@ -386,7 +386,9 @@ def _log_config(o: _Obj) -> LogConfig:
         raise InvalidArgument(f"logger: no log driver named '{kind}' is registered")
     for key in opts:
         if key not in allowed:
-            raise InvalidArgument(f"unknown log opt '{key}' for {kind} log driver")
+            # each driver words it its own way in dockerd
+            raise InvalidArgument(f"unknown log opt '{key}' for log driver local" if kind == "local"
+                                  else f"unknown log opt '{key}' for {kind} log driver")
     if "max-file" in opts:
         try:
             if int(opts["max-file"]) < 1:
@@ -397,12 +399,16 @@ def _log_config(o: _Obj) -> LogConfig:
         raise InvalidArgument(f"logger: logger mode not supported: {opts['mode']}")
     if kind == "local":
         # the local driver compresses rotated files unless told not to; it needs one to rotate into
-        compress = _go_bool(opts["compress"]) if "compress" in opts else True
+        failed = "failed to initialize logging driver: "
+        compress = (_go_bool(opts["compress"], failed + "error reading compress log option: ")
+                    if "compress" in opts else True)
         if compress and opts.get("max-file") == "1":
-            raise InvalidArgument("compression cannot be enabled when max file count is 1")
-    elif kind == "json-file" and "compress" in opts and _go_bool(opts["compress"]):
-        raise InvalidArgument("compress is not supported for the json-file log driver yet: "
-                              "use --log-driver local for compressed logs")
+            raise InvalidArgument(failed + "compression cannot be enabled when max file count is 1")
+    elif kind == "json-file" and "compress" in opts:
+        compress = _go_bool(opts["compress"], "failed to initialize logging driver: ")
+        if compress and (opts.get("max-file", "1") == "1" or opts.get("max-size", "-1") == "-1"):
+            raise InvalidArgument("failed to initialize logging driver: compress cannot be true when max-file "
+                                  "is less than 2 or max-size is not set")
     return LogConfig(kind, opts)
 
 
