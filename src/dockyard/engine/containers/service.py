@@ -766,7 +766,7 @@ class ContainerService:
                     env: list[str], user: str, workdir: str, privileged: bool, detach_keys: str) -> str:
         rec = self.get(ref)
         if rec.state.status == "paused":
-            raise Conflict(f"Container {rec.id} is paused, unpause the container before exec")
+            raise Conflict(f"Container {ref} is paused, unpause the container before exec")
         if rec.state.status == "restarting":
             raise Conflict(_restarting(rec.id))
         if rec.state.status != "running":
