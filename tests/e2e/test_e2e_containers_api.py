@@ -266,7 +266,7 @@ def test_errors_and_no_ops(api: Api) -> None:
     error(api.post("/containers/create", {"Image": "busybox", "HostConfig": {"Memory": 1024}}), 400,
           "Minimum memory limit allowed is 6MB")
     error(api.post("/containers/create", {"Image": "busybox", "HostConfig": {"CapAdd": ["FOO"]}}), 400,
-          'unknown capability: "CAP_FOO"')
+          'invalid CapAdd: unknown capability: "CAP_FOO"')
     assert api.post(f"/containers/{cid}/start").status == 204
     error(api.request("DELETE", f"/containers/{cid}"), 409, "You cannot remove a running container")
     error(api.get("/containers/nosuch/json"), 404, "No such container: nosuch")

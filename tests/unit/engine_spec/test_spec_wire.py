@@ -50,8 +50,8 @@ def test_seccomp_profile_json_is_parsed() -> None:
 
 
 @pytest.mark.parametrize(("host", "message"), [
-    ({"CapAdd": ["CAP_FOO"]}, 'unknown capability: "CAP_FOO"'),
-    ({"CapDrop": ["bogus"]}, 'unknown capability: "CAP_BOGUS"'),
+    ({"CapAdd": ["CAP_FOO"]}, 'invalid CapAdd: unknown capability: "CAP_FOO"'),
+    ({"CapDrop": ["bogus"]}, 'invalid CapDrop: unknown capability: "CAP_BOGUS"'),
     ({"RestartPolicy": {"Name": "sometimes"}}, "invalid restart policy: unknown policy 'sometimes'; use one of "
                                                 "'no', 'always', 'on-failure', or 'unless-stopped'"),
     ({"RestartPolicy": {"Name": "always", "MaximumRetryCount": 2}},

@@ -127,8 +127,11 @@ def validate(options: CreateOptions, facts: HostFacts | None = None) -> None:
         raise InvalidArgument(f"Invalid value {host.oom_score_adj}, range for oom score adj is [-1000, 1000]")
     if host.shm_size < 0:
         raise InvalidArgument("SHM size can not be less than 0")
-    normalize_caps(host.cap_add)
-    normalize_caps(host.cap_drop)
+    for field, caps in (("CapAdd", host.cap_add), ("CapDrop", host.cap_drop)):
+        try:
+            normalize_caps(caps)
+        except InvalidArgument as exc:
+            raise InvalidArgument(f"invalid {field}: {exc}") from None
     check_sysctls(host)
     check_resources(host.resources, facts.ncpu if facts is not None else 0)
     if host.uts_mode.kind not in ("private", "host"):
