@@ -10,6 +10,7 @@ from typing import Any
 from dockyard.engine.containers.record import ContainerRecord
 from dockyard.engine.containers.service import ExecRecord
 from dockyard.engine.containers.state import status_text
+from dockyard.engine.spec.defaults import MASKED_PATHS, READONLY_PATHS
 from dockyard.oci.image import format_rfc3339
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -20,6 +21,8 @@ def _time(ts: float) -> str:
 
 
 LOCAL_LOG = os.path.join("local-logs", "container.log")
+# dockerd's default cgroup namespace: private on cgroup v2 hosts, the host's on v1
+_CGROUPNS_DEFAULT = "private" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "host"
 
 
 def _beside(log_path: str, name: str) -> str:
@@ -102,12 +105,28 @@ def container_inspect(rec: ContainerRecord, *, graph_driver: str, log_path: str)
     }
     given = {k: v for k, v in rec.host_config.items() if v is not None}
     host_config.update(given)
+    # dockerd's normalisation: -1 swappiness and a non-positive pids limit mean "unset"; the
+    # default masked and read-only paths are recorded for unprivileged containers
+    if host_config.get("MemorySwappiness") == -1:
+        host_config["MemorySwappiness"] = None
+    if isinstance(host_config.get("PidsLimit"), int) and host_config["PidsLimit"] <= 0:
+        host_config["PidsLimit"] = None
+    for key, default in (("CgroupnsMode", _CGROUPNS_DEFAULT), ("IpcMode", "private"), ("ShmSize", 64 * 1024 * 1024)):
+        if not host_config.get(key):  # the docker CLI sends "" and 0 for "the daemon's default"
+            host_config[key] = default
+    if not host_config.get("Privileged"):
+        if host_config.get("MaskedPaths") is None:
+            host_config["MaskedPaths"] = list(MASKED_PATHS)
+        if host_config.get("ReadonlyPaths") is None:
+            host_config["ReadonlyPaths"] = list(READONLY_PATHS)
     if not (host_config.get("LogConfig") or {}).get("Type"):
         host_config["LogConfig"] = {"Type": "json-file", "Config": (given.get("LogConfig") or {}).get("Config") or {}}
     if host_config.get("NetworkMode") in ("", None):
         host_config["NetworkMode"] = "default"
     config = dict(rec.config)
     config.setdefault("Hostname", rec.hostname)
+    if not config.get("Volumes"):
+        config["Volumes"] = None  # an empty map from the CLI merges to the image's none
     config.setdefault("Domainname", "")
     config.setdefault("User", "")
     for key in ("AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin", "StdinOnce"):
