@@ -38,6 +38,7 @@ class ContainerBackend(Protocol):
     def pause(self, ref: str) -> None: ...
     def unpause(self, ref: str) -> None: ...
     def resize(self, ref: str, height: int, width: int) -> None: ...
+    def top(self, ref: str, ps_args: str = "") -> tuple[list[str], list[list[str]]]: ...
     def attach(self, ref: str, *, stdin: bool, stdout: bool, stderr: bool, logs: bool,
                gone: Callable[[], bool] = ...) -> Any: ...
     def logs(self, ref: str, *, stdout: bool, stderr: bool, since: float | None, until: float | None,
@@ -111,6 +112,7 @@ class ContainerRoutes:
         add("POST", "/containers/{id}/attach", self.attach)
         add("POST", "/containers/{id}/resize", self.resize)
         add("GET", "/containers/{id}/logs", self.logs)
+        add("GET", "/containers/{id}/top", self.top)
         add("POST", "/containers/{id}/rename", self.rename)
         add("POST", "/containers/{id}/update", self.update)
         add("POST", "/containers/{id}/pause", self.pause)
@@ -227,6 +229,10 @@ class ContainerRoutes:
 
         return Response(200, [("Content-Type", _stream_type(rec.tty))], upgrade=hijacked)
 
+    async def top(self, req: Request) -> Response:
+        titles, processes = await self._call(self.backend.top, req.path_params["id"], req.query_value("ps_args") or "")
+        return json_response({"Titles": titles, "Processes": processes})
+
     async def resize(self, req: Request) -> Response:
         await self._call(self.backend.resize, req.path_params["id"], params.integer(req, "h", 0) or 0,
                          params.integer(req, "w", 0) or 0)
@@ -250,6 +256,9 @@ class ContainerRoutes:
                                     until=until_ns / 1e9 if until_ns else None, tail=tail,
                                     follow=params.flag(req, "follow"), timestamps=False)
         tty = rec.tty
+        if params.flag(req, "details"):
+            # dockerd puts the entry's attributes and a space before each line (we record none)
+            entries = (entry._replace(line=b" " + entry.line) for entry in entries)
         body = log_stream.body(entries, tty=tty, timestamps=timestamps, follow=params.flag(req, "follow"))
         return Response(200, [("Content-Type", _stream_type(tty))], body)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dockyard.engine.containers import resources
+from dockyard.engine.containers import resources, top
 from dockyard.engine.containers.names import generate_name, validate_name
 from dockyard.engine.containers.networking import BridgeNetwork
 from dockyard.engine.containers.record import ContainerRecord
@@ -736,6 +736,16 @@ class ContainerService:
         if waiter.error is not None:
             raise waiter.error
         return waiter.sock
+
+    def top(self, ref: str, ps_args: str = "") -> tuple[list[str], list[list[str]]]:
+        """``ps`` of the host, the container's processes only (dockerd's ``top``)."""
+        rec = self.get(ref)
+        if rec.state.status == "restarting":
+            raise Conflict(_restarting(rec.id))
+        if not rec.state.running:
+            raise Conflict(f"Container {rec.id} is not running")
+        pids = top.container_pids(rec.state.pid)
+        return top.parse_ps_output(top.run_ps(ps_args), pids)
 
     def resize(self, ref: str, height: int, width: int) -> None:
         rec = self.get(ref)
