@@ -46,7 +46,10 @@ class ExecState:
 
 def _signal_name(sig: int | str) -> str:
     if isinstance(sig, int):
-        return signal.Signals(sig).name.removeprefix("SIG")
+        try:
+            return signal.Signals(sig).name.removeprefix("SIG")
+        except ValueError:  # real-time signals have no name of their own here
+            return str(sig)
     return sig.upper().removeprefix("SIG") if not sig.isdigit() else sig
 
 

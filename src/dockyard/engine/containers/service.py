@@ -503,6 +503,8 @@ class ContainerService:
     def kill(self, ref: str, sig: str = "KILL") -> None:
         rec = self.get(ref)
         number = _signal_number(sig)
+        if not (1 <= number <= 31 or 34 <= number <= 64):  # dockerd's signal map: standard and real-time
+            raise InvalidArgument(f"Cannot kill container: {ref}: The linux daemon does not support signal {number}")
         if not rec.state.running:
             raise Conflict(f"Container {rec.id} is not running")
         # dockerd's killWithSignal: any kill marks a manual stop; the stop signal (any signal when
@@ -621,6 +623,7 @@ class ContainerService:
         self._event("unpause", rec)
 
     def rename(self, ref: str, new_name: str) -> None:
+        self.get(ref)  # dockerd looks the container up before it checks the new name
         new_name = validate_name(new_name)
         with self._lock:
             rec = self.get(ref)
@@ -987,9 +990,15 @@ def _command(options: CreateOptions, image: Any) -> list[str]:
 def _signal_number(sig: str) -> int:
     text = str(sig).strip().upper()
     if text.isdigit():
+        if int(text) == 0:
+            raise InvalidArgument(f"Invalid signal: {sig}")
         return int(text)
     if not text.startswith("SIG"):
         text = "SIG" + text
+    for base, sign, anchor in (("SIGRTMIN+", 1, 34), ("SIGRTMAX-", -1, 64)):  # dockerd's real-time names
+        offset = text[len(base):]
+        if text.startswith(base) and offset.isdigit() and 1 <= int(offset) <= 15:
+            return anchor + sign * int(offset)
     try:
         return int(signal.Signals[text])
     except KeyError:
