@@ -68,13 +68,3 @@ def test_ps_complaints_are_bad_parameters() -> None:
     with pytest.raises(InvalidArgument, match="unknown gnu long option"):
         top.run_ps("--no-such-option")
 
-
-def test_signal_names_and_numbers_as_dockerd_reads_them() -> None:
-    from dockyard.engine.containers.service import _signal_number
-    from dockyard.errors import InvalidArgument
-
-    assert _signal_number("KILL") == _signal_number("sigkill") == _signal_number("9") == 9
-    assert _signal_number("RTMIN+3") == 37 and _signal_number("SIGRTMAX-2") == 62
-    for bad in ("0", "FOO", "RTMIN+16"):
-        with pytest.raises(InvalidArgument, match="Invalid signal"):
-            _signal_number(bad)
