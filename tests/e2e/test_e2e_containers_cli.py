@@ -629,3 +629,34 @@ def test_detached_runs_do_not_starve_the_daemon(d: DaemonHandle) -> None:
             except subprocess.TimeoutExpired:
                 pass
             time.sleep(0.2)
+
+
+def test_pid_and_ipc_of_another_container(d: DaemonHandle) -> None:
+    d.docker("run", "-d", "--name", "donor", "--ipc", "shareable", "busybox", "sh", "-c",
+             "echo hello > /dev/shm/x; sleep 1000", timeout=T)
+    d.docker("run", "-d", "--name", "private", "busybox", "sleep", "1000", timeout=T)
+    procs = d.docker("run", "--rm", "--pid", "container:donor", "busybox", "ps", "-o", "comm", timeout=T).stdout
+    assert procs.split()[0] == "COMMAND" and procs.split()[-2:] == ["sleep", "ps"]  # the donor's, then ours
+    deadline = time.monotonic() + 10
+    while d.docker("exec", "donor", "cat", "/dev/shm/x", check=False, timeout=T).stdout != "hello\n":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert d.docker("run", "--rm", "--ipc", "container:donor", "busybox", "cat", "/dev/shm/x",
+                    timeout=T).stdout == "hello\n"
+    refused = d.docker("run", "--rm", "--ipc", "container:private", "busybox", "true", check=False, timeout=T)
+    assert refused.returncode == 125
+    assert "non-shareable IPC (hint: use IpcMode:shareable for the donor container)" in refused.stderr
+    missing = d.docker("run", "--rm", "--pid", "container:nosuch", "busybox", "true", check=False, timeout=T)
+    assert missing.returncode == 125 and "No such container: nosuch" in missing.stderr
+    assert "Error waiting for container" not in missing.stderr
+    d.docker("rm", "-f", "donor", "private", timeout=T)
+
+
+@pytest.mark.parametrize(("flag", "message"), [
+    ("9-8", "Invalid value 9-8 for cpuset cpus: invalid format: 9-8"),
+    ("a", "Invalid value a for cpuset cpus: invalid format: a"),
+    ("64", "Requested CPUs are not available - requested 64, available: 0-"),
+])
+def test_cpuset_values(d: DaemonHandle, flag: str, message: str) -> None:
+    bad = d.docker("run", "--rm", "--cpuset-cpus", flag, "busybox", "true", check=False, timeout=T)
+    assert bad.returncode == 125 and message in bad.stderr

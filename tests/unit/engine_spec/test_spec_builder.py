@@ -110,6 +110,17 @@ def test_ipc_none_has_no_shm_and_shm_size() -> None:
     assert shm["options"][-1] == "size=1048576"
 
 
+def test_shareable_and_joined_ipc_bind_a_host_shm() -> None:
+    from dockyard.engine.spec.host import JoinedNamespaces
+
+    shm = [m for m in _spec(host_config={"IpcMode": "shareable"})["mounts"] if m["destination"] == "/dev/shm"]
+    assert [(m["type"], m["source"]) for m in shm] == [("bind", "/c/shm")]
+    joined = JoinedNamespaces(ipc="/proc/7/ns/ipc", ipc_shm="/d/shm")
+    spec = _spec(host_config={"IpcMode": "container:donor"}, joined=joined)
+    assert [m["source"] for m in spec["mounts"] if m["destination"] == "/dev/shm"] == ["/d/shm"]
+    assert {"type": "ipc", "path": "/proc/7/ns/ipc"} in spec["linux"]["namespaces"]
+
+
 def test_user_mounts_override_defaults() -> None:
     spec = _spec(host_config={"Binds": ["/my/hosts:/etc/hosts:ro", "/hostdev:/dev"]})
     dests = [m["destination"] for m in spec["mounts"]]

@@ -29,8 +29,9 @@ from dockyard.engine.containers.names import generate_name, validate_name
 from dockyard.engine.containers.networking import BridgeNetwork
 from dockyard.engine.containers.record import ContainerRecord
 from dockyard.engine.containers.restart import RestartManager, should_restart
-from dockyard.engine.spec.builder import build_spec, resolve_command
+from dockyard.engine.spec.builder import SHM_DIR, build_spec, resolve_command
 from dockyard.engine.spec.defaults import ALL_CAPS
+from dockyard.engine.spec.host import JoinedNamespaces
 from dockyard.engine.spec.hostprobe import probe_host
 from dockyard.engine.spec.model import CreateOptions
 from dockyard.engine.spec.user import RootfsPasswdReader, resolve_user
@@ -47,7 +48,7 @@ from dockyard.shim.client import ShimClient, spawn_shim
 from dockyard.shim.protocol import CreateFailed, ExitInfo
 from dockyard.store.leases import LeaseManager
 from dockyard.store.metadata import ContainerRow
-from dockyard.store.mount import mount_all, unmount
+from dockyard.store.mount import Mount, mount_all, unmount
 from dockyard.units import parse_go_bool
 
 logger = logging.getLogger(__name__)
@@ -307,12 +308,18 @@ class ContainerService:
             elif kind == "user":
                 raise NotFound(f"network {options.host.network_mode} not found")
             self._write_network_files(rec, options, container_dir, attachment)
+            if options.host.ipc_mode.kind == "shareable":
+                shm = container_dir / SHM_DIR
+                shm.mkdir(exist_ok=True)
+                Mount("tmpfs", "shm", ("nosuid", "nodev", "noexec", "mode=1777",
+                                       f"size={options.host.shm_size}")).mount(str(shm))
             image_config = self.images.config_of(self.images.metadata.get_image(rec.image_id))
             spec = build_spec(options, image_config, container_id=cid, rootfs=str(rootfs),
                               container_dir=str(container_dir), netns_path=netns_path,
                               passwd=RootfsPasswdReader(str(rootfs)),
                               host=probe_host([d.path_on_host for d in options.host.resources.devices],
                                               privileged=options.host.privileged),
+                              joined=self._joined_namespaces(options),
                               init_path=self.init_path if options.host.init else None)
             _keep_bounded_caps(spec)
             with open(bundle / "config.json", "w") as f:
@@ -360,6 +367,25 @@ class ContainerService:
             self._changed.notify_all()
         self._watch(cid, shim)
         self._event("start", rec)
+
+    def _joined_namespaces(self, options: CreateOptions) -> JoinedNamespaces:
+        """The namespaces of the containers named by ``--ipc``/``--pid container:<x>``."""
+        pid_path = ipc_path = ipc_shm = ""
+        for mode, what in ((options.host.pid_mode, "PID"), (options.host.ipc_mode, "IPC")):
+            if mode.kind != "container":
+                continue
+            other = self.get(mode.target)
+            if not other.state.running:
+                raise Conflict(f"cannot join {what} of a non running container: {other.id}")
+            if what == "PID":
+                pid_path = f"/proc/{other.state.pid}/ns/pid"
+                continue
+            if from_docker_json(other.config, other.host_config, {}).host.ipc_mode.kind != "shareable":
+                raise Conflict(f"can't join IPC of container {other.id}: non-shareable IPC (hint: use "
+                               "IpcMode:shareable for the donor container)")
+            ipc_path = f"/proc/{other.state.pid}/ns/ipc"
+            ipc_shm = str(self.paths.container_dir(other.id) / SHM_DIR)
+        return JoinedNamespaces(pid=pid_path, ipc=ipc_path, ipc_shm=ipc_shm)
 
     def _write_network_files(self, rec: ContainerRecord, options: CreateOptions, container_dir: Path,
                              attachment: Any) -> None:
@@ -483,6 +509,8 @@ class ContainerService:
             with contextlib.suppress(Exception):
                 unmount(str(rootfs), detach=True)
         with contextlib.suppress(Exception):
+            unmount(str(self.paths.container_dir(cid) / SHM_DIR), detach=True)  # a shareable /dev/shm
+        with contextlib.suppress(Exception):
             self.network.detach(cid, attachment)
         if netns:
             with contextlib.suppress(Exception):
@@ -574,7 +602,7 @@ class ContainerService:
                 try:
                     rec = self.get(cid)
                 except NotFound:
-                    return rec.state.exit_code, rec.state.error
+                    return rec.state.exit_code, ""  # dockerd reports no error to a wait for removal
                 if condition == "not-running" and not rec.state.running and rec.state.status != "created":
                     return rec.state.exit_code, rec.state.error
                 if condition == "not-running" and rec.state.status == "created":

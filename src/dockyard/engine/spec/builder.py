@@ -26,6 +26,9 @@ _EMPTY: Mapping[str, str] = MappingProxyType({})
 
 # --- command, environment ---------------------------------------------------------------------
 
+
+SHM_DIR = "shm"  # a shareable container's /dev/shm, in its container directory
+
 def resolve_command(options: CreateOptions, image: ContainerConfig) -> list[str]:
     """Docker's entrypoint/cmd merge: an entrypoint given at create replaces the image's and
     drops the image's cmd; otherwise a cmd given at create replaces the image's cmd."""
@@ -247,6 +250,10 @@ def user_mounts(options: CreateOptions, image: ContainerConfig, *, container_dir
             if not joined.ipc_shm:
                 raise InvalidArgument(f"invalid IPC mode: {host.ipc_mode}")
             ipc.append(_bind("/dev/shm", joined.ipc_shm, writable=True, propagation="rprivate"))
+        elif host.ipc_mode.kind == "shareable":
+            # a tmpfs the engine mounts on the host, so that other containers can be given it too
+            ipc.append(_bind("/dev/shm", os.path.join(container_dir, SHM_DIR), writable=True,
+                             propagation="rprivate"))
 
     ms = vols + net + ipc + tmpfs
     ms.sort(key=lambda m: _depth(m["destination"]))

@@ -51,6 +51,20 @@ def check_sysctls(host: HostOptions) -> None:
             raise InvalidArgument(f'sysctl "{name}" not allowed in host UTS namespace')
 
 
+def parse_uint_list(text: str, context: str) -> set[int]:
+    """A cpuset list (``0-2,4``), as Go's parsers.ParseUintList reads it."""
+    if not _CPUSET_RE.match(text):
+        raise InvalidArgument(f"{context}: invalid format: {text}")
+    out: set[int] = set()
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        first, last = int(low), int(high or low)
+        if first > last:
+            raise InvalidArgument(f"{context}: invalid format: {part}")
+        out.update(range(first, last + 1))
+    return out
+
+
 def check_resources(r: Resources, ncpu: int = 0) -> None:
     if r.memory != 0 and r.memory < MIN_MEMORY:
         raise InvalidArgument("Minimum memory limit allowed is 6MB")
@@ -83,8 +97,11 @@ def check_resources(r: Resources, ncpu: int = 0) -> None:
     if r.cpu_quota > 0 and r.cpu_quota < 1000:
         raise InvalidArgument("CPU cfs quota can not be less than 1ms (i.e. 1000)")
     for text, what in ((r.cpuset_cpus, "cpus"), (r.cpuset_mems, "mems")):
-        if text and not _CPUSET_RE.match(text):
-            raise InvalidArgument(f"Invalid value {text} for cpuset {what}")
+        if text:
+            requested = parse_uint_list(text, f"Invalid value {text} for cpuset {what}")
+            if what == "cpus" and ncpu and max(requested) >= ncpu:
+                raise InvalidArgument(f"Requested CPUs are not available - requested {text}, available: "
+                                      f"{'0' if ncpu == 1 else f'0-{ncpu - 1}'}")
     if r.blkio_weight != 0 and not 10 <= r.blkio_weight <= 1000:
         raise InvalidArgument("Range of blkio weight is from 10 to 1000")
     for wd in r.blkio_weight_device:
