@@ -2,7 +2,7 @@
 # machine (as root) and activates a virtual environment with dockyard installed in it.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-APT_PACKAGES=(busybox-static skopeo umoci runc docker-registry apache2-utils)
+APT_PACKAGES=(busybox-static skopeo umoci runc docker-registry apache2-utils tini)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

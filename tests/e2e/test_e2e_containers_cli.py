@@ -660,3 +660,10 @@ def test_pid_and_ipc_of_another_container(d: DaemonHandle) -> None:
 def test_cpuset_values(d: DaemonHandle, flag: str, message: str) -> None:
     bad = d.docker("run", "--rm", "--cpuset-cpus", flag, "busybox", "true", check=False, timeout=T)
     assert bad.returncode == 125 and message in bad.stderr
+
+
+def test_init_reaps_as_pid_1(d: DaemonHandle) -> None:
+    out = d.docker("run", "--rm", "--init", "busybox", "ps", "-o", "pid,comm", timeout=T).stdout.split()
+    assert out[:4] == ["PID", "COMMAND", "1", "docker-init"], out
+    # the exit code of the command comes through the init
+    assert d.docker("run", "--rm", "--init", "busybox", "sh", "-c", "exit 5", check=False, timeout=T).returncode == 5

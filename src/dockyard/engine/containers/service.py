@@ -32,7 +32,7 @@ from dockyard.engine.containers.restart import RestartManager, should_restart
 from dockyard.engine.spec.builder import SHM_DIR, build_spec, resolve_command
 from dockyard.engine.spec.defaults import ALL_CAPS
 from dockyard.engine.spec.host import JoinedNamespaces
-from dockyard.engine.spec.hostprobe import probe_host
+from dockyard.engine.spec.hostprobe import find_init, probe_host
 from dockyard.engine.spec.model import CreateOptions
 from dockyard.engine.spec.user import RootfsPasswdReader, resolve_user
 from dockyard.engine.spec.validate import check_resources
@@ -134,7 +134,7 @@ class ContainerService:
         self.publish = publish
         self.runtime = runtime
         self.shim_launcher = shim_launcher  # a launcher socket forking ready shims, or None: exec one each time
-        self.init_path = init_path or shutil.which("tini") or shutil.which("docker-init")
+        self.init_path = init_path or find_init()
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._exits: dict[str, int] = {}          # exit counter per container, for next-exit waits

@@ -6,6 +6,7 @@ import os
 import platform
 import stat
 from collections.abc import Iterable
+from typing import Literal
 
 from dockyard.engine.spec.host import HostDevice, HostFacts
 from dockyard.engine.spec.seccomp import KernelVersion, parse_kernel
@@ -82,3 +83,38 @@ def probe_host(device_paths: Iterable[str] = (), *, privileged: bool = False) ->
 
 
 __all__ = ["device_at", "devices_under", "probe_host"]
+
+
+# --init: Docker runs its docker-init (a static tini) as the container's PID 1. Only a statically
+# linked binary works in every image (busybox has no libc, distroless no shell).
+INIT_CANDIDATES = ("docker-init", "tini-static", "tini")
+_PT_INTERP = 3
+
+
+def is_static_elf(path: str) -> bool:
+    """True for an ELF executable without a program interpreter (ld.so): it runs in any rootfs."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(64)
+            if header[:4] != b"\x7fELF" or header[4] != 2:  # 64-bit ELF only
+                return False
+            order: Literal["little", "big"] = "little" if header[5] == 1 else "big"
+            phoff = int.from_bytes(header[32:40], order)
+            phentsize = int.from_bytes(header[54:56], order)
+            phnum = int.from_bytes(header[56:58], order)
+            f.seek(phoff)
+            table = f.read(phentsize * phnum)
+    except OSError:
+        return False
+    return all(int.from_bytes(table[i:i + 4], order) != _PT_INTERP for i in range(0, len(table), phentsize))
+
+
+def find_init(search_path: str | None = None) -> str | None:
+    """The first static init binary on PATH (``docker-init``, Debian's ``tini-static``…), or None."""
+    import shutil
+
+    for name in INIT_CANDIDATES:
+        found = shutil.which(name, path=search_path)
+        if found and is_static_elf(os.path.realpath(found)):
+            return found
+    return None
