@@ -12,12 +12,14 @@ import sys
 from dockyard.runtime import hooks, namespaces, rootfs
 from dockyard.runtime.paths import secure_join
 from dockyard.runtime.process import (
+    REAPER_ANNOTATION,
     ExecError,
     apply_rlimits,
     check_cwd_inside_root,
     close_fds_except,
     drop_privileges,
     env_map,
+    exec_under_reaper,
     home_for,
     lookup_executable,
     reset_signals,
@@ -237,6 +239,8 @@ def _finish_process(cfg: InitConfig, proc: Process, chan: Channel, steps: _Steps
         if proc.no_new_privileges and cfg.seccomp_bpf is not None:
             linux.seccomp_load_bpf(cfg.seccomp_bpf)
         reset_signals()
+        if cfg.spec.annotations.get(REAPER_ANNOTATION) == "reaper":
+            exec_under_reaper(path, list(proc.args), env)
         os.execve(path, list(proc.args), env)
     except BaseException as exc:  # noqa: BLE001 - nobody listens any more: say it on stderr
         try:

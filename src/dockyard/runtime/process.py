@@ -10,10 +10,12 @@ import stat
 from dockyard.errors import DockyardError, InvalidArgument
 from dockyard.runtime import capabilities as caps
 from dockyard.sys import linux
+from dockyard.sys.process import rewrite_cmdline
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dataclasses import dataclass
+    from typing import NoReturn
 
     from dockyard.runtime.spec import Process, Rlimit
 else:
@@ -181,3 +183,40 @@ def check_cwd_inside_root() -> None:
         raise OSError(exc.errno or errno.ENOENT, "current working directory is outside of the container root") from exc
     if not cwd.startswith("/"):
         raise OSError(errno.EPERM, "current working directory is outside of the container root")
+
+
+REAPER_ANNOTATION = "org.dockyard.init"  # "reaper": the runtime stays as PID 1 (--init without tini)
+_FORWARDED = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2,
+              signal.SIGWINCH, signal.SIGCONT, signal.SIGALRM)
+
+
+def exec_under_reaper(path: str, args: list[str], env: dict[str, str]) -> NoReturn:
+    """``--init`` without an init binary: run the process as our child and stay PID 1, reaping
+    every orphan and passing signals on, then exit as the process did (tini's contract).
+
+    Only what is already imported may run here: the container's root is no longer the host's."""
+    child = os.fork()
+    if child == 0:
+        try:
+            os.execve(path, args, env)
+        finally:
+            os._exit(127)
+
+    def forward(signum: int, _frame: object) -> None:
+        try:
+            os.kill(child, signum)
+        except ProcessLookupError:
+            pass
+
+    for sig in _FORWARDED:
+        signal.signal(sig, forward)
+    # Inside the container PID 1 shows as the init, not as the runtime's host command line.
+    rewrite_cmdline(["/sbin/docker-init", "--", *args])
+    linux.set_process_name("docker-init")
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(0)
+        if pid == child:
+            os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.waitstatus_to_exitcode(status))

@@ -206,3 +206,9 @@ __all__ = [
     "set_pdeathsig",
     "setdomainname", "sethostname", "setns", "unshare",
 ]
+
+
+def set_process_name(name: str) -> None:
+    """The task's comm, what ps shows for it (15 bytes at most)."""
+    buf = ctypes.create_string_buffer(name.encode()[:15])
+    prctl(PR_SET_NAME, ctypes.addressof(buf))

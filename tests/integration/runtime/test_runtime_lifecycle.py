@@ -301,3 +301,17 @@ def test_features_and_spec(rt: Runtime) -> None:
     bundle.mkdir()
     assert rt.cmd("spec", "--bundle", str(bundle)).returncode == 0
     assert json.loads((bundle / "config.json").read_text())["process"]["args"] == ["sh"]
+
+
+def test_reaper_init_annotation(rt: Runtime) -> None:
+    """--init without an init binary: the runtime stays PID 1, reaps, forwards signals, keeps the code."""
+    config = base_config(["sh", "-c", "sleep 0 & ps -o pid,comm; kill -TERM $$; sleep 5"])
+    config["annotations"] = {"org.dockyard.init": "reaper"}
+    proc = rt.run(config)
+    lines = proc.stdout.split()
+    assert lines[:4] == ["PID", "COMMAND", "1", "docker-init"], proc.stdout
+    assert proc.returncode == 128 + 15  # the command's death by SIGTERM, passed on as tini does
+    plain = base_config(["sh", "-c", "exit 4"])
+    plain["annotations"] = {"org.dockyard.init": "reaper"}
+    assert rt.run(plain).returncode == 4
+    assert not rt.leftovers()

@@ -191,3 +191,14 @@ def test_probe_host_finds_dev_null() -> None:
     (null,) = facts.devices["/dev/null"]
     assert (null.type, null.major, null.minor) == ("c", 1, 3)
     assert facts.devices["/nonexistent"] == () and facts.ncpu >= 1
+
+
+def test_init_without_a_binary_is_the_runtime_itself() -> None:
+    spec = _spec(host_config={"Init": True}, reaper_init=True)
+    assert spec["annotations"]["org.dockyard.init"] == "reaper"
+    assert spec["process"]["args"][0] != "/sbin/docker-init"
+    with_binary = _spec(host_config={"Init": True}, init_path="/usr/bin/tini-static", reaper_init=True)
+    assert with_binary["process"]["args"][:2] == ["/sbin/docker-init", "--"]
+    assert "org.dockyard.init" not in with_binary.get("annotations", {})
+    with pytest.raises(FailedPrecondition, match="no init binary"):
+        _spec(host_config={"Init": True})

@@ -320,7 +320,8 @@ class ContainerService:
                               host=probe_host([d.path_on_host for d in options.host.resources.devices],
                                               privileged=options.host.privileged),
                               joined=self._joined_namespaces(options),
-                              init_path=self.init_path if options.host.init else None)
+                              init_path=self.init_path if options.host.init else None,
+                              reaper_init=os.path.basename(self.runtime) == "dockyard-runtime")
             _keep_bounded_caps(spec)
             with open(bundle / "config.json", "w") as f:
                 json.dump(spec, f)

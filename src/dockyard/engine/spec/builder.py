@@ -20,6 +20,7 @@ from dockyard.engine.spec.user import ExecUser, PasswdReader, resolve_user
 from dockyard.engine.spec.validate import normalize_caps, validate
 from dockyard.errors import FailedPrecondition, InvalidArgument
 from dockyard.oci.config import ContainerConfig, ImageConfig
+from dockyard.runtime.process import REAPER_ANNOTATION
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -474,6 +475,7 @@ def build_spec(
     joined: JoinedNamespaces | None = None,
     volume_sources: Mapping[str, str] = _EMPTY,
     init_path: str | None = None,
+    reaper_init: bool = False,
     cgroups_path: str | None = None,
 ) -> dict[str, Any]:
     """The OCI runtime config (config.json as a dict) for a container.
@@ -481,7 +483,8 @@ def build_spec(
     ``arch`` is the native architecture name (``amd64``, ``arm64``…; default: this host's).
     ``netns_path`` is the network namespace to join (a prepared one, or the other container's
     for ``--network container:<x>``); None makes a new one (none with ``--network host``).
-    ``init_path`` is the host path of the init binary, needed when ``--init`` is set.
+    ``init_path`` is the host path of the init binary for ``--init``; without one, ``reaper_init``
+    (the runtime is ours) has the runtime itself stay as the reaping PID 1.
     ``volume_sources`` maps each volume mount's destination to its host directory.
     """
     facts = host or HostFacts()
@@ -494,7 +497,8 @@ def build_spec(
     hostname = default_hostname(options, container_id, facts)
     args = resolve_command(options, img)
     use_init = bool(hc.init) and hc.pid_mode.kind == "private"
-    if use_init:
+    reaper = use_init and not init_path and reaper_init
+    if use_init and not reaper:
         if not init_path:
             raise FailedPrecondition("--init was requested but no init binary is available")
         args = [d.INIT_PATH_IN_CONTAINER, "--", *args]
@@ -559,6 +563,8 @@ def build_spec(
     spec["mounts"] = mounts
     if hc.annotations:
         spec["annotations"] = dict(hc.annotations)
+    if reaper:  # our runtime stays as PID 1 itself
+        spec["annotations"] = {**spec.get("annotations", {}), REAPER_ANNOTATION: "reaper"}
     spec["linux"] = linux
     return spec
 
