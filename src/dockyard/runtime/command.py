@@ -234,7 +234,8 @@ def _dispatch(args: Any) -> int:
         return _list(root, args.format, args.quiet)
     sd = StateDir(root, args.id)
     if verb in ("create", "run"):
-        from dockyard.runtime.create import CreateOptions, create, wait_forwarding_signals
+        from dockyard.runtime.create import CreateOptions, create
+        from dockyard.runtime.process import wait_forwarding_signals
 
         foreground = verb == "run" and not args.detach
         if foreground:
@@ -354,7 +355,8 @@ def _exec(sd: StateDir, args: Any) -> int:
     import json
 
     from dockyard.runtime._json import Node
-    from dockyard.runtime.create import ExecOptions, exec_process, wait_forwarding_signals
+    from dockyard.runtime.create import ExecOptions, exec_process
+    from dockyard.runtime.process import wait_forwarding_signals
     from dockyard.runtime.spec import Capabilities, Process, User, _process
 
     state = sd.load()

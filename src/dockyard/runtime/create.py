@@ -29,9 +29,9 @@ else:
     from dockyard.runtime._record import record as dataclass
 
 if TYPE_CHECKING:
-    import signal
+    pass
 else:
-    import _signal as signal  # the C module: `signal` builds its enums (and imports enum) on import
+    pass  # the C module: `signal` builds its enums (and imports enum) on import
 
 # (hooks, seccomp, tty and signal handling are imported where used: most containers need none of them)
 
@@ -279,23 +279,3 @@ def exec_process(sd: StateDir, state: State, spec: Spec, opts: ExecOptions) -> i
         chan.close()
 
 
-def wait_forwarding_signals(pid: int) -> int:
-    """Foreground run/exec: forward signals to ``pid`` and return its exit code (reaping orphans)."""
-    forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
-                 signal.SIGWINCH)
-
-    def forward(signum: int, _frame: object) -> None:
-        try:
-            os.kill(pid, signum)
-        except ProcessLookupError:
-            pass
-
-    for sig in forwarded:
-        signal.signal(sig, forward)
-    while True:
-        try:
-            done, status = os.waitpid(-1, 0)
-        except ChildProcessError:
-            return 0
-        if done == pid:
-            return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)

@@ -186,8 +186,29 @@ def check_cwd_inside_root() -> None:
 
 
 REAPER_ANNOTATION = "org.dockyard.init"  # "reaper": the runtime stays as PID 1 (--init without tini)
-_FORWARDED = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2,
-              signal.SIGWINCH, signal.SIGCONT, signal.SIGALRM)
+
+
+def wait_forwarding_signals(pid: int) -> int:
+    """Forward signals to ``pid`` and return its exit code (128 + signal when killed), reaping
+    every other child meanwhile: foreground run/exec, and the reaper below."""
+    forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+                 signal.SIGWINCH, signal.SIGCONT, signal.SIGALRM)
+
+    def forward(signum: int, _frame: object) -> None:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+    for sig in forwarded:
+        signal.signal(sig, forward)
+    while True:
+        try:
+            done, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return 0
+        if done == pid:
+            return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
 
 
 def exec_under_reaper(path: str, args: list[str], env: dict[str, str]) -> NoReturn:
@@ -201,22 +222,7 @@ def exec_under_reaper(path: str, args: list[str], env: dict[str, str]) -> NoRetu
             os.execve(path, args, env)
         finally:
             os._exit(127)
-
-    def forward(signum: int, _frame: object) -> None:
-        try:
-            os.kill(child, signum)
-        except ProcessLookupError:
-            pass
-
-    for sig in _FORWARDED:
-        signal.signal(sig, forward)
     # Inside the container PID 1 shows as the init, not as the runtime's host command line.
     rewrite_cmdline(["/sbin/docker-init", "--", *args])
     linux.set_process_name("docker-init")
-    while True:
-        try:
-            pid, status = os.waitpid(-1, 0)
-        except ChildProcessError:
-            os._exit(0)
-        if pid == child:
-            os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.waitstatus_to_exitcode(status))
+    os._exit(wait_forwarding_signals(child))
