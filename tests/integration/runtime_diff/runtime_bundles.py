@@ -173,7 +173,8 @@ for s in net/ipv4/ip_forward net/ipv4/ping_group_range kernel/shmmax kernel/msgm
   echo "$s: $(cat /proc/sys/$s 2>&1 | tr -s '\t ' ' ')"
 done
 sec netdev
-tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\n' ' '; echo
+# veths and test bridges (dy*) come and go with whatever else runs on the host: left out
+tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | grep -v -e '^veth' -e '^dy' | sort | tr '\n' ' '; echo
 sec sysvipc
 # segment sizes only: keys are random (ipcmk) and ids are per namespace counters
 awk 'NR > 1 { print "shm size", $4 }' /proc/sysvipc/shm | sort
