@@ -667,3 +667,12 @@ def test_init_reaps_as_pid_1(d: DaemonHandle) -> None:
     assert out[:4] == ["PID", "COMMAND", "1", "docker-init"], out
     # the exit code of the command comes through the init
     assert d.docker("run", "--rm", "--init", "busybox", "sh", "-c", "exit 5", check=False, timeout=T).returncode == 5
+
+
+def test_inspect_shows_the_overlay_directories(d: DaemonHandle) -> None:
+    d.docker("run", "-d", "--name", "gd", "busybox", "sleep", "1000", timeout=T)
+    graph = json.loads(d.docker("inspect", "-f", "{{json .GraphDriver}}", "gd", timeout=T).stdout)
+    if graph["Name"] == "overlay2":
+        assert set(graph["Data"]) == {"LowerDir", "UpperDir", "WorkDir", "MergedDir"}
+        assert os.path.isfile(os.path.join(graph["Data"]["MergedDir"], "bin", "busybox"))
+    d.docker("rm", "-f", "gd", timeout=T)

@@ -84,7 +84,8 @@ def container_summary(rec: ContainerRecord, *, now: float | None = None) -> dict
     }
 
 
-def container_inspect(rec: ContainerRecord, *, graph_driver: str, log_path: str) -> dict[str, Any]:
+def container_inspect(rec: ContainerRecord, *, graph_driver: str, log_path: str,
+                      graph_data: dict[str, str] | None = None) -> dict[str, Any]:
     state = rec.state
     host_config: dict[str, Any] = {
         "Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}},
@@ -162,7 +163,7 @@ def container_inspect(rec: ContainerRecord, *, graph_driver: str, log_path: str)
         "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "",
         "ExecIDs": None,
         "HostConfig": host_config,
-        "GraphDriver": {"Name": graph_driver, "Data": {}},
+        "GraphDriver": {"Name": graph_driver, "Data": dict(graph_data or {})},
         "Mounts": [],
         "Config": config,
         "NetworkSettings": {

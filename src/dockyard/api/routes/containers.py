@@ -39,6 +39,7 @@ class ContainerBackend(Protocol):
     def unpause(self, ref: str) -> None: ...
     def resize(self, ref: str, height: int, width: int) -> None: ...
     def top(self, ref: str, ps_args: str = "") -> tuple[list[str], list[list[str]]]: ...
+    def graph_data(self, rec: ContainerRecord) -> dict[str, str]: ...
     def attach(self, ref: str, *, stdin: bool, stdout: bool, stderr: bool, logs: bool,
                gone: Callable[[], bool] = ...) -> Any: ...
     def logs(self, ref: str, *, stdout: bool, stderr: bool, since: float | None, until: float | None,
@@ -159,8 +160,9 @@ class ContainerRoutes:
 
     async def inspect(self, req: Request) -> Response:
         rec = await self._call(self.backend.get, req.path_params["id"])
+        graph_data = await self._call(self.backend.graph_data, rec)
         return json_response(container_wire.container_inspect(rec, graph_driver=self.graph_driver,
-                                                              log_path=rec.log_path))
+                                                              log_path=rec.log_path, graph_data=graph_data))
 
     async def start(self, req: Request) -> Response:
         try:

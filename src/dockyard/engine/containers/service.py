@@ -769,6 +769,19 @@ class ContainerService:
             raise waiter.error
         return waiter.sock
 
+    def graph_data(self, rec: ContainerRecord) -> dict[str, str]:
+        """``GraphDriver.Data`` of inspect: the overlay's directories, as dockerd's overlay2 shows them."""
+        try:
+            mounts = self.images.snapshotter.mounts(rec.snapshot_key)
+        except DockyardError:
+            return {}
+        names = {"lowerdir": "LowerDir", "upperdir": "UpperDir", "workdir": "WorkDir"}
+        data = {names[k]: v for m in mounts if m.type == "overlay"
+                for k, _, v in (o.partition("=") for o in m.options) if k in names}
+        if data:
+            data["MergedDir"] = str(self.paths.bundle(rec.id) / "rootfs")
+        return data
+
     def top(self, ref: str, ps_args: str = "") -> tuple[list[str], list[list[str]]]:
         """``ps`` of the host, the container's processes only (dockerd's ``top``)."""
         rec = self.get(ref)
