@@ -676,3 +676,11 @@ def test_inspect_shows_the_overlay_directories(d: DaemonHandle) -> None:
         assert set(graph["Data"]) == {"LowerDir", "UpperDir", "WorkDir", "MergedDir"}
         assert os.path.isfile(os.path.join(graph["Data"]["MergedDir"], "bin", "busybox"))
     d.docker("rm", "-f", "gd", timeout=T)
+
+
+def test_ps_and_inspect_sizes(d: DaemonHandle) -> None:
+    d.docker("run", "--name", "sz", "busybox", "sh", "-c", "echo hello > /data.txt", timeout=T)
+    size = d.docker("ps", "-a", "-s", "--format", "{{.Size}}", "--filter", "name=sz", timeout=T).stdout.strip()
+    assert re.fullmatch(r"6B \(virtual [0-9.]+MB\)", size), size
+    assert d.docker("inspect", "-s", "-f", "{{.SizeRw}}", "sz", timeout=T).stdout.strip() == "6"
+    d.docker("rm", "sz", timeout=T)

@@ -40,6 +40,7 @@ class ContainerBackend(Protocol):
     def resize(self, ref: str, height: int, width: int) -> None: ...
     def top(self, ref: str, ps_args: str = "") -> tuple[list[str], list[list[str]]]: ...
     def graph_data(self, rec: ContainerRecord) -> dict[str, str]: ...
+    def sizes(self, rec: ContainerRecord) -> tuple[int, int]: ...
     def attach(self, ref: str, *, stdin: bool, stdout: bool, stderr: bool, logs: bool,
                gone: Callable[[], bool] = ...) -> Any: ...
     def logs(self, ref: str, *, stdout: bool, stderr: bool, since: float | None, until: float | None,
@@ -147,7 +148,11 @@ class ContainerRoutes:
         if limit > 0:
             out = out[:limit]
         now = time.time()
-        return json_response([container_wire.container_summary(r, now=now) for r in out])
+        summaries = [container_wire.container_summary(r, now=now) for r in out]
+        if params.flag(req, "size"):  # ps -s: walking each container's layer costs, so only on request
+            for summary, rec in zip(summaries, out, strict=True):
+                summary["SizeRw"], summary["SizeRootFs"] = await self._call(self.backend.sizes, rec)
+        return json_response(summaries)
 
     async def prune(self, req: Request) -> Response:
         records = await self._call(self.backend.all)
@@ -161,8 +166,11 @@ class ContainerRoutes:
     async def inspect(self, req: Request) -> Response:
         rec = await self._call(self.backend.get, req.path_params["id"])
         graph_data = await self._call(self.backend.graph_data, rec)
-        return json_response(container_wire.container_inspect(rec, graph_driver=self.graph_driver,
-                                                              log_path=rec.log_path, graph_data=graph_data))
+        body = container_wire.container_inspect(rec, graph_driver=self.graph_driver, log_path=rec.log_path,
+                                                graph_data=graph_data)
+        if params.flag(req, "size"):  # inspect -s
+            body["SizeRw"], body["SizeRootFs"] = await self._call(self.backend.sizes, rec)
+        return json_response(body)
 
     async def start(self, req: Request) -> Response:
         try:

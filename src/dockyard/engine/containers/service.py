@@ -769,6 +769,18 @@ class ContainerService:
             raise waiter.error
         return waiter.sock
 
+    def sizes(self, rec: ContainerRecord) -> tuple[int, int]:
+        """``SizeRw`` (what the container wrote) and ``SizeRootFs`` (that plus its image's files)."""
+        try:
+            written = self.images.snapshotter.usage(rec.snapshot_key).size
+        except (DockyardError, OSError):
+            written = 0
+        try:
+            image = self.metadata.get_image(rec.image_id).size
+        except DockyardError:
+            image = 0
+        return written, written + image
+
     def graph_data(self, rec: ContainerRecord) -> dict[str, str]:
         """``GraphDriver.Data`` of inspect: the overlay's directories, as dockerd's overlay2 shows them."""
         try:
