@@ -16,6 +16,7 @@ import select
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -684,3 +685,18 @@ def test_ps_and_inspect_sizes(d: DaemonHandle) -> None:
     assert re.fullmatch(r"6B \(virtual [0-9.]+MB\)", size), size
     assert d.docker("inspect", "-s", "-f", "{{.SizeRw}}", "sz", timeout=T).stdout.strip() == "6"
     d.docker("rm", "sz", timeout=T)
+
+
+def test_inspect_mounts(d: DaemonHandle, tmp_path: Path) -> None:
+    d.docker("create", "--name", "mp", "-v", f"{tmp_path}:/data:ro", "--mount", "type=tmpfs,dst=/scratch",
+             "busybox", "true", timeout=T)
+    mounts = json.loads(d.docker("inspect", "-f", "{{json .Mounts}}", "mp", timeout=T).stdout)
+    assert sorted(mounts, key=lambda m: m["Destination"]) == [
+        {"Type": "bind", "Source": str(tmp_path), "Destination": "/data", "Mode": "ro", "RW": False,
+         "Propagation": "rprivate"},
+        {"Type": "tmpfs", "Source": "", "Destination": "/scratch", "Mode": "", "RW": True, "Propagation": ""},
+    ]
+    assert d.docker("ps", "-a", "--no-trunc", "--format", "{{.Mounts}}", "--filter", "name=mp",
+                    timeout=T).stdout.strip() in (
+        f"{tmp_path},", f",{tmp_path}")
+    d.docker("rm", "mp", timeout=T)

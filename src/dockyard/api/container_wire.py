@@ -11,6 +11,9 @@ from dockyard.engine.containers.record import ContainerRecord
 from dockyard.engine.containers.service import ExecRecord
 from dockyard.engine.containers.state import status_text
 from dockyard.engine.spec.defaults import MASKED_PATHS, READONLY_PATHS
+from dockyard.engine.spec.model import MountType
+from dockyard.engine.spec.wire import from_docker_json
+from dockyard.errors import DockyardError
 from dockyard.oci.image import format_rfc3339
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -64,6 +67,25 @@ def _ports(rec: ContainerRecord) -> dict[str, Any]:
     return ports
 
 
+def _mounts(rec: ContainerRecord) -> list[dict[str, Any]]:
+    """``Mounts``: the binds and tmpfs mounts of -v and --mount, as dockerd's MountPoints."""
+    try:
+        host = from_docker_json(rec.config, rec.host_config, {}).host
+    except DockyardError:
+        return []
+    out: list[dict[str, Any]] = []
+    for m in (*host.binds, *host.mounts):
+        if m.type == MountType.BIND:
+            parts = m.raw.split(":")
+            out.append({"Type": "bind", "Source": m.source, "Destination": m.target,
+                        "Mode": parts[2] if len(parts) > 2 else "", "RW": not m.read_only,
+                        "Propagation": m.propagation or "rprivate"})
+        elif m.type == MountType.TMPFS:
+            out.append({"Type": "tmpfs", "Source": "", "Destination": m.target, "Mode": "", "RW": not m.read_only,
+                        "Propagation": ""})
+    return out
+
+
 def container_summary(rec: ContainerRecord, *, now: float | None = None) -> dict[str, Any]:
     mode = rec.host_config.get("NetworkMode") or "default"
     return {
@@ -80,7 +102,7 @@ def container_summary(rec: ContainerRecord, *, now: float | None = None) -> dict
         "Status": status_text(rec.state, now=now if now is not None else time.time()),
         "HostConfig": {"NetworkMode": mode},
         "NetworkSettings": {"Networks": _networks(rec)},
-        "Mounts": [],
+        "Mounts": _mounts(rec),
     }
 
 
@@ -164,7 +186,7 @@ def container_inspect(rec: ContainerRecord, *, graph_driver: str, log_path: str,
         "ExecIDs": None,
         "HostConfig": host_config,
         "GraphDriver": {"Name": graph_driver, "Data": dict(graph_data or {})},
-        "Mounts": [],
+        "Mounts": _mounts(rec),
         "Config": config,
         "NetworkSettings": {
             "Bridge": "", "SandboxID": "", "SandboxKey": "", "HairpinMode": False,
