@@ -133,6 +133,7 @@ def test_policies_apply_when_the_daemon_starts_again(d: DaemonHandle) -> None:
         assert inspect(d2, "us")["State"]["Status"] == "exited"  # stopped by the user: stays stopped
         assert inspect(d2, "no")["State"]["Status"] == "exited"
         assert inspect(d2, "us2")["State"]["Pid"] != us2_pid
+        assert inspect(d2, "us2")["RestartCount"] == 0  # started afresh by the new daemon, as dockerd does
     finally:
         remove_all_containers(d2)
         d2.stop()

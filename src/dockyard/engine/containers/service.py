@@ -420,7 +420,9 @@ class ContainerService:
             live.monitor = thread
         thread.start()
 
-    def _on_exit(self, cid: str, info: ExitInfo) -> None:
+    def _on_exit(self, cid: str, info: ExitInfo, *, restarts: bool = True) -> None:
+        """The container's process ended: clean up, record it, and restart it if its policy says
+        so (``restarts=False`` at daemon start, where dockerd restarts afresh, count reset)."""
         try:
             rec = self.get(cid)
         except NotFound:
@@ -436,7 +438,7 @@ class ContainerService:
         with self._lock:
             rec = self.get(cid)
             manager = self._restarts.setdefault(cid, RestartManager())
-            if not self._closing:  # at shutdown the next daemon's restore decides
+            if restarts and not self._closing:  # at shutdown the next daemon's restore decides
                 delay = manager.next_delay(host.restart_policy, exit_code=info.exit_code,
                                            manually_stopped=rec.manually_stopped, restart_count=rec.restart_count,
                                            ran_for=finished - rec.state.started_at)
@@ -939,7 +941,7 @@ class ContainerService:
                         stopped = now.exit or shim.read_exit() or ExitInfo(exit_code=255)
             if stopped is not None:
                 self._live[rec.id] = _Live(shim)
-                self._on_exit(rec.id, stopped)  # exited while we were down: known before we serve
+                self._on_exit(rec.id, stopped, restarts=False)  # exited while we were down: known before we serve
             elif shim.alive():
                 self._live[rec.id] = _Live(shim)
                 if rec.network is not None:
@@ -948,7 +950,7 @@ class ContainerService:
                 self._watch(rec.id, shim)
             else:
                 info = shim.read_exit() or ExitInfo(exit_code=255, error="the container's shim is gone")
-                self._on_exit(rec.id, info)
+                self._on_exit(rec.id, info, restarts=False)
         self._restart_on_boot()
 
     def _restart_on_boot(self) -> None:
@@ -958,8 +960,9 @@ class ContainerService:
             if rec.state.status != "exited" or not rec.state.started_at:
                 continue
             policy = from_docker_json(rec.config, rec.host_config, {}).host.restart_policy
+            # dockerd's ShouldRestart at boot: no retry limit, and the start resets the count
             if not should_restart(policy, exit_code=rec.state.exit_code, manually_stopped=rec.manually_stopped,
-                                  restart_count=rec.restart_count):
+                                  restart_count=0):
                 continue
             try:
                 self.start(rec.id)
