@@ -700,3 +700,10 @@ def test_inspect_mounts(d: DaemonHandle, tmp_path: Path) -> None:
                     timeout=T).stdout.strip() in (
         f"{tmp_path},", f",{tmp_path}")
     d.docker("rm", "mp", timeout=T)
+
+
+def test_network_none_has_only_a_working_loopback(d: DaemonHandle) -> None:
+    links = d.docker("run", "--rm", "--network", "none", "busybox", "ip", "-o", "link", timeout=T).stdout
+    assert links.count("\n") == 1 and "lo: <LOOPBACK,UP,LOWER_UP>" in links, links
+    assert d.docker("run", "--rm", "--network", "none", "busybox", "ping", "-c", "1", "-W", "2", "127.0.0.1",
+                    timeout=T).returncode == 0

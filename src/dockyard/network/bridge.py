@@ -132,6 +132,14 @@ def _delete_quietly(nl: Netlink, ifname: str) -> None:
                 raise
 
 
+def loopback_up(netns_path: str) -> None:
+    """Bring ``lo`` up in a namespace that gets no other interface (``--network none``)."""
+    with Netlink(netns_path) as nl:
+        lo = nl.link("lo")
+        if lo is not None and not lo.up:
+            nl.set_up(lo.index)
+
+
 def remove_endpoint(host_ifname: str) -> None:
     """Delete the host side of an endpoint (its peer goes with it); idempotent."""
     with Netlink() as nl:

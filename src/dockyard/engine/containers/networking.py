@@ -67,12 +67,17 @@ class BridgeNetwork:
         self.ipam.allocate(BRIDGE_NETWORK_ID, self.subnet, self.subnet.network_address + 1,
                            preferred=attachment.ip_address, owner=owner)
 
-    def create_namespace(self, container_id: str) -> str:
+    def create_namespace(self, container_id: str, *, loopback: bool = False) -> str:
+        """A new network namespace for the container; ``loopback``: with ``lo`` up (``--network none``,
+        where nothing else configures it)."""
         self.netns_dir.mkdir(parents=True, exist_ok=True)
         path = netns.netns_path(str(self.netns_dir), container_id)
         with contextlib.suppress(FileNotFoundError):
             netns.delete_netns(path)  # a leftover of a crash
-        return netns.create_netns(str(self.netns_dir), container_id)
+        created = netns.create_netns(str(self.netns_dir), container_id)
+        if loopback:
+            netbridge.loopback_up(created)
+        return created
 
     def attach(self, container_id: str, netns_path: str) -> NetworkAttachment:
         self._ensure()

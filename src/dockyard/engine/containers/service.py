@@ -297,7 +297,7 @@ class ContainerService:
             mount_all(self.images.snapshotter.mounts(rec.snapshot_key), str(rootfs))
             mounted = True
             if kind in ("bridge", "none"):
-                netns_path = self.network.create_namespace(cid)
+                netns_path = self.network.create_namespace(cid, loopback=kind == "none")
                 if kind == "bridge":
                     attachment = self.network.attach(cid, netns_path)
             elif kind == "container":
