@@ -707,3 +707,12 @@ def test_network_none_has_only_a_working_loopback(d: DaemonHandle) -> None:
     assert links.count("\n") == 1 and "lo: <LOOPBACK,UP,LOWER_UP>" in links, links
     assert d.docker("run", "--rm", "--network", "none", "busybox", "ping", "-c", "1", "-W", "2", "127.0.0.1",
                     timeout=T).returncode == 0
+
+
+def test_create_warnings(d: DaemonHandle) -> None:
+    proc = d.docker("run", "--rm", "--oom-kill-disable", "busybox", "true", timeout=T)
+    assert ("WARNING: OOM killer is disabled for the container, but no memory limit is set, this can result in "
+            "the system running out of resources.") in proc.stderr
+    weight = os.path.exists("/sys/fs/cgroup/blkio/blkio.weight") or os.path.exists("/sys/fs/cgroup/io.weight")
+    proc = d.docker("run", "--rm", "--blkio-weight", "500", "busybox", "true", timeout=T)
+    assert ("Weight discarded." in proc.stderr) is not weight

@@ -211,8 +211,9 @@ class ContainerService:
         cmd = _command(options, image_config.config)
         container_dir = self.paths.container_dir(cid)
         container_dir.mkdir(parents=True, exist_ok=True)
+        host_config, warnings = _adapt_host_config(request.get("HostConfig") or {})
         stored = {"Config": _merge_image_defaults({**config, "Image": image_ref}, image_config.config),
-                  "HostConfig": _adapt_host_config(request.get("HostConfig") or {}),
+                  "HostConfig": host_config,
                   "NetworkingConfig": request.get("NetworkingConfig") or {}}
         rec = ContainerRecord(
             id=cid, name=name, created=time.time(), image=image_ref, image_id=image.id, request=stored,
@@ -230,7 +231,7 @@ class ContainerService:
                                f'"{exc}". You have to remove (or rename) that container to be able to reuse '
                                "that name.") from exc
         self._event("create", rec)
-        return cid, []
+        return cid, warnings
 
     # ---- start --------------------------------------------------------------------------
 
@@ -1100,13 +1101,27 @@ def _restarting(cid: str) -> str:
     return f"Container {cid} is restarting, wait until the container is running"
 
 
-def _adapt_host_config(host_config: dict[str, Any]) -> dict[str, Any]:
-    """dockerd's create-time defaults that inspect shows and update checks against."""
+def _adapt_host_config(host_config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """dockerd's create-time defaults that inspect shows and update checks against, and the
+    warnings it gives for settings it keeps, discards or deprecates."""
     out = dict(host_config)
+    warnings: list[str] = []
     memory = out.get("Memory")
     if isinstance(memory, int) and memory > 0 and not out.get("MemorySwap"):
         out["MemorySwap"] = 2 * memory  # as much swap as memory
-    return out
+    if out.get("OomKillDisable") and not memory:
+        warnings.append("OOM killer is disabled for the container, but no memory limit is set, this can result "
+                        "in the system running out of resources.")
+    if out.get("KernelMemory"):
+        warnings.append("Specifying a kernel memory limit is deprecated and will be removed in a future release.")
+    if out.get("BlkioWeight") and not resources.blkio_weight_supported():
+        warnings.append(resources.NO_BLKIO_WEIGHT)
+        out["BlkioWeight"] = 0
+    if out.get("BlkioWeightDevice") and not resources.blkio_weight_supported():
+        warnings.append("Your kernel does not support Block I/O weight_device or the cgroup is not mounted. "
+                        "Weight-device discarded.")
+        out["BlkioWeightDevice"] = []
+    return out, warnings
 
 
 def _start_error(message: str) -> str:
