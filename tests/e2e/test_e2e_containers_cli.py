@@ -716,3 +716,11 @@ def test_create_warnings(d: DaemonHandle) -> None:
     weight = os.path.exists("/sys/fs/cgroup/blkio/blkio.weight") or os.path.exists("/sys/fs/cgroup/io.weight")
     proc = d.docker("run", "--rm", "--blkio-weight", "500", "busybox", "true", timeout=T)
     assert ("Weight discarded." in proc.stderr) is not weight
+
+
+def test_ps_ports_only_while_running(d: DaemonHandle) -> None:
+    d.docker("run", "-d", "--name", "px", "--expose", "90", "busybox", "sleep", "1000", timeout=T)
+    assert d.docker("ps", "--format", "{{.Ports}}", "--filter", "name=px", timeout=T).stdout.strip() == "90/tcp"
+    d.docker("stop", "-t", "0", "px", timeout=T)
+    assert d.docker("ps", "-a", "--format", "{{.Ports}}", "--filter", "name=px", timeout=T).stdout.strip() == ""
+    d.docker("rm", "px", timeout=T)

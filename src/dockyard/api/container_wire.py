@@ -95,8 +95,9 @@ def container_summary(rec: ContainerRecord, *, now: float | None = None) -> dict
         "ImageID": rec.image_id,
         "Command": _command(rec),
         "Created": int(rec.created),
+        # dockerd lists the ports of a running container only (a stopped one has no network settings)
         "Ports": [{"PrivatePort": int(p.split("/")[0]), "Type": p.split("/")[1] if "/" in p else "tcp"}
-                  for p in (rec.config.get("ExposedPorts") or {})],
+                  for p in (rec.config.get("ExposedPorts") or {})] if rec.state.running else [],
         "Labels": dict(rec.config.get("Labels") or {}),
         "State": rec.state.status,
         "Status": status_text(rec.state, now=now if now is not None else time.time()),
