@@ -6,7 +6,7 @@ import pytest
 
 
 def test_signal_names_and_numbers_as_dockerd_reads_them() -> None:
-    from dockyard.engine.containers.service import _signal_number
+    from dockyard.engine.containers.settings import signal_number as _signal_number
     from dockyard.errors import InvalidArgument
 
     assert _signal_number("KILL") == _signal_number("sigkill") == _signal_number("9") == 9

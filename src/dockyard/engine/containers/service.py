@@ -29,7 +29,15 @@ from dockyard.engine.containers.names import generate_name, validate_name
 from dockyard.engine.containers.networking import BridgeNetwork
 from dockyard.engine.containers.record import ContainerRecord
 from dockyard.engine.containers.restart import RestartManager, should_restart
-from dockyard.engine.spec.builder import SHM_DIR, build_spec, resolve_command
+from dockyard.engine.containers.settings import (
+    adapt_host_config,
+    command_of,
+    log_limits,
+    log_path_for,
+    merge_image_defaults,
+    signal_number,
+)
+from dockyard.engine.spec.builder import SHM_DIR, build_spec
 from dockyard.engine.spec.defaults import ALL_CAPS
 from dockyard.engine.spec.host import JoinedNamespaces
 from dockyard.engine.spec.hostprobe import find_init, probe_host
@@ -49,7 +57,6 @@ from dockyard.shim.protocol import CreateFailed, ExitInfo
 from dockyard.store.leases import LeaseManager
 from dockyard.store.metadata import ContainerRow
 from dockyard.store.mount import Mount, mount_all, unmount
-from dockyard.units import parse_go_bool
 
 logger = logging.getLogger(__name__)
 
@@ -208,17 +215,17 @@ class ContainerService:
             self.images.snapshotter.prepare(key, top or None)
             self.metadata.set_refs("container", cid, [("snapshot", key)])
         image_config = self.images.config_of(image)
-        cmd = _command(options, image_config.config)
+        cmd = command_of(options, image_config.config)
         container_dir = self.paths.container_dir(cid)
         container_dir.mkdir(parents=True, exist_ok=True)
-        host_config, warnings = _adapt_host_config(request.get("HostConfig") or {})
-        stored = {"Config": _merge_image_defaults({**config, "Image": image_ref}, image_config.config),
+        host_config, warnings = adapt_host_config(request.get("HostConfig") or {})
+        stored = {"Config": merge_image_defaults({**config, "Image": image_ref}, image_config.config),
                   "HostConfig": host_config,
                   "NetworkingConfig": request.get("NetworkingConfig") or {}}
         rec = ContainerRecord(
             id=cid, name=name, created=time.time(), image=image_ref, image_id=image.id, request=stored,
             path=cmd[0] if cmd else "", args=tuple(cmd[1:]), snapshot_key=key,
-            log_path=_log_path(container_dir, cid, options.host.log_config.type),
+            log_path=log_path_for(container_dir, cid, options.host.log_config.type),
             hostname=options.config.hostname or cid[:12],
         )
         with self._lock:
@@ -327,7 +334,7 @@ class ContainerService:
             with open(bundle / "config.json", "w") as f:
                 json.dump(spec, f)
             log = options.host.log_config
-            limits = _log_limits(log.config)
+            limits = log_limits(log.config)
             shim = spawn_shim(
                 id=cid, bundle=str(bundle), runtime=self.runtime, runtime_root=str(self.paths.runtime_root),
                 state_dir=str(self.paths.shim_dir(cid)), log_path=rec.log_path,
@@ -534,7 +541,7 @@ class ContainerService:
 
     def kill(self, ref: str, sig: str = "KILL") -> None:
         rec = self.get(ref)
-        number = _signal_number(sig)
+        number = signal_number(sig)
         if not (1 <= number <= 31 or 34 <= number <= 64):  # dockerd's signal map: standard and real-time
             raise InvalidArgument(f"Cannot kill container: {ref}: The linux daemon does not support signal {number}")
         if not rec.state.running:
@@ -542,7 +549,7 @@ class ContainerService:
         # dockerd's killWithSignal: any kill marks a manual stop; the stop signal (any signal when
         # none is configured) and SIGKILL also cancel restarts, so the exit it causes is final.
         configured = rec.config.get("StopSignal")
-        cancel = number == signal.SIGKILL or not configured or _signal_number(str(configured)) == number
+        cancel = number == signal.SIGKILL or not configured or signal_number(str(configured)) == number
         if self._cancel_restart(rec.id, manual=not self._closing, cancel=cancel):
             return  # it was waiting to restart: nothing to signal
         rec = self.get(rec.id)
@@ -1005,93 +1012,6 @@ def _keep_bounded_caps(spec: dict[str, Any]) -> None:
             caps[key] = [n for n in names if n not in CAP_BY_NAME or bounding >> CAP_BY_NAME[n] & 1]
 
 
-def _merge_image_defaults(config: dict[str, Any], image: Any) -> dict[str, Any]:
-    """What ``inspect`` shows as Config: the request completed from the image (dockerd's merge)."""
-    out = dict(config)
-    image_env = list(image.env)
-    user_env = list(out.get("Env") or [])
-    keys = {e.split("=", 1)[0] for e in user_env}
-    out["Env"] = user_env + [e for e in image_env if e.split("=", 1)[0] not in keys] or None
-    if not out.get("User") and image.user:
-        out["User"] = image.user
-    if not out.get("WorkingDir") and image.working_dir:
-        out["WorkingDir"] = image.working_dir
-    labels = dict(image.labels)
-    labels.update(out.get("Labels") or {})
-    out["Labels"] = labels
-    if image.exposed_ports:
-        ports: dict[str, Any] = dict.fromkeys(image.exposed_ports, {})
-        ports.update(out.get("ExposedPorts") or {})
-        out["ExposedPorts"] = {k: {} for k in ports}
-    if image.volumes:
-        volumes: dict[str, Any] = dict.fromkeys(image.volumes, {})
-        volumes.update(out.get("Volumes") or {})
-        out["Volumes"] = {k: {} for k in volumes}
-    if out.get("Entrypoint") is None and not out.get("Cmd") and image.entrypoint is not None:
-        out["Entrypoint"] = list(image.entrypoint)
-    if not out.get("Cmd") and out.get("Entrypoint") in (None, list(image.entrypoint or [])) and image.cmd is not None:
-        out["Cmd"] = list(image.cmd)
-    if not out.get("StopSignal") and image.stop_signal:
-        out["StopSignal"] = image.stop_signal
-    if out.get("Healthcheck") is None and image.healthcheck is not None:
-        out["Healthcheck"] = image.healthcheck.to_json_obj()
-    return out
-
-
-def _command(options: CreateOptions, image: Any) -> list[str]:
-    try:
-        return resolve_command(options, image)
-    except InvalidArgument:
-        return []
-
-
-def _signal_number(sig: str) -> int:
-    text = str(sig).strip().upper()
-    if text.isdigit():
-        if int(text) == 0:
-            raise InvalidArgument(f"Invalid signal: {sig}")
-        return int(text)
-    if not text.startswith("SIG"):
-        text = "SIG" + text
-    for base, sign, anchor in (("SIGRTMIN+", 1, 34), ("SIGRTMAX-", -1, 64)):  # dockerd's real-time names
-        offset = text[len(base):]
-        if text.startswith(base) and offset.isdigit() and 1 <= int(offset) <= 15:
-            return anchor + sign * int(offset)
-    try:
-        return int(signal.Signals[text])
-    except KeyError:
-        raise InvalidArgument(f"Invalid signal: {sig}") from None
-
-
-@dataclass(frozen=True)
-class LogLimits:
-    max_size: int | None
-    max_file: int | None
-    compress: bool | None
-
-
-def _log_path(container_dir: Path, cid: str, driver: str) -> str:
-    """Where Docker keeps a container's log: ``<id>-json.log``, or ``local-logs/container.log``."""
-    if driver == "local":
-        return str(container_dir / "local-logs" / "container.log")
-    return str(container_dir / f"{cid}-json.log")
-
-
-def _log_limits(config: Mapping[str, str]) -> LogLimits:
-    """The log options the shim's writer takes; what is unset keeps the driver's default."""
-    return LogLimits(max_size=_size(config["max-size"]) if "max-size" in config else None,
-                     max_file=int(config["max-file"]) if "max-file" in config else None,
-                     compress=parse_go_bool(config["compress"]) if "compress" in config else None)
-
-
-def _size(text: str) -> int:
-    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
-    text = text.strip().lower().rstrip("b")
-    if text and text[-1] in units:
-        return int(float(text[:-1]) * units[text[-1]])
-    return int(text)
-
-
 def _exec_command(cmd: list[str]) -> str:
     """dockerd's event text: the entrypoint, a space, the arguments (``sh `` with none)."""
     return cmd[0] + " " + " ".join(cmd[1:]) if cmd else ""
@@ -1099,29 +1019,6 @@ def _exec_command(cmd: list[str]) -> str:
 
 def _restarting(cid: str) -> str:
     return f"Container {cid} is restarting, wait until the container is running"
-
-
-def _adapt_host_config(host_config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """dockerd's create-time defaults that inspect shows and update checks against, and the
-    warnings it gives for settings it keeps, discards or deprecates."""
-    out = dict(host_config)
-    warnings: list[str] = []
-    memory = out.get("Memory")
-    if isinstance(memory, int) and memory > 0 and not out.get("MemorySwap"):
-        out["MemorySwap"] = 2 * memory  # as much swap as memory
-    if out.get("OomKillDisable") and not memory:
-        warnings.append("OOM killer is disabled for the container, but no memory limit is set, this can result "
-                        "in the system running out of resources.")
-    if out.get("KernelMemory"):
-        warnings.append("Specifying a kernel memory limit is deprecated and will be removed in a future release.")
-    if out.get("BlkioWeight") and not resources.blkio_weight_supported():
-        warnings.append(resources.NO_BLKIO_WEIGHT)
-        out["BlkioWeight"] = 0
-    if out.get("BlkioWeightDevice") and not resources.blkio_weight_supported():
-        warnings.append("Your kernel does not support Block I/O weight_device or the cgroup is not mounted. "
-                        "Weight-device discarded.")
-        out["BlkioWeightDevice"] = []
-    return out, warnings
 
 
 def _start_error(message: str) -> str:

@@ -1,0 +1,127 @@
+"""Settings a container gets at create time from Docker's request and its image: the merged
+config, the command, the adapted HostConfig with dockerd's warnings, the log file and limits,
+signal names."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dockyard.engine.containers import resources
+from dockyard.engine.spec.builder import resolve_command
+from dockyard.engine.spec.model import CreateOptions
+from dockyard.errors import InvalidArgument
+from dockyard.units import parse_go_bool
+
+
+def merge_image_defaults(config: dict[str, Any], image: Any) -> dict[str, Any]:
+    """What ``inspect`` shows as Config: the request completed from the image (dockerd's merge)."""
+    out = dict(config)
+    image_env = list(image.env)
+    user_env = list(out.get("Env") or [])
+    keys = {e.split("=", 1)[0] for e in user_env}
+    out["Env"] = user_env + [e for e in image_env if e.split("=", 1)[0] not in keys] or None
+    if not out.get("User") and image.user:
+        out["User"] = image.user
+    if not out.get("WorkingDir") and image.working_dir:
+        out["WorkingDir"] = image.working_dir
+    labels = dict(image.labels)
+    labels.update(out.get("Labels") or {})
+    out["Labels"] = labels
+    if image.exposed_ports:
+        ports: dict[str, Any] = dict.fromkeys(image.exposed_ports, {})
+        ports.update(out.get("ExposedPorts") or {})
+        out["ExposedPorts"] = {k: {} for k in ports}
+    if image.volumes:
+        volumes: dict[str, Any] = dict.fromkeys(image.volumes, {})
+        volumes.update(out.get("Volumes") or {})
+        out["Volumes"] = {k: {} for k in volumes}
+    if out.get("Entrypoint") is None and not out.get("Cmd") and image.entrypoint is not None:
+        out["Entrypoint"] = list(image.entrypoint)
+    if not out.get("Cmd") and out.get("Entrypoint") in (None, list(image.entrypoint or [])) and image.cmd is not None:
+        out["Cmd"] = list(image.cmd)
+    if not out.get("StopSignal") and image.stop_signal:
+        out["StopSignal"] = image.stop_signal
+    if out.get("Healthcheck") is None and image.healthcheck is not None:
+        out["Healthcheck"] = image.healthcheck.to_json_obj()
+    return out
+
+
+def command_of(options: CreateOptions, image: Any) -> list[str]:
+    try:
+        return resolve_command(options, image)
+    except InvalidArgument:
+        return []
+
+
+def signal_number(sig: str) -> int:
+    text = str(sig).strip().upper()
+    if text.isdigit():
+        if int(text) == 0:
+            raise InvalidArgument(f"Invalid signal: {sig}")
+        return int(text)
+    if not text.startswith("SIG"):
+        text = "SIG" + text
+    for base, sign, anchor in (("SIGRTMIN+", 1, 34), ("SIGRTMAX-", -1, 64)):  # dockerd's real-time names
+        offset = text[len(base):]
+        if text.startswith(base) and offset.isdigit() and 1 <= int(offset) <= 15:
+            return anchor + sign * int(offset)
+    try:
+        return int(signal.Signals[text])
+    except KeyError:
+        raise InvalidArgument(f"Invalid signal: {sig}") from None
+
+
+@dataclass(frozen=True)
+class LogLimits:
+    max_size: int | None
+    max_file: int | None
+    compress: bool | None
+
+
+def log_path_for(container_dir: Path, cid: str, driver: str) -> str:
+    """Where Docker keeps a container's log: ``<id>-json.log``, or ``local-logs/container.log``."""
+    if driver == "local":
+        return str(container_dir / "local-logs" / "container.log")
+    return str(container_dir / f"{cid}-json.log")
+
+
+def log_limits(config: Mapping[str, str]) -> LogLimits:
+    """The log options the shim's writer takes; what is unset keeps the driver's default."""
+    return LogLimits(max_size=_size(config["max-size"]) if "max-size" in config else None,
+                     max_file=int(config["max-file"]) if "max-file" in config else None,
+                     compress=parse_go_bool(config["compress"]) if "compress" in config else None)
+
+
+def _size(text: str) -> int:
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    text = text.strip().lower().rstrip("b")
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+def adapt_host_config(host_config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """dockerd's create-time defaults that inspect shows and update checks against, and the
+    warnings it gives for settings it keeps, discards or deprecates."""
+    out = dict(host_config)
+    warnings: list[str] = []
+    memory = out.get("Memory")
+    if isinstance(memory, int) and memory > 0 and not out.get("MemorySwap"):
+        out["MemorySwap"] = 2 * memory  # as much swap as memory
+    if out.get("OomKillDisable") and not memory:
+        warnings.append("OOM killer is disabled for the container, but no memory limit is set, this can result "
+                        "in the system running out of resources.")
+    if out.get("KernelMemory"):
+        warnings.append("Specifying a kernel memory limit is deprecated and will be removed in a future release.")
+    if out.get("BlkioWeight") and not resources.blkio_weight_supported():
+        warnings.append(resources.NO_BLKIO_WEIGHT)
+        out["BlkioWeight"] = 0
+    if out.get("BlkioWeightDevice") and not resources.blkio_weight_supported():
+        warnings.append("Your kernel does not support Block I/O weight_device or the cgroup is not mounted. "
+                        "Weight-device discarded.")
+        out["BlkioWeightDevice"] = []
+    return out, warnings
