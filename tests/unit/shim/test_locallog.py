@@ -6,8 +6,6 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -185,40 +183,6 @@ def test_since_skips_compressed_files_by_their_last_time(tmp_path: Path) -> None
         path.write_bytes(raw[:12 + int.from_bytes(raw[10:12], "little")] + b"garbage")
     since = BASE / 1e9 + 11
     assert [e.line for e in logfile.read_logs(str(log), since=since)] == [b"line 11\n"]
-
-
-def test_follow_local_across_rotation(tmp_path: Path) -> None:
-    log = tmp_path / "container.log"
-    writer = locallog.LocalWriter(str(log), max_size=150, max_file=5, compress=True)
-    writer.write("stdout", b"before\n")
-    done = threading.Event()
-
-    def produce() -> None:
-        for i in range(15):
-            writer.write("stdout", b"live %02d\n" % i)
-            time.sleep(0.01)
-        writer.close()
-        done.set()
-
-    thread = threading.Thread(target=produce)
-    got: list[bytes] = []
-    reader = logfile.read_logs(str(log), follow=True, stop=done.is_set, poll_interval=0.005)
-    got.append(next(reader).line)
-    thread.start()
-    got += [e.line for e in reader]
-    thread.join()
-    assert got == [b"before\n"] + [b"live %02d\n" % i for i in range(15)]
-
-
-def test_follow_with_tail_local(tmp_path: Path) -> None:
-    log = tmp_path / "container.log"
-    writer = locallog.LocalWriter(str(log))
-    for i in range(5):
-        writer.write("stdout", b"%d\n" % i)
-    writer.close()
-    got = [e.line for e in logfile.read_logs(str(log), tail=1, follow=True, stop=lambda: True)]
-    assert got == [b"4\n"]
-    assert list(logfile.read_logs(str(log), tail=0, follow=True, stop=lambda: True)) == []
 
 
 def test_reader_ignores_a_torn_last_record(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.shim import logfile
+from dockyard.shim import locallog, logfile
 
 BASE = 1_700_000_000 * 1_000_000_000
 
@@ -134,10 +134,17 @@ def test_reader_skips_torn_lines(tmp_path: Path) -> None:
     assert [e.line for e in logfile.read_logs(str(log))] == [b"a\n"]
 
 
-@pytest.mark.parametrize("rotate", [False, True])
-def test_follow_sees_new_lines_across_rotation_and_stops(tmp_path: Path, rotate: bool) -> None:
+WRITERS = {
+    "json-file": lambda path: logfile.JsonFileWriter(path, max_size=0, max_file=5),
+    "json-file rotated": lambda path: logfile.JsonFileWriter(path, max_size=250, max_file=5),
+    "local rotated and compressed": lambda path: locallog.LocalWriter(path, max_size=150, max_file=5, compress=True),
+}
+
+
+@pytest.mark.parametrize("kind", WRITERS)
+def test_follow_sees_new_lines_across_rotation_and_stops(tmp_path: Path, kind: str) -> None:
     log = tmp_path / "log"
-    writer = logfile.JsonFileWriter(str(log), max_size=250 if rotate else 0, max_file=5)
+    writer = WRITERS[kind](str(log))
     writer.write("stdout", b"before\n")
     done = threading.Event()
 
@@ -158,9 +165,10 @@ def test_follow_sees_new_lines_across_rotation_and_stops(tmp_path: Path, rotate:
     assert got == [b"before\n"] + [b"live %02d\n" % i for i in range(15)]
 
 
-def test_follow_with_tail_starts_at_the_end(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["json-file", "local"])
+def test_follow_with_tail_starts_at_the_end(tmp_path: Path, kind: str) -> None:
     log = tmp_path / "log"
-    writer = logfile.JsonFileWriter(str(log))
+    writer = logfile.JsonFileWriter(str(log)) if kind == "json-file" else locallog.LocalWriter(str(log))
     for i in range(5):
         writer.write("stdout", b"%d\n" % i)
     writer.close()
