@@ -254,6 +254,22 @@ def _check_tty(cli: Cli, attach_stdin: bool, tty: bool) -> None:
         raise CliError("the input device is not a TTY")
 
 
+def _follow(cli: Cli, client: Any, ident: str, sock: Any, waiter: Any, *, stdin: bool, tty: bool,
+            detach_keys: str, sig_proxy: bool, stdout: bool = True, stderr: bool = True) -> int:
+    """Pump the attached streams (signals proxied, the terminal size followed), then end as the
+    container did: 0 when the user detached, its exit code otherwise."""
+    with _proxy_signals(cli, ident, sig_proxy and not tty), \
+            _resize_on_winch(cli, lambda h, w: client.resize(ident, h, w), tty and cli.out_is_terminal()):
+        detached = _stream(cli, sock, stdin=stdin, tty=tty, detach_keys=detach_keys, stdout=stdout, stderr=stderr)
+    if detached:
+        waiter.close()
+        return 0
+    status = _wait_status(waiter)
+    if status != 0:
+        raise StatusError("", status)
+    return 0
+
+
 def _wait_status(waiter: Any) -> int:
     try:
         result = waiter.result()
@@ -325,18 +341,8 @@ def run_container(cli: Cli, ident: str, body: dict[str, Any], opts: Namespace) -
         cli.print(ident)
         return 0
     assert sock is not None
-    detached = False
-    with _proxy_signals(cli, ident, opts.sig_proxy and not tty), \
-            _resize_on_winch(cli, lambda h, w: client.resize(ident, h, w), tty and cli.out_is_terminal()):
-        detached = _stream(cli, sock, stdin=attach_stdin, tty=tty, detach_keys=opts.detach_keys,
-                           stdout=attach_stdout, stderr=attach_stderr)
-    if detached:
-        waiter.close()
-        return 0
-    status = _wait_status(waiter)
-    if status != 0:
-        raise StatusError("", status)
-    return 0
+    return _follow(cli, client, ident, sock, waiter, stdin=attach_stdin, tty=tty, detach_keys=opts.detach_keys,
+                   sig_proxy=opts.sig_proxy, stdout=attach_stdout, stderr=attach_stderr)
 
 
 # -- start / attach ------------------------------------------------------------------------------
@@ -372,16 +378,8 @@ def start(cli: Cli, opts: Namespace, args: list[str]) -> int:
         sock.close()
         waiter.close()
         raise
-    with _proxy_signals(cli, ident, not tty), \
-            _resize_on_winch(cli, lambda h, w: client.resize(ident, h, w), tty and cli.out_is_terminal()):
-        detached = _stream(cli, sock, stdin=with_stdin, tty=tty, detach_keys=detach_keys)
-    if detached:
-        waiter.close()
-        return 0
-    status = _wait_status(waiter)
-    if status != 0:
-        raise StatusError("", status)
-    return 0
+    return _follow(cli, client, ident, sock, waiter, stdin=with_stdin, tty=tty, detach_keys=detach_keys,
+                   sig_proxy=True)
 
 
 def attach(cli: Cli, opts: Namespace, args: list[str]) -> int:
@@ -403,16 +401,8 @@ def attach(cli: Cli, opts: Namespace, args: list[str]) -> int:
     waiter = client.wait(ident)
     sock = client.attach(ident, stdin=with_stdin, stdout=True, stderr=True, stream=True,
                          detach_keys=opts.detach_keys or None)
-    with _proxy_signals(cli, ident, opts.sig_proxy and not tty), \
-            _resize_on_winch(cli, lambda h, w: client.resize(ident, h, w), tty and cli.out_is_terminal()):
-        detached = _stream(cli, sock, stdin=with_stdin, tty=tty, detach_keys=opts.detach_keys or "")
-    if detached:
-        waiter.close()
-        return 0
-    status = _wait_status(waiter)
-    if status != 0:
-        raise StatusError("", status)
-    return 0
+    return _follow(cli, client, ident, sock, waiter, stdin=with_stdin, tty=tty,
+                   detach_keys=opts.detach_keys or "", sig_proxy=opts.sig_proxy)
 
 
 # -- exec ----------------------------------------------------------------------------------------
