@@ -23,7 +23,6 @@ Not a test: run by hand (see bench/README.md).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -45,7 +44,10 @@ from image_load_save import (  # noqa: E402 - after the path set-up
     docker_engine,
     dockyardd_process,
     engine_version,
+    engines_from,
     log,
+    round_order,
+    write_report,
 )
 
 IMAGE = "busybox:latest"
@@ -264,9 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         "--keep-peer", action="store_true", help="leave peer-docker running if this script started it"
     )
     args = p.parse_args(argv)
-    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    if not engines or set(engines) - {"dockyard", "docker"}:
-        p.error("--engines takes dockyard and/or docker")
+    engines = engines_from(p, args.engines)
 
     samples: dict[str, dict[str, list[float]]] = {e: {m: [] for m in METRICS} for e in engines}
     with ExitStack() as stack:
@@ -296,8 +296,7 @@ def main(argv: list[str] | None = None) -> int:
                     docker(h, "logs", logsc[e])
             for r in range(args.rounds):
                 # Alternate who goes first so cache effects fall on both alike.
-                order = engines if r % 2 == 0 else list(reversed(engines))
-                for e in order:
+                for e in round_order(engines, r):
                     h = hosts[e]
                     t_run, _ = timed(h, "run", "--rm", IMAGE, "true")
                     t_exec, _ = timed(h, "exec", sleepers[e], "true")
@@ -312,8 +311,7 @@ def main(argv: list[str] | None = None) -> int:
             for e in engines:
                 remove(hosts[e], [sleepers.pop(e), logsc.pop(e)])
             for r in range(args.concurrent_rounds):
-                order = engines if r % 2 == 0 else list(reversed(engines))
-                for e in order:
+                for e in round_order(engines, r):
                     t = concurrent_round(hosts[e])
                     samples[e]["run_d_20"].append(t)
                     log(f"concurrent round {r + 1}/{args.concurrent_rounds} {e}: {t:.3f} s")
@@ -338,12 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets": {m: target_text(m) for m in METRICS},
         **summary,
     }
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
+    if not write_report(report, args.out, args.json):
         print(f"container lifecycle; medians of {args.rounds} rounds ({args.concurrent_rounds} for run -d)")
         for e, v in versions.items():
             print(f"  {e}: {v}")

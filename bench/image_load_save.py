@@ -40,6 +40,30 @@ TAG = "dockyard-bench/busybox:load-save"
 OPS = ("load", "save")
 
 
+def engines_from(p: argparse.ArgumentParser, text: str) -> list[str]:
+    """The --engines list (dockyard and/or docker), or the parser's usage error."""
+    engines = [e.strip() for e in text.split(",") if e.strip()]
+    if not engines or set(engines) - {"dockyard", "docker"}:
+        p.error("--engines takes dockyard and/or docker")
+    return engines
+
+
+def round_order(engines: list[str], round_index: int) -> list[str]:
+    """Who goes first alternates round by round, so page-cache and disk effects fall on both alike."""
+    return engines if round_index % 2 == 0 else list(reversed(engines))
+
+
+def write_report(report: dict[str, Any], out: Path | None, as_json: bool) -> bool:
+    """Save the JSON report to ``out`` (if given) and print it when asked; True when printed."""
+    text = json.dumps(report, indent=2)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
+    if as_json:
+        print(text)
+    return as_json
+
+
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -239,9 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         "--keep-peer", action="store_true", help="leave peer-docker running if this script started it"
     )
     args = p.parse_args(argv)
-    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    if not engines or set(engines) - {"dockyard", "docker"}:
-        p.error("--engines takes dockyard and/or docker")
+    engines = engines_from(p, args.engines)
 
     with ExitStack() as stack:
         base = args.workdir or Path(
@@ -264,9 +286,7 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.warmup):
                 one_round(hosts[e], archive, out, args.layers)
         for r in range(args.rounds):
-            # Alternate who goes first so page-cache and disk effects fall on both alike.
-            order = engines if r % 2 == 0 else list(reversed(engines))
-            for e in order:
+            for e in round_order(engines, r):
                 t = one_round(hosts[e], archive, out, args.layers)
                 for op in OPS:
                     samples[e][op].append(t[op])
@@ -283,12 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         "engines": versions,
         **summary,
     }
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
+    if not write_report(report, args.out, args.json):
         print(
             f"docker load/save of a {archive_mb:.0f} MB, {args.layers}-layer image; medians of {args.rounds} rounds"
         )

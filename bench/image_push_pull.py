@@ -17,7 +17,6 @@ Both engines treat 127.0.0.0/8 as an insecure (plain HTTP) registry by default.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -37,9 +36,12 @@ from image_load_save import (  # noqa: E402 - after the path set-up
     docker_engine,
     dockyard_engine,
     engine_version,
+    engines_from,
     log,
+    round_order,
     summarize,
     table,
+    write_report,
 )
 from registry_fixtures import Registry  # noqa: E402
 
@@ -93,9 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, help="also write the JSON results to this file")
     p.add_argument("--keep-peer", action="store_true", help="leave peer-docker running if this script started it")
     args = p.parse_args(argv)
-    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    if not engines or set(engines) - {"dockyard", "docker"}:
-        p.error("--engines takes dockyard and/or docker")
+    engines = engines_from(p, args.engines)
 
     with ExitStack() as stack:
         base = args.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-", dir="/var/tmp")))
@@ -113,9 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.warmup):
                 one_round(hosts[e], archive, base, args.layers)
         for r in range(args.rounds):
-            # Alternate who goes first so page-cache and disk effects fall on both alike.
-            order = engines if r % 2 == 0 else list(reversed(engines))
-            for e in order:
+            for e in round_order(engines, r):
                 t = one_round(hosts[e], archive, base, args.layers)
                 for op in OPS:
                     samples[e][op].append(t[op])
@@ -133,12 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         "engines": versions,
         **summary,
     }
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
+    if not write_report(report, args.out, args.json):
         print(f"docker push / cold pull of a {archive_mb:.0f} MB, {args.layers}-layer image to a local registry; "
               f"medians of {args.rounds} rounds")
         for e, v in versions.items():

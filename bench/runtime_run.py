@@ -25,6 +25,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from image_load_save import round_order, write_report  # noqa: E402 - after the path set-up
+
 RUNC = shutil.which("runc") or "/usr/sbin/runc"
 DOCKYARD_RUNTIME = shutil.which("dockyard-runtime") or "dockyard-runtime"
 BUSYBOX = Path("/bin/busybox")
@@ -112,8 +116,7 @@ def main() -> int:
         counter = 0
         for rnd in range(args.warmup + args.runs):
             # alternate which runtime goes first, so neither always runs on a warmer cache
-            order = names if rnd % 2 == 0 else list(reversed(names))
-            for n in order:
+            for n in round_order(names, rnd):
                 counter += 1
                 dt = run_once(RUNTIMES[n], roots[n], bundle, f"bench-{os.getpid()}-{counter}")
                 if rnd >= args.warmup:
@@ -132,12 +135,7 @@ def main() -> int:
     if "runc" in samples and "dockyard-runtime" in samples:
         report["ratio_dockyard_over_runc"] = round(
             statistics.median(samples["dockyard-runtime"]) / statistics.median(samples["runc"]), 3)
-    text = json.dumps(report, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n")
-    if args.json:
-        print(text)
-    else:
+    if not write_report(report, args.out, args.json):
         for n, r in report["results"].items():
             print(f"{n:18} median {r['median_ms']:7.2f} ms  min {r['min_ms']:7.2f}  p90 {r['p90_ms']:7.2f}"
                   f"  ({args.runs} runs)")
