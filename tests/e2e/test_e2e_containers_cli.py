@@ -673,9 +673,12 @@ def test_init_reaps_as_pid_1(d: DaemonHandle) -> None:
 def test_inspect_shows_the_overlay_directories(d: DaemonHandle) -> None:
     d.docker("run", "-d", "--name", "gd", "busybox", "sleep", "1000", timeout=T)
     graph = json.loads(d.docker("inspect", "-f", "{{json .GraphDriver}}", "gd", timeout=T).stdout)
+    assert graph["Name"] in ("overlay2", "native")
     if graph["Name"] == "overlay2":
         assert set(graph["Data"]) == {"LowerDir", "UpperDir", "WorkDir", "MergedDir"}
         assert os.path.isfile(os.path.join(graph["Data"]["MergedDir"], "bin", "busybox"))
+    else:  # the copying snapshotter has no overlay directories to show
+        assert graph["Data"] == {}
     d.docker("rm", "-f", "gd", timeout=T)
 
 
