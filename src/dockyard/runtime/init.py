@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from dockyard.runtime import hooks, namespaces, rootfs
+from dockyard.runtime import cgroups, hooks, namespaces, rootfs
 from dockyard.runtime.paths import secure_join
 from dockyard.runtime.process import (
     REAPER_ANNOTATION,
@@ -95,15 +95,18 @@ def intermediate(cfg: InitConfig, chan: Channel) -> NoReturn:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         _preload(cfg)
         linux_cfg = cfg.spec.linux
-        if cfg.cgroup is not None:
-            steps.run("joining the cgroup", lambda: cfg.cgroup.add(os.getpid()))  # type: ignore[union-attr]
+        user_ns = linux_cfg.namespace("user")
+        cgroup_fd = _enter_cgroup(cfg, steps, by_clone=user_ns is None)
         steps.run("setting rlimits", lambda: apply_rlimits(cfg.process.rlimits))
         if cfg.process.oom_score_adj is not None:
             steps.run("writing oom_score_adj", lambda: write_oom_score_adj(cfg.process.oom_score_adj or 0))
         opened = steps.run("opening namespaces to join", lambda: namespaces.open_joined(linux_cfg.namespaces))
+        # The init enters its cgroup namespace itself, once it is in its cgroup (_enter_cgroupns).
+        cgroupns_fd = next((fd for kind, fd in opened if kind == "cgroup"), None)
+        opened = [x for x in opened if x[0] != "cgroup"]
+        new_cgroupns = linux_cfg.namespace("cgroup") is not None and cgroupns_fd is None
         user_join = [x for x in opened if x[0] == "user"]
         steps.run("joining the user namespace", lambda: namespaces.join(user_join))
-        user_ns = linux_cfg.namespace("user")
         if user_ns is not None and not user_ns.path:
             steps.run("creating the user namespace", lambda: linux.unshare(linux.CLONE_NEWUSER))
             chan.send("userns")
@@ -113,7 +116,7 @@ def intermediate(cfg: InitConfig, chan: Channel) -> NoReturn:
             # IPC namespace's mqueue root belongs to the overflow gid, as under runc).
             steps.run("becoming root in the user namespace", lambda: os.setresuid(0, 0, 0))
         steps.run("joining namespaces", lambda: namespaces.join([x for x in opened if x[0] != "user"]))
-        flags = namespaces.new_flags(linux_cfg.namespaces, exclude=("user",))
+        flags = namespaces.new_flags(linux_cfg.namespaces, exclude=("user", "cgroup"))
         steps.run("creating namespaces", lambda: linux.unshare(flags) if flags else None)
         if user_ns is not None:
             steps.run("becoming root in the user namespace", _become_ns_root)
@@ -123,12 +126,17 @@ def intermediate(cfg: InitConfig, chan: Channel) -> NoReturn:
         if linux_cfg.time_offsets and linux_cfg.namespace("time") and not linux_cfg.namespace("time").path:  # type: ignore[union-attr]
             steps.run("writing time namespace offsets", lambda: _time_offsets(linux_cfg.time_offsets))
         ready_r, ready_w = os.pipe()
-        pid = os.fork()
+        pid = steps.run("forking the init", lambda: cgroups.fork_into(cgroup_fd))
         if pid == 0:
             os.close(ready_w)
             while os.read(ready_r, 1):
                 pass
             os.close(ready_r)
+            inner = _Steps(chan)
+            try:
+                inner.run("entering the cgroup namespace", lambda: _enter_cgroupns(cgroupns_fd, new=new_cgroupns))
+            except BaseException as exc:  # noqa: BLE001
+                _fail(chan, inner.name, exc)
             container_init(cfg, chan)
         os.close(ready_r)
         chan.send("init", pid=pid)
@@ -136,6 +144,24 @@ def intermediate(cfg: InitConfig, chan: Channel) -> NoReturn:
         os._exit(0)
     except BaseException as exc:  # noqa: BLE001 - everything goes to the parent
         _fail(chan, steps.name, exc)
+
+
+def _enter_cgroup(cfg: InitConfig, steps: _Steps, *, by_clone: bool) -> int | None:
+    """Join the container's cgroup; the unified hierarchy's directory may come back to fork into.
+    Not under a user namespace: clone3 checks write access to the cgroup as the mapped user."""
+    if cfg.cgroup is None:
+        return None
+    cgroup = cfg.cgroup
+    return steps.run("joining the cgroup", lambda: cgroup.enter(unified_by_clone=by_clone))  # type: ignore[no-any-return]
+
+
+def _enter_cgroupns(fd: int | None, *, new: bool) -> None:
+    """The child's cgroup namespace, entered once the child is in its cgroup: a new namespace is
+    rooted at the cgroup its creator is in, and clone3 refuses a cgroup outside the caller's."""
+    if fd is not None:
+        namespaces.join([("cgroup", fd)])
+    elif new:
+        linux.unshare(linux.CLONE_NEWCGROUP)
 
 
 def _become_ns_root() -> None:
@@ -256,15 +282,16 @@ def exec_child(cfg: InitConfig, chan: Channel, pid: int) -> NoReturn:
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         _preload(cfg)
-        if cfg.cgroup is not None:
-            steps.run("joining the cgroup", lambda: cfg.cgroup.add(os.getpid()))  # type: ignore[union-attr]
-        steps.run("setting rlimits", lambda: apply_rlimits(cfg.process.rlimits))
         opened = steps.run("opening the container's namespaces", lambda: _open_container_ns(pid))
+        cgroup_fd = _enter_cgroup(cfg, steps, by_clone=not any(kind == "user" for kind, _ in opened))
+        steps.run("setting rlimits", lambda: apply_rlimits(cfg.process.rlimits))
+        cgroupns_fd = next((fd for kind, fd in opened if kind == "cgroup"), None)
+        opened = [x for x in opened if x[0] != "cgroup"]
         steps.run("joining the container's namespaces", lambda: namespaces.join(opened))
         if any(kind == "user" for kind, _ in opened):
             steps.run("becoming root in the user namespace", _become_ns_root)
         ready_r, ready_w = os.pipe()
-        child = os.fork()
+        child = steps.run("forking the process", lambda: cgroups.fork_into(cgroup_fd))
         if child == 0:
             os.close(ready_w)
             while os.read(ready_r, 1):
@@ -272,6 +299,7 @@ def exec_child(cfg: InitConfig, chan: Channel, pid: int) -> NoReturn:
             os.close(ready_r)
             inner = _Steps(chan)
             try:
+                inner.run("joining the cgroup namespace", lambda: _enter_cgroupns(cgroupns_fd, new=False))
                 _finish_process(cfg, cfg.process, chan, inner, keep=set(), state={}, fifo_fd=None)
             except BaseException as exc:  # noqa: BLE001
                 _fail(chan, inner.name, exc)

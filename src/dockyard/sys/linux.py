@@ -41,6 +41,9 @@ SYS_CAPGET = 125
 SYS_CAPSET = 126
 SYS_SECCOMP = 317
 SYS_CLOSE_RANGE = 436
+SYS_CLONE3 = 435
+CLONE_INTO_CGROUP = 0x200000000
+SIGCHLD = 17
 SECCOMP_SET_MODE_FILTER = 1
 SECCOMP_FILTER_FLAG_TSYNC = 1
 CLOSE_RANGE_CLOEXEC = 4
@@ -51,6 +54,12 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 _libc.prctl.restype = ctypes.c_int
 _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+# The same libc, called with the GIL held: clone3 must not let another thread run across the fork.
+_libc_gil = ctypes.PyDLL(None, use_errno=True)
+_libc_gil.syscall.restype = ctypes.c_long
+# struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls,
+# set_tid, set_tid_size, cgroup
+_CLONE_ARGS = struct.Struct("=11Q")
 
 
 def _check(rc: int, what: str, path: str | None = None) -> int:
@@ -192,6 +201,27 @@ def set_link_up(name: str = "lo") -> None:
         sock.close()
 
 
+def fork_into_cgroup(cgroup_fd: int) -> int:
+    """``os.fork()`` whose child is born in the cgroup2 directory ``cgroup_fd`` (clone3 with
+    CLONE_INTO_CGROUP), instead of being migrated there afterwards: a migration through
+    ``cgroup.procs`` takes the global threadgroup lock, whose write side waits for an RCU grace
+    period (5-10 ms here). For single-threaded callers only (like any fork of a Python process
+    that goes on to exec). Raises OSError when the kernel cannot (ENOSYS before 5.7)."""
+    args = ctypes.create_string_buffer(_CLONE_ARGS.pack(CLONE_INTO_CGROUP, 0, 0, 0, SIGCHLD, 0, 0, 0, 0, 0,
+                                                        cgroup_fd), _CLONE_ARGS.size)
+    api = ctypes.pythonapi
+    api.PyOS_BeforeFork()  # what os.fork does around fork(2): import lock, at-fork hooks
+    pid = int(_libc_gil.syscall(ctypes.c_long(SYS_CLONE3), args, ctypes.c_size_t(_CLONE_ARGS.size)))
+    if pid == 0:
+        api.PyOS_AfterFork_Child()
+        return 0
+    err = ctypes.get_errno()
+    api.PyOS_AfterFork_Parent()
+    if pid < 0:
+        raise OSError(err, f"clone3: {os.strerror(err)}")
+    return pid
+
+
 def close_range_cloexec(first: int) -> None:
     """Mark every fd >= first close-on-exec (cheap even with a high fd limit)."""
     _check(int(_libc.syscall(ctypes.c_long(SYS_CLOSE_RANGE), ctypes.c_uint(first),
@@ -201,7 +231,7 @@ def close_range_cloexec(first: int) -> None:
 __all__ = [
     "CLONE_NEWCGROUP", "CLONE_NEWIPC", "CLONE_NEWNET", "CLONE_NEWNS", "CLONE_NEWPID", "CLONE_NEWTIME",
     "CLONE_NEWUSER", "CLONE_NEWUTS", "ambient_clear_all", "ambient_raise", "capbset_drop", "capbset_read",
-    "capget", "capset", "close_range_cloexec", "personality", "pivot_root", "prctl", "seccomp_load_bpf",
+    "capget", "capset", "close_range_cloexec", "fork_into_cgroup", "personality", "pivot_root", "prctl", "seccomp_load_bpf",
     "set_child_subreaper", "set_dumpable", "set_keepcaps", "set_link_up", "set_no_new_privs",
     "set_pdeathsig",
     "setdomainname", "sethostname", "setns", "unshare",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import os
 
 from dockyard.runtime.cgroups.common import Stats
 from dockyard.runtime.cgroups.v1 import UNIFIED, CgroupV1, discover, discover_hybrid
 from dockyard.runtime.cgroups.v2 import CgroupV2
+from dockyard.sys import linux
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,6 +26,7 @@ class Cgroup(Protocol):
     def create(self) -> None: ...
     def apply(self, resources: Resources) -> None: ...
     def add(self, pid: int) -> None: ...
+    def enter(self, *, unified_by_clone: bool) -> int | None: ...
     def pids(self) -> list[int]: ...
     def freeze(self) -> None: ...
     def thaw(self) -> None: ...
@@ -55,5 +58,26 @@ def from_paths(paths: Mapping[str, str]) -> Cgroup:
     return mgr
 
 
+def fork_into(cgroup_fd: int | None) -> int:
+    """``os.fork()``, the child born in the cgroup2 directory ``cgroup_fd`` when one is given
+    (see ``enter``); on kernels without clone3 the caller migrates there first. Closes the fd."""
+    if cgroup_fd is None:
+        return os.fork()
+    try:
+        try:
+            return linux.fork_into_cgroup(cgroup_fd)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSYS, errno.E2BIG, errno.EINVAL):
+                raise
+        procs = os.open("cgroup.procs", os.O_WRONLY | os.O_CLOEXEC, dir_fd=cgroup_fd)
+        try:
+            os.write(procs, str(os.getpid()).encode())
+        finally:
+            os.close(procs)
+        return os.fork()
+    finally:
+        os.close(cgroup_fd)
+
+
 __all__ = ["UNIFIED", "Cgroup", "CgroupV1", "CgroupV2", "Stats", "default_path", "discover", "discover_hybrid",
-           "from_paths", "open_cgroup"]
+           "fork_into", "from_paths", "open_cgroup"]

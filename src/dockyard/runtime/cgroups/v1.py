@@ -96,6 +96,21 @@ class CgroupV1:
         for path in self.paths.values():
             write_file(path, "cgroup.procs", str(pid))
 
+    def enter(self, *, unified_by_clone: bool) -> int | None:
+        """Move the calling single-threaded process in. A v1 hierarchy takes it as one thread
+        ("0" in ``tasks``), which skips the global threadgroup lock and its RCU grace period; the
+        unified hierarchy has no such path for a domain cgroup, so with ``unified_by_clone`` its
+        directory comes back opened, for the next fork to be born there (``fork_into``)."""
+        unified_fd = None
+        for key, path in self.paths.items():
+            if key == UNIFIED and unified_by_clone:
+                unified_fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            elif key == UNIFIED:
+                write_file(path, "cgroup.procs", str(os.getpid()))
+            else:
+                write_file(path, "tasks", "0")
+        return unified_fd
+
     def pids(self) -> list[int]:
         for key in ("pids", "memory", "freezer", "devices"):
             if key in self.paths:

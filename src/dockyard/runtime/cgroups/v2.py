@@ -44,6 +44,14 @@ class CgroupV2:
     def add(self, pid: int) -> None:
         write_file(self.path, "cgroup.procs", str(pid))
 
+    def enter(self, *, unified_by_clone: bool) -> int | None:
+        """With ``unified_by_clone``, the directory opened for the next fork to be born in
+        (``fork_into``): no migration, so no wait for the threadgroup lock. Else a migration."""
+        if unified_by_clone:
+            return os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self.add(os.getpid())
+        return None
+
     def pids(self) -> list[int]:
         return read_pids(self.path)
 
