@@ -109,10 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     log = _Log(args.log, args.log_format)
     try:
         return _dispatch(args)
-    except DockyardError as exc:  # ExecError and ContainerSetupError carry their exit code
-        return _report(log, str(exc), int(getattr(exc, "exit_code", 1)))
-    except OSError as exc:
-        return _report(log, f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""), 1)
+    except (DockyardError, OSError) as exc:
+        from dockyard.runtime.executor import failure_text
+
+        return _report(log, *failure_text(exc))
 
 
 class _Args:
@@ -356,14 +356,12 @@ def _exec(sd: StateDir, args: Any) -> int:
 
     from dockyard.runtime._json import Node
     from dockyard.runtime.create import ExecOptions, exec_process
+    from dockyard.runtime.executor import check_can_exec
     from dockyard.runtime.process import wait_forwarding_signals
     from dockyard.runtime.spec import Capabilities, Process, User, _process
 
     state = sd.load()
-    status = sd.status(state)
-    if status != "running":
-        raise InvalidArgument(f"cannot exec in a {status} container" if status != "created"
-                              else "cannot exec in a created container")
+    check_can_exec(sd.status(state))
     spec = lifecycle.load_spec(sd)
     if args.process:
         with open(args.process, "rb") as f:

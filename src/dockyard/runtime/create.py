@@ -52,7 +52,7 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000)) + f".{ns % 1_000_000_000:09d}Z"
 
 
-def _compile_seccomp(config: Seccomp | None, root: str) -> bytes | None:
+def compile_seccomp(config: Seccomp | None, root: str) -> bytes | None:
     if config is None:
         return None
     from dockyard.runtime import seccomp
@@ -102,7 +102,7 @@ def create(opts: CreateOptions) -> State:
     process = spec.process
     assert process is not None
     namespaces.check_paths(spec.linux.namespaces)
-    bpf = _compile_seccomp(spec.linux.seccomp, opts.root)
+    bpf = compile_seccomp(spec.linux.seccomp, opts.root)
     if process.terminal and not opts.console_socket:
         raise InvalidArgument("cannot allocate tty if runc will detach without setting console socket")
     sd.create()
@@ -231,18 +231,24 @@ class ExecOptions:
     pid_file: str | None = None
     console_socket: str | None = None
     preserve_fds: int = 0
+    # The process's stdin, stdout and stderr; None: this process's own (the runtime command's).
+    stdio: tuple[int, int, int] | None = None
 
 
 def exec_process(sd: StateDir, state: State, spec: Spec, opts: ExecOptions) -> int:
     """Start a process in a running container; returns its host pid."""
-    bpf = _compile_seccomp(spec.linux.seccomp, sd.root)
+    return exec_with_filter(sd, state, spec, opts, compile_seccomp(spec.linux.seccomp, sd.root))
+
+
+def exec_with_filter(sd: StateDir, state: State, spec: Spec, opts: ExecOptions, bpf: bytes | None) -> int:
+    """``exec_process`` with the spec's seccomp program compiled already."""
     if opts.process.terminal and not opts.console_socket:
         raise InvalidArgument("cannot allocate tty if runc will detach without setting console socket")
     console = _console(opts.console_socket, opts.process.terminal)
     cg = from_paths(state.cgroup_paths) if state.cgroup_paths else None
     chan, child_chan = Channel.pair()
     cfg = InitConfig(spec=spec, process=opts.process, rootfs="/", bundle=state.bundle, fifo_fd=-1, seccomp_bpf=bpf,
-                     preserve_fds=opts.preserve_fds, cgroup=cg, console=console)
+                     preserve_fds=opts.preserve_fds, cgroup=cg, console=console, stdio=opts.stdio)
     inter = os.fork()
     if inter == 0:
         chan.close()

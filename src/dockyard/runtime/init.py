@@ -59,6 +59,8 @@ class InitConfig:
     preserve_fds: int
     cgroup: Cgroup | None
     console: socket.socket | None
+    # exec from a long-lived caller: the process's stdio, dup'd onto 0-2 in the intermediate
+    stdio: tuple[int, int, int] | None = None
 
 
 class _Steps:
@@ -281,6 +283,8 @@ def exec_child(cfg: InitConfig, chan: Channel, pid: int) -> NoReturn:
     steps = _Steps(chan)
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if cfg.stdio is not None:
+            steps.run("setting up stdio", lambda: _take_caller_stdio(cfg.stdio))  # type: ignore[arg-type]
         _preload(cfg)
         opened = steps.run("opening the container's namespaces", lambda: _open_container_ns(pid))
         cgroup_fd = _enter_cgroup(cfg, steps, by_clone=not any(kind == "user" for kind, _ in opened))
@@ -309,6 +313,19 @@ def exec_child(cfg: InitConfig, chan: Channel, pid: int) -> NoReturn:
         os._exit(0)
     except BaseException as exc:  # noqa: BLE001
         _fail(chan, steps.name, exc)
+
+
+def _take_caller_stdio(stdio: tuple[int, int, int]) -> None:
+    """A fork of a long-lived caller (the shim) rather than of a runtime command: take the exec's
+    stdio, and leave the caller's signal wake-up descriptor and objects alone."""
+    import gc
+
+    gc.freeze()  # no finaliser of the caller's objects runs here
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for target, fd in enumerate(stdio):
+        if fd != target:
+            os.dup2(fd, target)
 
 
 def _open_container_ns(pid: int) -> list[tuple[str, int]]:

@@ -19,6 +19,10 @@ import sys
 import time
 from typing import Protocol
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dockyard.runtime.executor import Executor
+
 RUNTIME_NAME = "dockyard-runtime"
 
 
@@ -56,6 +60,20 @@ class ExecRuntime:
                               check=False)
 
 
+class Finished:
+    """A Child that has exited already (the outcome of a call rather than of a process)."""
+
+    def __init__(self, returncode: int) -> None:
+        self.pid = 0
+        self.returncode = returncode
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def wait(self) -> int:
+        return self.returncode
+
+
 class _Forked:
     def __init__(self, pid: int) -> None:
         self.pid = pid
@@ -75,12 +93,43 @@ class _Forked:
         return self.returncode
 
 
+class RuntimeFailure(Exception):
+    """A runtime command failed: its message, as it would print it, and its exit status."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
 class ForkedRuntime:
     """``dockyard-runtime``'s command line run in a forked child of this (single-threaded) process."""
 
     def __init__(self, binary: str, root: str) -> None:
         self.binary = binary
         self.root = root
+        self._executors: dict[str, Executor] = {}
+
+    def exec_detached(self, container_id: str, process: str, *, stdio: tuple[int, int, int],
+                      console_socket: str | None) -> int:
+        """``exec --detach --process <process>`` without a runtime process: the exec's own
+        processes fork from this one, which keeps the container's parsed spec and seccomp program
+        from one exec to the next. Returns the process's pid; raises RuntimeFailure."""
+        from dockyard.runtime.executor import Executor, failure_text
+
+        executor = self._executors.get(container_id)
+        if executor is None:
+            executor = self._executors[container_id] = Executor(self.root, container_id)
+        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC) if min(stdio) < 0 else -1
+        try:
+            fds = (stdio[0] if stdio[0] >= 0 else null, stdio[1] if stdio[1] >= 0 else null,
+                   stdio[2] if stdio[2] >= 0 else null)
+            return executor.exec(process, stdio=fds, console_socket=console_socket)
+        except Exception as exc:  # noqa: BLE001 - reported in the runtime's words, as from its command
+            raise RuntimeFailure(*failure_text(exc)) from exc
+        finally:
+            if null >= 0:
+                os.close(null)
 
     def spawn(self, *args: str, stdin: int, stdout: int, stderr: int, cwd: str) -> Child:
         argv = ["--root", self.root, *args]

@@ -679,9 +679,19 @@ class Supervisor:
                 stdin_fd, proc.stdin_fd = in_r, in_w
             stdio = (stdin_fd, out_w, err_w)
         master = -1
+        failure: runner.RuntimeFailure | None = None
         try:
-            child = self.runtime.spawn(*args, self.config.id, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2],
-                                       cwd=self.config.state_dir)
+            if isinstance(self.runtime, runner.ForkedRuntime):
+                console_socket = args[args.index("--console-socket") + 1] if console is not None else None
+                try:
+                    proc.pid = self.runtime.exec_detached(self.config.id, process, stdio=stdio,
+                                                          console_socket=console_socket)
+                except runner.RuntimeFailure as exc:
+                    failure = exc
+                child: runner.Child = runner.Finished(0 if failure is None else failure.exit_code)
+            else:
+                child = self.runtime.spawn(*args, self.config.id, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2],
+                                           cwd=self.config.state_dir)
             for fd in child_fds:
                 os.close(fd)
             child_fds = []
@@ -706,11 +716,13 @@ class Supervisor:
             for fd in (proc.stdin_fd, master):
                 if fd >= 0:
                     os.close(fd)
-            message = runtime_message(output) or f"runtime exec exited with status {rc}"
+            message = (failure.message if failure is not None else runtime_message(output)) \
+                or f"runtime exec exited with status {rc}"
             raise protocol.ExecFailed(message, protocol.exit_code_for_error(message))
-        with open(pid_file) as f:
-            proc.pid = int(f.read().strip())
-        os.unlink(pid_file)
+        if failure is None and not proc.pid:
+            with open(pid_file) as f:
+                proc.pid = int(f.read().strip())
+            os.unlink(pid_file)
         if tty:
             os.close(out_r)
             if master < 0:
