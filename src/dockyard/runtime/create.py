@@ -20,7 +20,7 @@ from dockyard.runtime.sync import Channel, ProtocolError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import socket
+    import _socket
     from dataclasses import dataclass
 
     from dockyard.runtime.cgroups import Cgroup
@@ -60,7 +60,7 @@ def compile_seccomp(config: Seccomp | None, root: str) -> bytes | None:
     return seccomp.compile_filter_cached(config, root)
 
 
-def _console(path: str | None, terminal: bool) -> socket.socket | None:
+def _console(path: str | None, terminal: bool) -> _socket.socket | None:
     if not (terminal and path):
         return None
     from dockyard.runtime.tty import connect_console_socket
@@ -109,7 +109,7 @@ def create(opts: CreateOptions) -> State:
     cg: Cgroup | None = None
     inter_pid = init_pid = 0
     chan: Channel | None = None
-    console: socket.socket | None = None
+    console: _socket.socket | None = None
     fifo_fd = -1
     try:
         atomic_write(sd.config, bundle.raw)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from dockyard.runtime.capabilities import CAP_NAMES
 from dockyard.runtime.mountopts import PROPAGATION
 from dockyard.runtime.spec import NAMESPACE_TYPES
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
 

@@ -8,11 +8,10 @@ forked from the caller with the new process's stdio handed over directly.
 
 from __future__ import annotations
 
-import json
 import os
 
 from dockyard.errors import DockyardError, InvalidArgument
-from dockyard.runtime import lifecycle
+from dockyard.runtime import jsonfast, lifecycle
 from dockyard.runtime._json import Node
 from dockyard.runtime.create import ExecOptions, compile_seccomp, exec_with_filter
 from dockyard.runtime.spec import _process
@@ -50,7 +49,7 @@ class Executor:
         check_can_exec(self.sd.status(state))
         spec, bpf = self._loaded()
         with open(process_path, "rb") as f:
-            process = _process(Node(json.loads(f.read()), "$process"))
+            process = _process(Node(jsonfast.loads(f.read()), "$process"))
         opts = ExecOptions(process=process, console_socket=console_socket, stdio=stdio)
         return exec_with_filter(self.sd, state, spec, opts, bpf)
 

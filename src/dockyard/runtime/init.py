@@ -29,7 +29,7 @@ from dockyard.sys import linux
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import socket
+    import _socket
     from collections.abc import Callable
     from dataclasses import dataclass
     from typing import Any, NoReturn
@@ -58,7 +58,7 @@ class InitConfig:
     seccomp_bpf: bytes | None
     preserve_fds: int
     cgroup: Cgroup | None
-    console: socket.socket | None
+    console: _socket.socket | None
     # exec from a long-lived caller: the process's stdio, dup'd onto 0-2 in the intermediate
     stdio: tuple[int, int, int] | None = None
 

@@ -5,15 +5,15 @@ The protocol is runc's: one SCM_RIGHTS message carrying the master fd, with the 
 
 from __future__ import annotations
 
+import _socket
 import fcntl
 import os
-import socket
 import struct
 import termios
 
 
-def connect_console_socket(path: str) -> socket.socket:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+def connect_console_socket(path: str) -> _socket.socket:
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
     try:
         sock.connect(path)
     except OSError:
@@ -26,13 +26,13 @@ def set_size(fd: int, height: int, width: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
 
 
-def setup_terminal(console: socket.socket, size: tuple[int, int] | None) -> None:
+def setup_terminal(console: _socket.socket, size: tuple[int, int] | None) -> None:
     """In the init: new pty, master → console socket, slave → controlling tty, stdio and /dev/console."""
     master, slave = os.openpty()
     try:
         if size is not None:
             set_size(slave, *size)
-        console.sendmsg([b"/dev/ptmx"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", master))])
+        console.sendmsg([b"/dev/ptmx"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("i", master))])
     finally:
         os.close(master)
         console.close()
@@ -60,10 +60,10 @@ def _mount_console(slave: int) -> None:
         pass  # /dev may be read-only; the console is a convenience
 
 
-def recv_console(sock: socket.socket) -> int:
+def recv_console(sock: _socket.socket) -> int:
     """The receiving side (used by tests and by callers without their own socket code)."""
-    _, ancdata, _, _ = sock.recvmsg(4096, socket.CMSG_SPACE(struct.calcsize("i")))
+    _, ancdata, _, _ = sock.recvmsg(4096, _socket.CMSG_SPACE(struct.calcsize("i")))
     for level, kind, data in ancdata:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
             return int(struct.unpack("i", data[: struct.calcsize("i")])[0])
     raise OSError(71, "no file descriptor received on the console socket")

@@ -15,41 +15,48 @@ outcome from it until EOF, as it would from the pipe it passes an executed shim.
 
 from __future__ import annotations
 
-import contextlib
+import _signal
+import _socket
 import gc
-import importlib
-import json
 import os
-import signal
-import socket
 import sys
 
+from dockyard.runtime import jsonfast
 from dockyard.sys import process
 
 MAX_REQUEST = 64 * 1024
 # Packages a shim runs: imported before forking so that no shim imports them again.
 WARM_PACKAGES = ("dockyard.shim", "dockyard.runtime", "dockyard.sys")
-WARM_MODULES = ("argparse", "json", "selectors", "subprocess", "termios", "fcntl", "struct", "zlib")
-# What a shim never runs (the daemon's side of the shim protocol, this launcher).
-COLD_MODULES = ("dockyard.shim.client", "dockyard.shim.launcher", "dockyard.runtime.cli")
+WARM_MODULES = ("termios", "fcntl", "struct", "zlib", "select", "_json")
+# What a shim never runs (the daemon's side of the shim protocol and of the network, this
+# launcher). Every shim's memory holds what the launcher imported; these modules, and the
+# ``socket``, ``signal``, ``json``, ``typing`` or ``subprocess`` modules they would bring, stay out.
+COLD_MODULES = ("dockyard.shim.client", "dockyard.shim.launcher", "dockyard.runtime.cli", "dockyard.sys.netns")
+
+
+def _import(name: str) -> object:
+    __import__(name)
+    return sys.modules[name]
 
 
 def warm_up() -> None:
     for name in WARM_MODULES:
-        importlib.import_module(name)
+        _import(name)
     for package_name in WARM_PACKAGES:
         for name in _modules_of(package_name):
             if not name.endswith("__main__") and name not in COLD_MODULES:
-                with contextlib.suppress(ImportError):
-                    importlib.import_module(name)
+                try:
+                    _import(name)
+                except ImportError:
+                    pass  # an optional module this host cannot load: a shim would not either
 
 
 def _modules_of(package_name: str) -> list[str]:
     """The modules of a package and its subpackages, from its directory (pkgutil would import
     inspect and more, into every shim)."""
-    package = importlib.import_module(package_name)
+    package = _import(package_name)
     names = []
-    for directory in package.__path__:
+    for directory in package.__path__:  # type: ignore[attr-defined]
         for entry in sorted(os.listdir(directory)):
             path = os.path.join(directory, entry)
             if entry.endswith(".py") and entry != "__init__.py":
@@ -64,7 +71,7 @@ TITLE_ROOM = 4096  # bytes of command line the daemon reserves for each forked s
 
 
 def serve(socket_path: str, *, parent_pid: int = 0) -> int:
-    process.set_parent_death_signal(signal.SIGKILL)
+    process.set_parent_death_signal(_signal.SIGKILL)
     if parent_pid and os.getppid() != parent_pid:
         return 0  # the daemon is gone already
     # Our command line carries padding (--title-room): show it without, keeping the room.
@@ -72,9 +79,11 @@ def serve(socket_path: str, *, parent_pid: int = 0) -> int:
     warm_up()
     directory, name = os.path.split(os.path.abspath(socket_path))
     os.chdir(directory)  # bind by the short name: the full path may not fit in sockaddr_un
-    with contextlib.suppress(FileNotFoundError):
+    try:
         os.unlink(name)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    except FileNotFoundError:
+        pass
+    listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
     old_umask = os.umask(0o177)
     try:
         listener.bind(name)
@@ -84,7 +93,8 @@ def serve(socket_path: str, *, parent_pid: int = 0) -> int:
     gc.collect()
     gc.freeze()
     while True:
-        conn, _ = listener.accept()
+        fd, _ = listener._accept()  # type: ignore[attr-defined]
+        conn = _socket.socket(fileno=fd)
         try:
             argv = _read_request(conn)
             if argv is not None:
@@ -95,7 +105,7 @@ def serve(socket_path: str, *, parent_pid: int = 0) -> int:
             conn.close()
 
 
-def _read_request(conn: socket.socket) -> list[str] | None:
+def _read_request(conn: _socket.socket) -> list[str] | None:
     conn.settimeout(10)
     data = b""
     while not data.endswith(b"\n"):
@@ -104,7 +114,7 @@ def _read_request(conn: socket.socket) -> list[str] | None:
             return None
         data += chunk
     try:
-        request = json.loads(data)
+        request = jsonfast.loads(data)
     except ValueError:
         return None
     argv = request.get("argv") if isinstance(request, dict) else None
@@ -113,7 +123,7 @@ def _read_request(conn: socket.socket) -> list[str] | None:
     return argv
 
 
-def _fork_shim(listener: socket.socket, conn: socket.socket, argv: list[str]) -> None:
+def _fork_shim(listener: _socket.socket, conn: _socket.socket, argv: list[str]) -> None:
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
@@ -130,7 +140,7 @@ def _fork_shim(listener: socket.socket, conn: socket.socket, argv: list[str]) ->
     os.waitpid(pid, 0)  # the middle process exits at once
 
 
-def _run_shim(conn: socket.socket, argv: list[str]) -> int:
+def _run_shim(conn: _socket.socket, argv: list[str]) -> int:
     from dockyard.shim.main import main
 
     # ps, pgrep and leak checks find a shim by its arguments, as if it had been executed.
@@ -141,9 +151,13 @@ def _run_shim(conn: socket.socket, argv: list[str]) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException as exc:  # noqa: BLE001 - the shim's log is where this goes
-        with contextlib.suppress(BaseException):
+        try:
             sys.stderr.write(f"dockyard-shim: {exc}\n")
+        except BaseException:  # noqa: BLE001, S110 - nowhere left to say it
+            pass
         return 1
     finally:
-        with contextlib.suppress(BaseException):
+        try:
             sys.stderr.flush()
+        except BaseException:  # noqa: BLE001, S110 - exiting either way
+            pass

@@ -17,14 +17,18 @@ rotated file becomes ``<log>.N.gz`` (a gzip member whose header ``Extra`` holds
 
 from __future__ import annotations
 
-import json
 import os
 import struct
-import threading
 import time
 import zlib
-from collections.abc import Callable
-from typing import NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Callable
+    from typing import NamedTuple
+else:
+    from dockyard.namedtuples import NamedTuple
 
 DEFAULT_MAX_SIZE = 20 * 1024 * 1024
 DEFAULT_MAX_FILE = 5
@@ -207,7 +211,7 @@ def gzip_file(src: str, last_time_nano: int) -> None:
 
     Written to a temporary name first, so a reader either finds ``src`` or a complete ``.gz``.
     """
-    extra = json.dumps({"lastTime": _rfc3339_nano(last_time_nano)}, separators=(",", ":")).encode()
+    extra = f'{{"lastTime":"{_rfc3339_nano(last_time_nano)}"}}'.encode()  # as json.dumps, compact
     tmp = f"{src}.gz.tmp"
     try:
         with open(src, "rb") as fin, open(tmp, "wb") as fout:
@@ -342,6 +346,8 @@ class LocalWriter:
         self._fd = self._open(truncate=True)
         self._size = 0
         if self.compress:
+            import threading
+
             self._compressor = threading.Thread(target=gzip_file, args=(f"{self.path}.1", self._last_time),
                                                 name="log-compress", daemon=True)
             self._compressor.start()

@@ -7,16 +7,25 @@ as Docker does. Rotation keeps ``max_file`` files in all: ``<log>``, ``<log>.1``
 
 from __future__ import annotations
 
-import json
+import _json
 import os
-import re
-import threading
 import time
 import zlib
-from collections.abc import Callable, Generator, Iterator
-from typing import Any, NamedTuple, Protocol
 
 from dockyard.shim import locallog
+
+# Shims import this module for the writers: what the readers need (re, json, typing) is imported
+# where they run, which is in the daemon.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
+    import threading
+    from collections.abc import Callable, Generator, Iterator
+    from typing import Any, NamedTuple, Protocol
+else:
+    from dockyard.namedtuples import NamedTuple
+
+    Protocol = object
 
 PARTIAL_SIZE = 16 * 1024
 DEFAULT_MAX_SIZE = 10 * 1024 * 1024
@@ -35,6 +44,9 @@ class LogWriter(Protocol):
     def end_stream(self, stream: str) -> None: ...
 
     def close(self) -> None: ...
+
+
+_encode_text = _json.encode_basestring  # what json.dumps(ensure_ascii=False) quotes strings with
 
 
 def format_time(ns: int) -> str:
@@ -132,8 +144,9 @@ class JsonFileWriter:
 
     def _emit(self, stream: str, line: bytes) -> None:
         self._last_time = self._clock()
-        entry = {"log": line.decode("utf-8", "replace"), "stream": stream, "time": format_time(self._last_time)}
-        record = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        # json.dumps(..., ensure_ascii=False, separators=(",", ":")), field by field
+        record = (f'{{"log":{_encode_text(line.decode("utf-8", "replace"))},"stream":{_encode_text(stream)},'
+                  f'"time":"{format_time(self._last_time)}"}}\n').encode()
         if self.max_size > 0 and self._size > 0 and self._size + len(record) > self.max_size:
             self._rotate()
         os.write(self._fd, record)
@@ -154,6 +167,8 @@ class JsonFileWriter:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
         self._size = 0
         if self.compress:
+            import threading
+
             self._compressor = threading.Thread(target=locallog.gzip_file, args=(f"{self.path}.1", self._last_time),
                                                 name="log-compress", daemon=True)
             self._compressor.start()
@@ -203,7 +218,8 @@ def log_files(path: str) -> list[str]:
 # is a ``StreamLines`` instead: just the lines without their newlines, which is what json-file's
 # fast path finds. ``LogEntry`` objects are only made for callers that iterate.
 
-Record = tuple[bytes, bytes, Any]
+if TYPE_CHECKING:
+    Record = tuple[bytes, bytes, Any]
 
 
 class StreamLines(list[bytes]):
@@ -218,7 +234,8 @@ class StreamLines(list[bytes]):
         return [(line + nl, stream, b"") for line in self]
 
 
-Batch = list[Record] | StreamLines
+if TYPE_CHECKING:
+    Batch = list[Record] | StreamLines
 READ_SIZE = 1 << 18  # 256 KiB: larger blocks buy no speed and leave the daemon megabytes bigger
 FIRST_READ = 64 * 1024  # the first batch small, so the client starts writing at once
 _NL = b"\n"
@@ -228,6 +245,8 @@ _STREAMS = (_STDOUT, _STDERR)
 
 
 def _json_pattern(stream: bytes | None, with_time: bool) -> re.Pattern[bytes]:
+    import re
+
     # The exact layout json-file writers (this one and Docker's) produce for a whole line without
     # escapes other than its final newline; anything else goes through json.loads. Not anchored at
     # line starts (slower): in valid JSON the prefix cannot occur inside a line, and the caller
@@ -237,11 +256,19 @@ def _json_pattern(stream: bytes | None, with_time: bool) -> re.Pattern[bytes]:
     return re.compile(rb'\{"log":"([^"\\\n]*)\\n","stream":"' + source + rb'","time":"' + stamp + rb'"\}\n')
 
 
-_JSON_FAST = {(stream, with_time): _json_pattern(stream, with_time)
-              for stream in (None, _STDOUT, _STDERR) for with_time in (False, True)}
+_JSON_FAST: dict[tuple[bytes | None, bool], re.Pattern[bytes]] = {}
+
+
+def _json_fast(stream: bytes | None, with_time: bool) -> re.Pattern[bytes]:
+    pattern = _JSON_FAST.get((stream, with_time))
+    if pattern is None:
+        pattern = _JSON_FAST[(stream, with_time)] = _json_pattern(stream, with_time)
+    return pattern
 
 
 def _json_line(raw: bytes, with_time: bool) -> Record | None:
+    import json
+
     try:
         obj = json.loads(raw)
         stream = obj["stream"].encode()
@@ -262,7 +289,7 @@ def _decode_json(data: bytes, start: int, stop: int, with_time: bool) -> tuple[B
     has_err = data.find(b'","stream":"stderr"', start, end) >= 0
     has_out = data.find(b'","stream":"stdout"', start, end) >= 0
     stream = None if has_err and has_out else _STDERR if has_err else _STDOUT
-    pattern = _JSON_FAST[stream, with_time]
+    pattern = _json_fast(stream, with_time)
     found = pattern.findall(data, start, end)
     if len(found) == data.count(_NL, start, end):
         nl = _NL
@@ -274,7 +301,7 @@ def _decode_json(data: bytes, start: int, stop: int, with_time: bool) -> tuple[B
             return [(c + nl, stream, t) for c, t in found], end
         return StreamLines(stream, found), end
     records: list[Record] = []
-    single = _JSON_FAST[None, True]
+    single = _json_fast(None, True)
     pos = start
     while pos < end:
         nxt = data.index(_NL, pos) + 1
@@ -301,7 +328,8 @@ def _decode_local(data: bytes, start: int, stop: int, with_time: bool) -> tuple[
     return records, end
 
 
-_Decoder = Callable[[bytes, int, int, bool], tuple[Batch, int]]
+if TYPE_CHECKING:
+    _Decoder = Callable[[bytes, int, int, bool], tuple[Batch, int]]
 
 
 def _decoder_for(first: bytes) -> _Decoder:
@@ -316,6 +344,8 @@ def _gzip_last_time(data: bytes) -> int | None:
         return None
     size = int.from_bytes(data[10:12], "little")
     try:
+        import json
+
         return parse_time(json.loads(data[12:12 + size])["lastTime"])
     except (ValueError, KeyError, TypeError, IndexError):
         return None
@@ -355,7 +385,7 @@ class _TimeCache:
         return (base + "Z").encode()
 
 
-class LogReader(Iterator[LogEntry]):
+class LogReader:
     """The entries of a container log (json-file or local, across rotated and compressed files).
 
     Iterating gives ``LogEntry`` objects; ``batches()`` gives the same content as lists of records

@@ -2,25 +2,93 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
-from collections.abc import Sequence
 
+from dockyard.runtime import jsonfast
 from dockyard.shim import protocol
 from dockyard.shim.supervisor import PID_FILE, ShimConfig, Supervisor
 from dockyard.sys import process
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from typing import Any
 
 
 def _size(text: str) -> tuple[int, int]:
     height, sep, width = text.lower().partition("x")
     if not sep or not height.isdigit() or not width.isdigit():
-        raise argparse.ArgumentTypeError(f"console size must be HEIGHTxWIDTH, not {text!r}")
+        raise ValueError(f"console size must be HEIGHTxWIDTH, not {text!r}")
     return int(height), int(width)
 
 
+# The command lines the daemon and the launcher give, parsed without argparse (which would be in
+# every forked shim's memory): option -> (attribute, conversion); anything else goes to argparse.
+_SHIM_OPTIONS: dict[str, tuple[str, Any]] = {
+    "--id": ("id", str), "--bundle": ("bundle", str), "--runtime": ("runtime", str),
+    "--runtime-root": ("runtime_root", str), "--state-dir": ("state_dir", str), "--log-path": ("log_path", str),
+    "--log-driver": ("log_driver", str), "--log-max-size": ("log_max_size", int),
+    "--log-max-file": ("log_max_file", int), "--log-compress": ("log_compress", str),
+    "--console-size": ("console_size", _size), "--ready-fd": ("ready_fd", int),
+}
+_SHIM_SWITCHES = {"--tty": "tty", "--stdin": "stdin", "--daemonize": "daemonize", "--exec-runtime": "exec_runtime"}
+_SHIM_DEFAULTS: dict[str, Any] = {"log_path": "", "log_driver": "json-file", "log_max_size": None, "log_max_file": None,
+                                  "log_compress": None, "console_size": None, "ready_fd": -1, "tty": False,
+                                  "stdin": False, "daemonize": False, "exec_runtime": False}
+_SHIM_REQUIRED = ("id", "bundle", "runtime", "runtime_root", "state_dir")
+_LAUNCHER_OPTIONS: dict[str, tuple[str, Any]] = {
+    "--launcher": ("launcher", str), "--parent-pid": ("parent_pid", int), "--title-room": ("title_room", str)}
+
+
+class _Args:
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+def _fast_parse(argv: list[str], options: dict[str, tuple[str, Any]], switches: dict[str, str],
+                defaults: dict[str, Any], required: tuple[str, ...]) -> Any:
+    """The parsed options, or None for anything unusual (argparse then says what is wrong)."""
+    values = dict(defaults)
+    i = 0
+    try:
+        while i < len(argv):
+            arg = argv[i]
+            if arg in switches:
+                values[switches[arg]] = True
+                i += 1
+                continue
+            name, eq, value = arg.partition("=")
+            if name not in options:
+                return None
+            if not eq:
+                if i + 1 >= len(argv):
+                    return None
+                value = argv[i + 1]
+                i += 1
+            i += 1
+            dest, convert = options[name]
+            values[dest] = convert(value)
+    except ValueError:
+        return None
+    if any(name not in values for name in required):
+        return None
+    if values.get("log_driver", "json-file") not in ("json-file", "local", "none") \
+            or values.get("log_compress") not in (None, "true", "false"):
+        return None
+    return _Args(values)
+
+
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+
+    def size(text: str) -> tuple[int, int]:
+        try:
+            return _size(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
     p = argparse.ArgumentParser(prog="dockyard-shim", description="Supervise one container.")
     p.add_argument("--id", required=True)
     p.add_argument("--bundle", required=True)
@@ -35,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="compress rotated files (local driver); default: the driver's")
     p.add_argument("--tty", action="store_true")
     p.add_argument("--stdin", action="store_true", help="keep the container's stdin open for attach")
-    p.add_argument("--console-size", type=_size, default=None, metavar="HxW")
+    p.add_argument("--console-size", type=size, default=None, metavar="HxW")
     p.add_argument("--ready-fd", type=int, default=-1, help="write the create outcome (JSON) here, then close")
     p.add_argument("--daemonize", action="store_true", help="fork and let the parent exit at once")
     p.add_argument("--exec-runtime", action="store_true",
@@ -44,6 +112,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _launcher_parser() -> argparse.ArgumentParser:
+    import argparse
+
     p = argparse.ArgumentParser(prog="dockyard-shim --launcher", description="Fork ready shims on request.")
     p.add_argument("--launcher", required=True, metavar="SOCKET")
     p.add_argument("--parent-pid", type=int, default=0, help="exit at once unless this is still our parent")
@@ -55,7 +125,7 @@ def _report(fd: int, message: protocol.JSONObject) -> None:
     if fd < 0:
         return
     try:
-        os.write(fd, json.dumps(message).encode())
+        os.write(fd, jsonfast.dumps(message).encode())
     finally:
         os.close(fd)
 
@@ -75,9 +145,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] == "--launcher":
         from dockyard.shim import launcher
 
-        options = _launcher_parser().parse_args(argv)
+        options = _fast_parse(argv, _LAUNCHER_OPTIONS, {}, {"parent_pid": 0, "title_room": ""}, ("launcher",)) \
+            or _launcher_parser().parse_args(argv)
         return launcher.serve(options.launcher, parent_pid=options.parent_pid)
-    args = _parser().parse_args(argv)
+    args = _fast_parse(argv, _SHIM_OPTIONS, _SHIM_SWITCHES, _SHIM_DEFAULTS, _SHIM_REQUIRED) \
+        or _parser().parse_args(argv)
     if args.log_driver != "none" and not args.log_path:
         _parser().error("--log-path is required unless --log-driver none")
     state_dir = os.path.abspath(args.state_dir)

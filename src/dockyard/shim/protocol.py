@@ -10,13 +10,18 @@ half-close closes the process's stdin.
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 import struct
-from typing import NamedTuple, TypeAlias
 
 from dockyard import errors
+from dockyard.runtime import jsonfast
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import socket
+    from typing import NamedTuple, TypeAlias
+else:
+    from dockyard.namedtuples import NamedTuple
 
 JSON: TypeAlias = None | bool | int | float | str | list["JSON"] | dict[str, "JSON"]
 JSONObject = dict[str, JSON]
@@ -60,7 +65,7 @@ def exit_code_for_error(message: str) -> int:
 
 
 def encode_message(message: JSONObject) -> bytes:
-    body = json.dumps(message, separators=(",", ":")).encode()
+    body = jsonfast.dumps(message).encode()
     if len(body) > MAX_MESSAGE:
         raise ProtocolError(f"message of {len(body)} bytes exceeds {MAX_MESSAGE}")
     return LENGTH.pack(len(body)) + body
@@ -68,7 +73,7 @@ def encode_message(message: JSONObject) -> bytes:
 
 def _decode_body(body: bytes) -> JSONObject:
     try:
-        value = json.loads(body)
+        value = jsonfast.loads(body)
     except ValueError as exc:
         raise ProtocolError(f"bad JSON on the control socket: {exc}") from exc
     if not isinstance(value, dict):

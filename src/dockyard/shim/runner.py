@@ -9,21 +9,38 @@ The child is a separate process either way: same exit status, same stdio, same i
 
 from __future__ import annotations
 
-import contextlib
+import _signal
 import gc
 import os
-import selectors
-import signal
-import subprocess
+import select
 import sys
 import time
-from typing import Protocol
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import NamedTuple, Protocol
+
     from dockyard.runtime.executor import Executor
+else:
+    from dockyard.namedtuples import NamedTuple
+
+    Protocol = object
 
 RUNTIME_NAME = "dockyard-runtime"
+DEVNULL = -3  # a stdio argument meaning /dev/null (subprocess.DEVNULL's value, for Popen too)
+
+
+class Completed(NamedTuple):
+    """What a runtime command did (the fields of subprocess.CompletedProcess the shim reads)."""
+
+    args: list[str]
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+class RuntimeTimeout(Exception):
+    """A runtime command outlived its timeout (and was killed)."""
 
 
 class Child(Protocol):
@@ -38,7 +55,7 @@ class Runtime(Protocol):
     root: str
 
     def spawn(self, *args: str, stdin: int, stdout: int, stderr: int, cwd: str) -> Child: ...
-    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]: ...
+    def run(self, *args: str, timeout: float = 60) -> Completed: ...
 
 
 class ExecRuntime:
@@ -52,12 +69,20 @@ class ExecRuntime:
         return [self.binary, "--root", self.root, *args]
 
     def spawn(self, *args: str, stdin: int, stdout: int, stderr: int, cwd: str) -> Child:
+        import subprocess  # only shims that run another runtime pay for it
+
         return subprocess.Popen(self.argv(*args), stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd,
                                 close_fds=True)
 
-    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(self.argv(*args), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
-                              check=False)
+    def run(self, *args: str, timeout: float = 60) -> Completed:
+        import subprocess
+
+        try:
+            done = subprocess.run(self.argv(*args), stdin=subprocess.DEVNULL, capture_output=True,
+                                  timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise RuntimeTimeout(f"{self.binary} {' '.join(args)}: no answer in {timeout:g}s") from exc
+        return Completed(list(done.args), done.returncode, done.stdout, done.stderr)
 
 
 class Finished:
@@ -146,45 +171,43 @@ class ForkedRuntime:
             os.close(null)
         return _Forked(pid)
 
-    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+    def run(self, *args: str, timeout: float = 60) -> Completed:
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         try:
-            child = self.spawn(*args, stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w, cwd="/")
+            child = self.spawn(*args, stdin=DEVNULL, stdout=out_w, stderr=err_w, cwd="/")
         finally:
             for fd in (out_w, err_w):
                 os.close(fd)
         output = _read_all({out_r: bytearray(), err_r: bytearray()}, time.monotonic() + timeout)
         if output is None:
-            os.kill(child.pid, signal.SIGKILL)
+            os.kill(child.pid, _signal.SIGKILL)
             child.wait()
-            raise subprocess.TimeoutExpired([self.binary, *args], timeout)
+            raise RuntimeTimeout(f"{self.binary} {' '.join(args)}: no answer in {timeout:g}s")
         rc = child.wait()
-        return subprocess.CompletedProcess([self.binary, *args], rc, bytes(output[out_r]), bytes(output[err_r]))
+        return Completed([self.binary, *args], rc, bytes(output[out_r]), bytes(output[err_r]))
 
 
 def _read_all(buffers: dict[int, bytearray], deadline: float) -> dict[int, bytearray] | None:
     """Both pipes to EOF (then closed), or None at the deadline."""
-    sel = selectors.DefaultSelector()
+    poll = select.poll()
     try:
         for fd in buffers:
-            sel.register(fd, selectors.EVENT_READ)
+            poll.register(fd, select.POLLIN)
         open_fds = set(buffers)
         while open_fds:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            for key, _ in sel.select(left):
-                fd = int(key.fd)
+            for fd, _ in poll.poll(left * 1000):
                 chunk = os.read(fd, 65536)
                 if chunk:
                     buffers[fd] += chunk
                 else:
-                    sel.unregister(fd)
+                    poll.unregister(fd)
                     open_fds.discard(fd)
         return buffers
     finally:
-        sel.close()
         for fd in buffers:
             os.close(fd)
 
@@ -196,9 +219,9 @@ def _run_in_child(argv: list[str], stdin: int, stdout: int, stderr: int, cwd: st
         # The parent's objects are never collected or finalised here: a finaliser closing a
         # descriptor number the runtime has since reused would be a silent bug.
         gc.freeze()
-        signal.set_wakeup_fd(-1)
-        for signo in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(signo, signal.SIG_DFL)
+        _signal.set_wakeup_fd(-1)
+        for signo in (_signal.SIGCHLD, _signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP):
+            _signal.signal(signo, _signal.SIG_DFL)
         for target, fd in ((0, stdin), (1, stdout), (2, stderr)):
             if fd != target:
                 os.dup2(fd, target)
@@ -210,12 +233,16 @@ def _run_in_child(argv: list[str], stdin: int, stdout: int, stderr: int, cwd: st
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException as exc:  # noqa: BLE001 - reported like an exec'd runtime would
-        with contextlib.suppress(BaseException):
+        try:
             os.write(2, f"{RUNTIME_NAME}: {exc}\n".encode())
+        except BaseException:  # noqa: BLE001, S110 - nowhere left to say it
+            pass
     finally:
-        with contextlib.suppress(BaseException):
+        try:
             sys.stdout.flush()
             sys.stderr.flush()
+        except BaseException:  # noqa: BLE001, S110 - exiting either way
+            pass
         os._exit(code)
 
 

@@ -1,30 +1,39 @@
 """The shim's event loop: one container, its execs, their stdio, the control socket and reaping.
 
-Single-threaded on ``selectors``: the shim forks the runtime, so no threads. Runtime commands
+Single-threaded on epoll: the shim forks the runtime, so no threads. Runtime commands
 (start, kill, exec, delete) run synchronously; they are short and their children are reaped by
-``subprocess`` with a pid-specific wait, while our ``waitpid(-1)`` only runs between them.
+a pid-specific wait, while our ``waitpid(-1)`` only runs between them.
+
+Every shim is a fork of one warm launcher and pays for what it imported, so this module and the
+ones it imports use the interpreter's C modules (``_socket``, ``_signal``, ``_json``) rather than
+``socket``, ``signal``, ``selectors``, ``json`` and ``subprocess``, which bring ``enum``, ``re``
+and ``threading`` with them.
 """
 
 from __future__ import annotations
 
+import _signal
+import _socket
 import errno
 import fcntl
-import json
 import os
-import selectors
-import signal
-import socket
 import struct
-import subprocess
 import sys
 import termios
 import time
-from collections.abc import Callable
-from typing import NamedTuple
 
 from dockyard import errors
+from dockyard.runtime import jsonfast
 from dockyard.shim import cgroup, logfile, protocol, runner, stdcopy
+from dockyard.shim.poller import EVENT_READ, EVENT_WRITE, Poller
 from dockyard.shim.protocol import ExitInfo, JSONObject
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import NamedTuple
+else:
+    from dockyard.namedtuples import NamedTuple
 
 DRAIN_GRACE = 2.0  # after an exit, how long stray holders of the output pipes may keep them open
 HIGH_WATER = 1 << 20  # stop reading a process's output while an attached client lags this far behind
@@ -32,7 +41,8 @@ SOCKET_NAME = "shim.sock"
 EXIT_FILE = "exit.json"
 PID_FILE = "pid"
 
-Handler = Callable[[int], None]
+if TYPE_CHECKING:
+    Handler = Callable[[int], None]
 
 
 MAX_SOCKET_PATH = 100
@@ -62,7 +72,7 @@ def runtime_message(output: bytes) -> str:
         line = line.strip()
         if line.startswith("{"):
             try:
-                obj = json.loads(line)
+                obj = jsonfast.loads(line)
                 line = str(obj.get("msg", line))
             except ValueError:
                 pass
@@ -82,14 +92,33 @@ def write_atomic(path: str, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def accept(listener: _socket.socket) -> _socket.socket:
+    """``socket.accept()`` for the C module's socket, which only hands out the descriptor."""
+    fd, _ = listener._accept()  # type: ignore[attr-defined]
+    return _socket.socket(fileno=fd)
+
+
+def unix_stream_socket() -> _socket.socket:
+    return _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
+
+
+def signal_number(name: str) -> int:
+    """``signal.Signals[name].value`` ("KILL" or "SIGKILL"); KeyError for what is no signal."""
+    full = name if name.startswith("SIG") else f"SIG{name}"
+    value = getattr(_signal, full, None) if "_" not in full else None
+    if not isinstance(value, int):
+        raise KeyError(full)
+    return value
+
+
 def set_winsize(fd: int, height: int, width: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
 
 
-def recv_fd(sock: socket.socket) -> int:
-    _, ancdata, _, _ = sock.recvmsg(4096, socket.CMSG_SPACE(struct.calcsize("i")))
+def recv_fd(sock: _socket.socket) -> int:
+    _, ancdata, _, _ = sock.recvmsg(4096, _socket.CMSG_SPACE(struct.calcsize("i")))
     for level, kind, data in ancdata:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
             return int(struct.unpack("i", data[: struct.calcsize("i")])[0])
     raise OSError(errno.EPROTO, "no file descriptor received on the console socket")
 
@@ -97,7 +126,7 @@ def recv_fd(sock: socket.socket) -> int:
 class Conn:
     """A client of ``shim.sock``: control messages first, possibly a raw stream afterwards."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: _socket.socket) -> None:
         sock.setblocking(False)
         self.sock = sock
         self.decoder = protocol.MessageDecoder()
@@ -150,11 +179,11 @@ class Supervisor:
         self.config = config
         self.runtime = runner.runtime_for(config.runtime, config.runtime_root,
                                           in_process=config.in_process_runtime)
-        self.sel = selectors.DefaultSelector()
+        self.sel = Poller()
         self.registered: dict[int, tuple[int, Handler]] = {}
         self.conns: dict[int, Conn] = {}
-        self.listener: socket.socket | None = None
-        self.wake_r, self.wake_w = socket.socketpair()
+        self.listener: _socket.socket | None = None
+        self.wake_r, self.wake_w = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
         writer = logfile.open_writer(config.log_driver, config.log_path, max_size=config.log_max_size,
                                      max_file=config.log_max_file, compress=config.log_compress)
         self.container = Proc("", tty=config.tty, writer=writer)
@@ -187,7 +216,7 @@ class Supervisor:
         sock_path = self.socket_path(SOCKET_NAME)
         if os.path.lexists(sock_path):
             os.unlink(sock_path)
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener = unix_stream_socket()
         listener.bind(sock_path)
         os.chmod(sock_path, 0o600)
         listener.listen(64)
@@ -195,33 +224,33 @@ class Supervisor:
         self.listener = listener
         for fd in (self.wake_r.fileno(), self.wake_w.fileno()):
             os.set_blocking(fd, False)
-        signal.set_wakeup_fd(self.wake_w.fileno(), warn_on_full_buffer=False)
-        signal.signal(signal.SIGCHLD, lambda _signo, _frame: None)
+        _signal.set_wakeup_fd(self.wake_w.fileno(), warn_on_full_buffer=False)
+        _signal.signal(_signal.SIGCHLD, lambda _signo, _frame: None)
 
     def create(self) -> None:
         """``<runtime> create`` with stdio we own; raises CreateFailed with the runtime's words."""
         cfg = self.config
         pid_file = self.path("container.pid")
         args = ["create", "--bundle", cfg.bundle, "--pid-file", pid_file]
-        console: socket.socket | None = None
+        console: _socket.socket | None = None
         child_fds: list[int] = []
         if cfg.tty:
             console_path = self.socket_path("console.sock")
             if os.path.lexists(console_path):
                 os.unlink(console_path)
-            console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            console = unix_stream_socket()
             console.bind(console_path)
             console.listen(1)
             args += ["--console-socket", self.runtime_socket_path("console.sock", cfg.bundle)]
             err_r, err_w = os.pipe2(os.O_CLOEXEC)
-            stdio = (subprocess.DEVNULL, err_w, err_w)
+            stdio = (runner.DEVNULL, err_w, err_w)
             child_fds.append(err_w)
             out_r = err_r
         else:
             out_r, out_w = os.pipe2(os.O_CLOEXEC)
             err_r, err_w = os.pipe2(os.O_CLOEXEC)
             child_fds += [out_w, err_w]
-            stdin: int = subprocess.DEVNULL
+            stdin: int = runner.DEVNULL
             if cfg.stdin:
                 in_r, in_w = os.pipe2(os.O_CLOEXEC)
                 child_fds.append(in_r)
@@ -273,24 +302,26 @@ class Supervisor:
             if self.container.stdin_fd >= 0:
                 os.set_blocking(self.container.stdin_fd, False)
 
-    def _receive_console(self, console: socket.socket, proc: runner.Child) -> int:
+    def _receive_console(self, console: _socket.socket, proc: runner.Child) -> int:
         console.settimeout(0.05)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                conn, _ = console.accept()
+                conn = accept(console)
             except TimeoutError:
                 if proc.poll() is not None:
                     # The runtime may have connected just before exiting; one last look.
                     try:
-                        conn, _ = console.accept()
+                        conn = accept(console)
                     except TimeoutError:
                         return -1
                 else:
                     continue
-            with conn:
+            try:
                 conn.settimeout(10)
                 return recv_fd(conn)
+            finally:
+                conn.close()
         return -1
 
     def _adopt_master(self, proc: Proc, master: int, size: tuple[int, int] | None, *, stdin: bool) -> None:
@@ -313,8 +344,7 @@ class Supervisor:
             if self.shutting_down and self.container.exit is not None and not any(c.outbuf for c in self.conns.values()):
                 break
             self._sync()
-            for key, mask in self.sel.select(self._timeout()):
-                handler: Handler = key.data
+            for handler, mask in self.sel.select(self._timeout()):
                 handler(mask)
         self.close()
 
@@ -333,18 +363,18 @@ class Supervisor:
         """Make the selector match what every fd wants right now (few fds: recomputing is cheap)."""
         want: dict[int, tuple[int, Handler]] = {}
         assert self.listener is not None
-        want[self.listener.fileno()] = (selectors.EVENT_READ, self._on_accept)
-        want[self.wake_r.fileno()] = (selectors.EVENT_READ, self._on_wake)
+        want[self.listener.fileno()] = (EVENT_READ, self._on_accept)
+        want[self.wake_r.fileno()] = (EVENT_READ, self._on_wake)
         for proc in self._procs():
             if not proc.lagging():
                 for fd, stream in proc.sources.items():
-                    want[fd] = (selectors.EVENT_READ, self._source_handler(proc, fd, stream))
+                    want[fd] = (EVENT_READ, self._source_handler(proc, fd, stream))
             if proc.stdin_fd >= 0 and proc.stdin_buf:
-                want[proc.stdin_fd] = (selectors.EVENT_WRITE, self._stdin_handler(proc))
+                want[proc.stdin_fd] = (EVENT_WRITE, self._stdin_handler(proc))
         for fd, conn in self.conns.items():
-            events = 0 if conn.read_closed else selectors.EVENT_READ
+            events = 0 if conn.read_closed else EVENT_READ
             if conn.outbuf:
-                events |= selectors.EVENT_WRITE
+                events |= EVENT_WRITE
             if events:
                 want[fd] = (events, self._conn_handler(conn))
         for fd in list(self.registered):
@@ -371,7 +401,7 @@ class Supervisor:
     def _on_accept(self, _mask: int) -> None:
         assert self.listener is not None
         try:
-            sock, _ = self.listener.accept()
+            sock = accept(self.listener)
         except BlockingIOError:
             return
         self.conns[sock.fileno()] = Conn(sock)
@@ -447,9 +477,9 @@ class Supervisor:
 
     def _conn_handler(self, conn: Conn) -> Handler:
         def on_event(mask: int) -> None:
-            if mask & selectors.EVENT_READ:
+            if mask & EVENT_READ:
                 self._conn_read(conn)
-            if mask & selectors.EVENT_WRITE and conn.sock.fileno() >= 0:
+            if mask & EVENT_WRITE and conn.sock.fileno() >= 0:
                 self._conn_write(conn)
         return on_event
 
@@ -657,22 +687,22 @@ class Supervisor:
         pid_file = self.path(f"exec-{key}.pid")
         args = ["exec", "--detach", "--process", process, "--pid-file", pid_file]
         child_fds: list[int] = []
-        console: socket.socket | None = None
+        console: _socket.socket | None = None
         console_path = self.socket_path(f"exec-{key[:12]}.sock")
         if tty:
-            console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            console = unix_stream_socket()
             console.bind(console_path)
             console.listen(1)
             args += ["--console-socket", self.runtime_socket_path(f"exec-{key[:12]}.sock", self.config.state_dir)]
             out_r, out_w = os.pipe2(os.O_CLOEXEC)
             child_fds.append(out_w)
-            stdio: tuple[int, int, int] = (subprocess.DEVNULL, out_w, out_w)
+            stdio: tuple[int, int, int] = (runner.DEVNULL, out_w, out_w)
             err_r = out_r
         else:
             out_r, out_w = os.pipe2(os.O_CLOEXEC)
             err_r, err_w = os.pipe2(os.O_CLOEXEC)
             child_fds += [out_w, err_w]
-            stdin_fd: int = subprocess.DEVNULL
+            stdin_fd: int = runner.DEVNULL
             if stdin:
                 in_r, in_w = os.pipe2(os.O_CLOEXEC)
                 child_fds.append(in_r)
@@ -726,7 +756,7 @@ class Supervisor:
         if tty:
             os.close(out_r)
             if master < 0:
-                os.kill(proc.pid, signal.SIGKILL)  # reaped as an unknown child by the loop
+                os.kill(proc.pid, _signal.SIGKILL)  # reaped as an unknown child by the loop
                 raise protocol.ExecFailed("the runtime sent no terminal on the console socket", 126)
             self._adopt_master(proc, master, size, stdin=stdin)
         else:
@@ -747,18 +777,17 @@ class Supervisor:
         # The runtime sizes the pty before the process runs; setting it afterwards would race it.
         try:
             with open(process) as f:
-                spec = json.load(f)
+                spec = jsonfast.loads(f.read())
         except (OSError, ValueError) as exc:
             raise errors.InvalidArgument(f"cannot read {process}: {exc}") from exc
         spec["consoleSize"] = {"height": size[0], "width": size[1]}
         sized = self.path(f"exec-{key}.json")
-        write_atomic(sized, json.dumps(spec).encode())
+        write_atomic(sized, jsonfast.dumps(spec).encode())
         return sized
 
     def _exec_kill(self, proc: Proc, request: JSONObject) -> JSONObject:
-        sig = request.get("signal", signal.SIGKILL.value)
-        signo = sig if isinstance(sig, int) else signal.Signals[str(sig) if str(sig).startswith("SIG")
-                                                                else f"SIG{sig}"].value
+        sig = request.get("signal", _signal.SIGKILL)
+        signo = sig if isinstance(sig, int) else signal_number(str(sig))
         if proc.status is None and proc.pid > 0:
             os.kill(proc.pid, signo)
         return protocol.ok()
@@ -791,12 +820,12 @@ class Supervisor:
         code = protocol.exit_code_from_status(proc.status)
         oom = False
         if proc is self.container:
-            if os.WIFSIGNALED(proc.status) and os.WTERMSIG(proc.status) == signal.SIGKILL:
+            if os.WIFSIGNALED(proc.status) and os.WTERMSIG(proc.status) == _signal.SIGKILL:
                 oom = cgroup.oom_killed(self.cgroup_dir)
             proc.writer.close()
         proc.exit = ExitInfo(exit_code=code, oom_killed=oom, finished_at=logfile.format_time(proc.exited_ns))
         if proc is self.container:
-            write_atomic(self.path(EXIT_FILE), json.dumps(proc.exit.to_json()).encode())
+            write_atomic(self.path(EXIT_FILE), jsonfast.dumps(proc.exit.to_json()).encode())
             result = self.runtime.run("delete", "--force", self.config.id)
             if result.returncode != 0:
                 sys.stderr.write(f"runtime delete: {runtime_message(result.stderr)}\n")
@@ -819,7 +848,7 @@ class Supervisor:
 
     def fail_create(self, exc: protocol.CreateFailed) -> None:
         info = ExitInfo(exit_code=exc.exit_code, finished_at=logfile.format_time(time.time_ns()), error=exc.message)
-        write_atomic(self.path(EXIT_FILE), json.dumps(info.to_json()).encode())
+        write_atomic(self.path(EXIT_FILE), jsonfast.dumps(info.to_json()).encode())
 
     def close(self) -> None:
         for conn in list(self.conns.values()):

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Sequence
-from typing import NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import NamedTuple
+else:
+    from dockyard.namedtuples import NamedTuple
 
 ACT_KILL_PROCESS = 0x80000000
 ACT_KILL_THREAD = 0x00000000
