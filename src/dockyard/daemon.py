@@ -37,7 +37,7 @@ from dockyard.http.server import HTTPServer
 from dockyard.image.ingest import is_resumable_ingest
 from dockyard.image.model import ImageEvent
 from dockyard.image.service import ImageService
-from dockyard.shim.client import shim_command
+from dockyard.shim.client import launcher_command
 from dockyard.shim.launcher import TITLE_ROOM
 from dockyard.store import gc
 from dockyard.store.content import LocalContentStore
@@ -126,7 +126,7 @@ def start_shim_launcher(exec_root: Path) -> tuple[str, subprocess.Popen[bytes]]:
     so call it from the main thread. Until it listens, shims are started as programs."""
     path = str(exec_root / "shim-launcher.sock")
     room = " " * TITLE_ROOM  # see launcher.TITLE_ROOM: forked shims write their command line over it
-    proc = subprocess.Popen([*shim_command(), "--launcher", path, "--parent-pid", str(os.getpid()), "--title-room",
+    proc = subprocess.Popen([*launcher_command(), "--launcher", path, "--parent-pid", str(os.getpid()), "--title-room",
                              room],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
     return path, proc

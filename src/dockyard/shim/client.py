@@ -258,6 +258,20 @@ def shim_command() -> list[str]:
     return [sys.executable, "-m", "dockyard.shim.main"]
 
 
+def launcher_command() -> list[str]:
+    """``dockyard-shim`` for the launcher: our interpreter without ``site`` (-S -I), told where the
+    dockyard package is instead. site's start-up (.pth files, an editable install's finder) would
+    cost the launcher, and so every shim it forks, about 2 MB. Forked shims show the script's
+    name in their command line, as executed ones do."""
+    import dockyard
+
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(dockyard.__file__)))
+    script = Path(sys.executable).with_name("dockyard-shim")
+    boot = (f"import sys; sys.path.insert(0, {package_parent!r}); sys.argv[0] = {str(script)!r}; "
+            "from dockyard.shim.main import main; sys.exit(main())")
+    return [sys.executable, "-S", "-I", "-c", boot]
+
+
 def spawn_shim(*, id: str, bundle: str | os.PathLike[str], runtime: str, runtime_root: str | os.PathLike[str],
                state_dir: str | os.PathLike[str], log_path: str | os.PathLike[str] = "",
                log_driver: str = "json-file", log_max_size: int | None = None,
