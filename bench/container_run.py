@@ -11,8 +11,11 @@ Measured per engine:
 - ``logs``:       wall time of ``docker logs`` of a container that printed ``seq 100000``
 - RSS (VmRSS from /proc/<pid>/status): the idle daemon (dockyardd + its shim launcher; dockerd +
   its containerd), once after the image load and once at the end, and per running container with
-  5 running (dockyard-shim processes; containerd-shim-runc-v2 processes), divided by 5; PSS
-  (smaps_rollup) per running container too, since dockyard's shims share their launcher's pages.
+  5 running (dockyard-shim processes; containerd-shim-runc-v2 processes), divided by 5; PSS and
+  USS (smaps_rollup: proportional, and private pages only) per running container too, since
+  dockyard's shims share their launcher's pages: USS is what one more container costs the host.
+- ``exec_client_floor``: the same ``docker exec`` against a stub engine that answers at once
+  (bench/cli_floor.py): the CLI's own part of every exec time above, the same for both engines.
 
 Not a test: run by hand (see bench/README.md).
 
@@ -38,6 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from cli_floor import exec_floor  # noqa: E402 - after the path set-up
 from image_load_save import (  # noqa: E402 - after the path set-up
     MAKE_IMAGE,
     docker,
@@ -66,6 +70,7 @@ METRICS: dict[str, tuple[str, str, str, float]] = {
     "rss_idle_end": ("daemon RSS idle (end)", "MB", "abs", 60),
     "rss_per_container": ("RSS per running container", "MB", "abs", 8),
     "pss_per_container": ("PSS per running container", "MB", "abs", 8),
+    "uss_per_container": ("USS per running container", "MB", "abs", 8),
     "logs": ("logs of 100k lines", "ms", "abs", 250),
 }
 SCALE = {"ms": 1000.0, "s": 1.0, "MB": 1.0}
@@ -100,16 +105,19 @@ def processes() -> Iterator[tuple[int, int, str, list[str]]]:
         yield int(d), ppid, comm, argv
 
 
-def pss_mb(pid: int) -> float:
-    """Proportional set size: shared pages divided among the processes sharing them."""
+def smaps_mb(pid: int) -> tuple[float, float]:
+    """(PSS, USS): shared pages divided among the processes sharing them, and private pages only."""
+    pss = uss = 0
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
                 if line.startswith("Pss:"):
-                    return int(line.split()[1]) / 1024
+                    pss = int(line.split()[1])
+                elif line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    uss += int(line.split()[1])
     except OSError:
         pass
-    return 0.0
+    return pss / 1024, uss / 1024
 
 
 def daemon_pids(engine: str, dockyardd_pid: int | None) -> list[int]:
@@ -168,17 +176,19 @@ def concurrent_round(host: str) -> float:
         remove(host, ids)
 
 
-def measure_shims(engine: str, host: str, dpid: int | None) -> tuple[float, float]:
-    """Shim (RSS, PSS) per running container, with RSS_CONTAINERS sleep containers. dockyard's
-    shims are forks of one launcher and share most pages (RSS counts them in every shim, PSS
-    divides them), so PSS is what each more container costs the host."""
+def measure_shims(engine: str, host: str, dpid: int | None) -> tuple[float, float, float]:
+    """Shim (RSS, PSS, USS) per running container, with RSS_CONTAINERS sleep containers.
+    dockyard's shims are forks of one launcher and share most pages (RSS counts them in every
+    shim, PSS divides them, USS leaves them out): USS is what each more container costs."""
     ids = run_detached(host, RSS_CONTAINERS)
     try:
         time.sleep(1)
         pids = shim_pids(engine, ids)
         if len(pids) < RSS_CONTAINERS:
             raise RuntimeError(f"{engine}: found {len(pids)} shims for {RSS_CONTAINERS} containers")
-        return (sum(rss_mb(p) for p in pids) / RSS_CONTAINERS, sum(pss_mb(p) for p in pids) / RSS_CONTAINERS)
+        smaps = [smaps_mb(p) for p in pids]
+        return (sum(rss_mb(p) for p in pids) / RSS_CONTAINERS, sum(pss for pss, _ in smaps) / RSS_CONTAINERS,
+                sum(uss for _, uss in smaps) / RSS_CONTAINERS)
     finally:
         remove(host, ids)
 
@@ -316,14 +326,17 @@ def main(argv: list[str] | None = None) -> int:
                     samples[e]["run_d_20"].append(t)
                     log(f"concurrent round {r + 1}/{args.concurrent_rounds} {e}: {t:.3f} s")
             for e in engines:
-                rss, pss = measure_shims(e, hosts[e], dpids[e])
+                rss, pss, uss = measure_shims(e, hosts[e], dpids[e])
                 samples[e]["rss_per_container"].append(rss)
                 samples[e]["pss_per_container"].append(pss)
+                samples[e]["uss_per_container"].append(uss)
                 samples[e]["rss_idle_end"].append(idle_rss(e, dpids[e]))
         finally:
             for e, h in hosts.items():
                 remove(h, [c for c in (sleepers.get(e), logsc.get(e)) if c])
 
+    with tempfile.TemporaryDirectory(prefix="bench-floor-", dir="/var/tmp") as tmp:
+        floor = exec_floor(Path(tmp), args.rounds)
     summary = summarize(samples)
     report = {
         "benchmark": "container_run",
@@ -335,12 +348,14 @@ def main(argv: list[str] | None = None) -> int:
         "engines": versions,
         "targets": {m: target_text(m) for m in METRICS},
         **summary,
+        "exec_client_floor": {"median_s": round(statistics.median(floor), 4), "samples_s": [round(x, 4) for x in floor]},
     }
     if not write_report(report, args.out, args.json):
         print(f"container lifecycle; medians of {args.rounds} rounds ({args.concurrent_rounds} for run -d)")
         for e, v in versions.items():
             print(f"  {e}: {v}")
         print(table(summary, engines))
+        print(f"docker exec against an engine that answers at once: {statistics.median(floor) * 1000:.1f} ms")
     return 0
 
 
