@@ -18,13 +18,18 @@ CAP_NAMES = (
 CAP_BY_NAME = {name: i for i, name in enumerate(CAP_NAMES)}
 
 
+_last_cap: list[int] = []  # read once: the kernel's answer does not change while it runs
+
+
 def last_cap() -> int:
     """The highest capability number the running kernel knows."""
-    try:
-        with open("/proc/sys/kernel/cap_last_cap") as f:
-            return int(f.read())
-    except OSError:
-        return len(CAP_NAMES) - 1
+    if not _last_cap:
+        try:
+            with open("/proc/sys/kernel/cap_last_cap") as f:
+                _last_cap.append(int(f.read()))
+        except OSError:
+            return len(CAP_NAMES) - 1
+    return _last_cap[0]
 
 
 def cap_number(name: str) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from dockyard.errors import DockyardError, InvalidArgument
-from dockyard.runtime import jsonfast, lifecycle
+from dockyard.runtime import capabilities, jsonfast, lifecycle
 from dockyard.runtime._json import Node
 from dockyard.runtime.create import ExecOptions, compile_seccomp, exec_with_filter
 from dockyard.runtime.spec import _process
@@ -39,6 +39,7 @@ def failure_text(exc: BaseException) -> tuple[str, int]:
 class Executor:
     def __init__(self, root: str, container_id: str) -> None:
         self.sd = StateDir(root, container_id)
+        capabilities.last_cap()  # read here once, not in every exec's forked processes
         self._stamp: tuple[int, int, int] | None = None
         self._spec: Spec | None = None
         self._bpf: bytes | None = None

@@ -294,22 +294,17 @@ def exec_child(cfg: InitConfig, chan: Channel, pid: int) -> NoReturn:
         steps.run("joining the container's namespaces", lambda: namespaces.join(opened))
         if any(kind == "user" for kind, _ in opened):
             steps.run("becoming root in the user namespace", _become_ns_root)
-        ready_r, ready_w = os.pipe()
+        # The process goes on at once: whether its pid or its error reaches the parent first,
+        # the parent learns of both (an error before the pid leaves it to the subreaper to reap).
         child = steps.run("forking the process", lambda: cgroups.fork_into(cgroup_fd))
         if child == 0:
-            os.close(ready_w)
-            while os.read(ready_r, 1):
-                pass
-            os.close(ready_r)
             inner = _Steps(chan)
             try:
                 inner.run("joining the cgroup namespace", lambda: _enter_cgroupns(cgroupns_fd, new=False))
                 _finish_process(cfg, cfg.process, chan, inner, keep=set(), state={}, fifo_fd=None)
             except BaseException as exc:  # noqa: BLE001
                 _fail(chan, inner.name, exc)
-        os.close(ready_r)
         chan.send("init", pid=child)
-        os.close(ready_w)
         os._exit(0)
     except BaseException as exc:  # noqa: BLE001
         _fail(chan, steps.name, exc)
