@@ -520,6 +520,9 @@ def test_exec_missing_command(d: DaemonHandle) -> None:
     assert proc.returncode in (126, 127), proc
     out = proc.stdout + proc.stderr
     assert "OCI runtime exec failed" in out and "no such file or directory" in out, out
+    # runc's words, as Docker shows them
+    assert 'exec failed: unable to start container process: exec: "/nonexistent": stat /nonexistent: ' \
+        "no such file or directory" in out, out
     assert "unable to upgrade" not in out
 
 

@@ -110,9 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except (DockyardError, OSError) as exc:
-        from dockyard.runtime.executor import failure_text
+        from dockyard.runtime.executor import exec_failure_text, failure_text
 
-        return _report(log, *failure_text(exc))
+        return _report(log, *(exec_failure_text(exc) if args.verb == "exec" else failure_text(exc)))
 
 
 class _Args:

@@ -16,6 +16,7 @@ from dockyard.runtime._json import Node
 from dockyard.runtime.create import ExecOptions, compile_seccomp, exec_with_filter
 from dockyard.runtime.spec import _process
 from dockyard.runtime.state import StateDir
+from dockyard.runtime.sync import ContainerSetupError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,6 +26,12 @@ if TYPE_CHECKING:
 def check_can_exec(status: str) -> None:
     if status != "running":
         raise InvalidArgument(f"cannot exec in a {status} container")
+
+
+def exec_failure_text(exc: BaseException) -> tuple[str, int]:
+    """``failure_text`` of an exec: a failure inside the container reads "exec failed: …", as runc's."""
+    text, code = failure_text(exc)
+    return (f"exec failed: {text}" if isinstance(exc, ContainerSetupError) else text), code
 
 
 def failure_text(exc: BaseException) -> tuple[str, int]:

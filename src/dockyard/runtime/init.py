@@ -238,7 +238,7 @@ def _finish_process(cfg: InitConfig, proc: Process, chan: Channel, steps: _Steps
         steps.run("setting up the terminal", lambda: setup_terminal(cfg.console, proc.console_size))  # type: ignore[arg-type]
     preserved = set(range(3, 3 + cfg.preserve_fds))
     steps.run("closing file descriptors", lambda: close_fds_except(keep | preserved | {chan.fileno()}))
-    steps.run(f"changing to the working directory {proc.cwd}", lambda: os.chdir(proc.cwd))
+    steps.run("changing to the working directory", lambda: _chdir(proc.cwd))
     steps.run("checking the working directory", check_cwd_inside_root)
     if proc.user.umask is not None:
         os.umask(proc.user.umask)
@@ -254,7 +254,7 @@ def _finish_process(cfg: InitConfig, proc: Process, chan: Channel, steps: _Steps
         if proc.no_new_privileges and cfg.seccomp_bpf is not None:
             steps.run("loading seccomp", lambda: linux.seccomp_load_bpf(cfg.seccomp_bpf or b""))
         reset_signals()
-        steps.run("execve", lambda: os.execve(path, list(proc.args), env))
+        steps.run("execve", lambda: _execve(path, list(proc.args), env))
     chan.send("ready")
     chan.close()
     try:
@@ -308,6 +308,26 @@ def exec_child(cfg: InitConfig, chan: Channel, pid: int) -> NoReturn:
         os._exit(0)
     except BaseException as exc:  # noqa: BLE001
         _fail(chan, steps.name, exc)
+
+
+def _chdir(cwd: str) -> None:
+    try:
+        os.chdir(cwd)
+    except OSError as exc:  # runc's words
+        raise ExecError(f'chdir to cwd ("{cwd}") set in config.json failed: {_reason(exc)}', 1) from exc
+
+
+def _execve(path: str, args: list[str], env: dict[str, str]) -> NoReturn:
+    try:
+        os.execve(path, args, env)
+    except OSError as exc:  # runc's words
+        raise ExecError(f"exec {path}: {_reason(exc)}", 126) from exc
+
+
+def _reason(exc: OSError) -> str:
+    """Go's text for an errno: strerror in lower case ("no such file or directory")."""
+    text = exc.strerror or os.strerror(exc.errno or 0)
+    return text[:1].lower() + text[1:]
 
 
 def _take_caller_stdio(stdio: tuple[int, int, int]) -> None:

@@ -19,11 +19,20 @@ if TYPE_CHECKING:
 _MAX = 65536
 
 
+# Steps of starting the user's process whose failures read as runc's: "unable to start container
+# process: exec: "x": executable file not found in $PATH" (the steps word their messages as runc).
+PROCESS_START_STEPS = frozenset({"looking up the executable", "changing to the working directory", "execve"})
+
+
 class ContainerSetupError(DockyardError):
     """A step of container setup failed inside the child."""
 
     def __init__(self, step: str, errno_: int, message: str, exit_code: int = 1) -> None:
-        super().__init__(f"{step}: {message}" if step else message)
+        if step in PROCESS_START_STEPS:
+            text = f"unable to start container process: {message}"
+        else:
+            text = f"{step}: {message}" if step else message
+        super().__init__(text)
         self.step = step
         self.errno = errno_
         self.exit_code = exit_code

@@ -140,7 +140,7 @@ class ForkedRuntime:
         """``exec --detach --process <process>`` without a runtime process: the exec's own
         processes fork from this one, which keeps the container's parsed spec and seccomp program
         from one exec to the next. Returns the process's pid; raises RuntimeFailure."""
-        from dockyard.runtime.executor import Executor, failure_text
+        from dockyard.runtime.executor import Executor, exec_failure_text
 
         executor = self._executors.get(container_id)
         if executor is None:
@@ -151,7 +151,7 @@ class ForkedRuntime:
                    stdio[2] if stdio[2] >= 0 else null)
             return executor.exec(process, stdio=fds, console_socket=console_socket)
         except Exception as exc:  # noqa: BLE001 - reported in the runtime's words, as from its command
-            raise RuntimeFailure(*failure_text(exc)) from exc
+            raise RuntimeFailure(*exec_failure_text(exc)) from exc
         finally:
             if null >= 0:
                 os.close(null)

@@ -1023,7 +1023,7 @@ def _restarting(cid: str) -> str:
 
 def _start_error(message: str) -> str:
     """Docker's start error wording; the CLI maps "executable file not found" to exit 127."""
-    return f"failed to create task for container: OCI runtime create failed: {message}: unknown"
+    return f"failed to create task for container: failed to create shim task: OCI runtime create failed: {message}: unknown"
 
 
 def to_rfc3339(ts: float) -> str:
