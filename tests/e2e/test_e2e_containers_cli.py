@@ -526,6 +526,26 @@ def test_exec_missing_command(d: DaemonHandle) -> None:
     assert "unable to upgrade" not in out
 
 
+def test_exec_failures_read_and_exit_as_docker(d: DaemonHandle) -> None:
+    d.docker("run", "-d", "--name", "web", "busybox", "sleep", "1000", timeout=T)
+    try:
+        # resolved by the daemon, before any runtime: no "OCI runtime" words, and 126 (was 0)
+        user = d.docker("exec", "-u", "nosuchuser", "web", "true", check=False, timeout=T)
+        d.docker("exec", "web", "sh", "-c", r"printf '\001\002x' > /tmp/x; chmod +x /tmp/x", timeout=T)
+        # past runc's point of no return: the process's own stderr and status 1
+        bad = d.docker("exec", "web", "/tmp/x", check=False, timeout=T)
+        caps = d.docker("exec", "--privileged", "web", "true", check=False, timeout=T)
+    finally:
+        d.docker("rm", "-f", "web", timeout=T)
+    assert user.returncode == 126, user
+    assert (user.stdout + user.stderr).strip() == "unable to find user nosuchuser: no matching entries in passwd file"
+    assert bad.returncode == 1, bad
+    assert (bad.stdout + bad.stderr).strip() == "exec /tmp/x: exec format error"
+    assert caps.returncode == 126, caps
+    assert "exec failed: unable to start container process: unable to apply caps: operation not permitted" \
+        in caps.stdout + caps.stderr
+
+
 # --- leaks ----------------------------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from dockyard.runtime.process import (
     drop_privileges,
     env_map,
     exec_under_reaper,
+    go_error_text,
     home_for,
     lookup_executable,
     reset_signals,
@@ -254,14 +255,19 @@ def _finish_process(cfg: InitConfig, proc: Process, chan: Channel, steps: _Steps
         if proc.no_new_privileges and cfg.seccomp_bpf is not None:
             steps.run("loading seccomp", lambda: linux.seccomp_load_bpf(cfg.seccomp_bpf or b""))
         reset_signals()
-        steps.run("execve", lambda: _execve(path, list(proc.args), env))
+        # Past the point of no return, as under runc: a failed execve is the process's own
+        # failure (its stderr, exit status 1), not a failure to start it.
+        try:
+            _execve(path, list(proc.args), env)
+        except ExecError as exc:
+            _exit_with(exc)
     chan.send("ready")
     chan.close()
     try:
         fd = os.open(f"/proc/self/fd/{fifo_fd}", os.O_WRONLY | os.O_CLOEXEC)
         os.write(fd, b"0")
         os.close(fd)
-        os.close(fifo_fd)  # type: ignore[arg-type]
+        os.close(fifo_fd)
         if cfg.spec.hooks.start_container:
             hooks.run_hooks("startContainer", cfg.spec.hooks.start_container, {**state, "status": "running"})
         if proc.no_new_privileges and cfg.seccomp_bpf is not None:
@@ -269,13 +275,15 @@ def _finish_process(cfg: InitConfig, proc: Process, chan: Channel, steps: _Steps
         reset_signals()
         if cfg.spec.annotations.get(REAPER_ANNOTATION) == "reaper":
             exec_under_reaper(path, list(proc.args), env)
-        os.execve(path, list(proc.args), env)
+        _execve(path, list(proc.args), env)
+    except ExecError as exc:
+        _exit_with(exc)
     except BaseException as exc:  # noqa: BLE001 - nobody listens any more: say it on stderr
         try:
             sys.stderr.write(f"dockyard-runtime init: {exc}\n")
             sys.stderr.flush()
         finally:
-            os._exit(exc.exit_code if isinstance(exc, ExecError) else 1)
+            os._exit(1)
 
 
 def exec_child(cfg: InitConfig, chan: Channel, pid: int) -> NoReturn:
@@ -314,20 +322,22 @@ def _chdir(cwd: str) -> None:
     try:
         os.chdir(cwd)
     except OSError as exc:  # runc's words
-        raise ExecError(f'chdir to cwd ("{cwd}") set in config.json failed: {_reason(exc)}', 1) from exc
+        raise ExecError(f'chdir to cwd ("{cwd}") set in config.json failed: {go_error_text(exc)}', 1) from exc
 
 
 def _execve(path: str, args: list[str], env: dict[str, str]) -> NoReturn:
     try:
         os.execve(path, args, env)
-    except OSError as exc:  # runc's words
-        raise ExecError(f"exec {path}: {_reason(exc)}", 126) from exc
+    except OSError as exc:  # runc's words and status
+        raise ExecError(f"exec {path}: {go_error_text(exc)}", 1) from exc
 
 
-def _reason(exc: OSError) -> str:
-    """Go's text for an errno: strerror in lower case ("no such file or directory")."""
-    text = exc.strerror or os.strerror(exc.errno or 0)
-    return text[:1].lower() + text[1:]
+def _exit_with(exc: ExecError) -> NoReturn:
+    """The process's own end: its message on its stderr, its status."""
+    try:
+        os.write(2, f"{exc}\n".encode())
+    finally:
+        os._exit(exc.exit_code)
 
 
 def _take_caller_stdio(stdio: tuple[int, int, int]) -> None:

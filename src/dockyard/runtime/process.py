@@ -38,6 +38,12 @@ class ExecError(DockyardError):
         self.exit_code = exit_code
 
 
+def go_error_text(exc: OSError) -> str:
+    """Go's text for an errno, as runc prints it: strerror in lower case ("no such file or directory")."""
+    text = os.strerror(exc.errno) if exc.errno else (exc.strerror or str(exc))
+    return text[:1].lower() + text[1:]
+
+
 def rlimit_number(name: str) -> int:
     value = getattr(resource, name, None)
     if not isinstance(value, int):
@@ -144,7 +150,10 @@ def drop_privileges(process: Process, seccomp_bpf: bytes | None) -> None:
     os.setresgid(user.gid, user.gid, user.gid)
     os.setresuid(user.uid, user.uid, user.uid)
     if sets is not None:
-        linux.capset(sets.effective, sets.permitted, sets.inheritable)
+        try:
+            linux.capset(sets.effective, sets.permitted, sets.inheritable)
+        except OSError as exc:  # runc's words (an exec asking for more than the bounding set)
+            raise ExecError(f"unable to apply caps: {go_error_text(exc)}", 1) from exc
         linux.set_keepcaps(False)
         linux.ambient_clear_all()
         for n in sets.ambient:

@@ -21,7 +21,8 @@ _MAX = 65536
 
 # Steps of starting the user's process whose failures read as runc's: "unable to start container
 # process: exec: "x": executable file not found in $PATH" (the steps word their messages as runc).
-PROCESS_START_STEPS = frozenset({"looking up the executable", "changing to the working directory", "execve"})
+PROCESS_START_STEPS = frozenset({"looking up the executable", "changing to the working directory",
+                                 "setting up user and capabilities"})
 
 
 class ContainerSetupError(DockyardError):

@@ -6,17 +6,21 @@ import errno
 
 from dockyard.errors import InvalidArgument
 from dockyard.runtime.executor import exec_failure_text, failure_text
+from dockyard.runtime.process import go_error_text
 from dockyard.runtime.sync import ContainerSetupError
 
 
 def test_process_start_steps_read_as_runc() -> None:
     err = ContainerSetupError("looking up the executable", 0, 'exec: "nosuch": executable file not found in $PATH', 127)
     assert str(err) == 'unable to start container process: exec: "nosuch": executable file not found in $PATH'
-    assert str(ContainerSetupError("execve", 8, "exec /x: exec format error", 126)) == \
-        "unable to start container process: exec /x: exec format error"
     assert str(ContainerSetupError("changing to the working directory", 2,
                                    'chdir to cwd ("/n") set in config.json failed: no such file or directory')) == \
         'unable to start container process: chdir to cwd ("/n") set in config.json failed: no such file or directory'
+
+
+def test_go_error_text_is_strerror_in_lower_case() -> None:
+    assert go_error_text(OSError(errno.EPERM, "capset: Operation not permitted")) == "operation not permitted"
+    assert go_error_text(OSError(errno.ENOENT, "No such file or directory", "/x")) == "no such file or directory"
 
 
 def test_other_steps_name_the_step() -> None:

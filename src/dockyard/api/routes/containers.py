@@ -330,7 +330,7 @@ class ContainerRoutes:
             try:
                 sock = await asyncio.to_thread(backend.exec_start, exec_id, detach=False)
             except DockyardError as exc:
-                message = f"OCI runtime exec failed: {exc}: unknown\r\n".encode()
+                message = f"{exc}\r\n".encode()
                 writer.write(message if ex.tty else encode(1, message))
                 with contextlib.suppress(Exception):
                     await writer.drain()

@@ -45,7 +45,15 @@ from dockyard.engine.spec.model import CreateOptions
 from dockyard.engine.spec.user import RootfsPasswdReader, resolve_user
 from dockyard.engine.spec.validate import check_resources
 from dockyard.engine.spec.wire import from_docker_json
-from dockyard.errors import AlreadyExists, Conflict, DockyardError, InvalidArgument, NotFound, Unavailable
+from dockyard.errors import (
+    AlreadyExists,
+    Conflict,
+    DockyardError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
 from dockyard.image.service import ImageService
 from dockyard.image.unpack import unpack
 from dockyard.network.files import render_hostname, render_hosts, render_resolv_conf
@@ -545,7 +553,7 @@ class ContainerService:
         if not (1 <= number <= 31 or 34 <= number <= 64):  # dockerd's signal map: standard and real-time
             raise InvalidArgument(f"Cannot kill container: {ref}: The linux daemon does not support signal {number}")
         if not rec.state.running:
-            raise Conflict(f"Container {rec.id} is not running")
+            raise Conflict(f"Cannot kill container: {ref}: Container {rec.id} is not running")
         # dockerd's killWithSignal: any kill marks a manual stop; the stop signal (any signal when
         # none is configured) and SIGKILL also cancel restarts, so the exit it causes is final.
         configured = rec.config.get("StopSignal")
@@ -868,29 +876,13 @@ class ContainerService:
             raise Conflict(f"Error: Exec command {exec_id} has already run")
         rec = self.get(ex.container_id)
         shim = self._shim(rec)
-        bundle_spec = json.loads((self.paths.bundle(rec.id) / "config.json").read_text())
-        process = dict(bundle_spec["process"])
-        process["args"] = ex.cmd
-        process["terminal"] = ex.tty
-        env = list(process.get("env") or [])
-        for item in ex.env:
-            key = item.split("=", 1)[0]
-            env = [e for e in env if e.split("=", 1)[0] != key] + [item]
-        process["env"] = env
-        if ex.workdir:
-            process["cwd"] = ex.workdir
-        if ex.user:
-            user = resolve_user(ex.user, RootfsPasswdReader(str(self.paths.bundle(rec.id) / "rootfs")), ())
-            process["user"] = {"uid": user.uid, "gid": user.gid, "additionalGids": list(user.additional_gids)}
-        if ex.privileged:
-            caps = list(ALL_CAPS)
-            process["capabilities"] = {k: caps for k in ("bounding", "effective", "permitted")}
-        exec_dir = self.paths.shim_dir(rec.id) / "execs"
-        exec_dir.mkdir(parents=True, exist_ok=True)
-        path = exec_dir / f"{exec_id}.json"
-        path.write_text(json.dumps(process))
         try:
-            handle = shim.exec(str(path), exec_id=exec_id, tty=ex.tty, stdin=ex.stdin, detach=detach)
+            path = self._exec_process_file(ex, rec)
+            try:
+                handle = shim.exec(str(path), exec_id=exec_id, tty=ex.tty, stdin=ex.stdin, detach=detach)
+            except DockyardError as exc:
+                # containerd's words for the runtime's failure, as dockerd passes them on
+                raise FailedPrecondition(f"OCI runtime exec failed: {exc}: unknown") from exc
         except DockyardError:
             ex.exit_code = 126  # dockerd's code for an exec that could not start
             with self._lock:
@@ -914,6 +906,32 @@ class ContainerService:
 
         threading.Thread(target=reap, name=f"exec-{exec_id[:12]}", daemon=True).start()
         return handle.stream
+
+    def _exec_process_file(self, ex: ExecRecord, rec: Any) -> Path:
+        """The exec's process.json: the container's process with the exec's command, terminal,
+        environment, working directory, user and privileges."""
+        bundle_spec = json.loads((self.paths.bundle(rec.id) / "config.json").read_text())
+        process = dict(bundle_spec["process"])
+        process["args"] = ex.cmd
+        process["terminal"] = ex.tty
+        env = list(process.get("env") or [])
+        for item in ex.env:
+            key = item.split("=", 1)[0]
+            env = [e for e in env if e.split("=", 1)[0] != key] + [item]
+        process["env"] = env
+        if ex.workdir:
+            process["cwd"] = ex.workdir
+        if ex.user:
+            user = resolve_user(ex.user, RootfsPasswdReader(str(self.paths.bundle(rec.id) / "rootfs")), ())
+            process["user"] = {"uid": user.uid, "gid": user.gid, "additionalGids": list(user.additional_gids)}
+        if ex.privileged:
+            caps = list(ALL_CAPS)
+            process["capabilities"] = {k: caps for k in ("bounding", "effective", "permitted")}
+        exec_dir = self.paths.shim_dir(rec.id) / "execs"
+        exec_dir.mkdir(parents=True, exist_ok=True)
+        path = exec_dir / f"{ex.id}.json"
+        path.write_text(json.dumps(process))
+        return path
 
     def exec_wait_done(self, exec_id: str, timeout: float = 5.0) -> ExecRecord:
         """After an exec's stream ends, give the reaper a moment to record the exit code."""
