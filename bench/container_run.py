@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Benchmark the container lifecycle: dockyard vs Docker (issue 5's targets).
 
-Same docker v28 CLI through DOCKER_HOST for both engines, alternating engine order every round.
-Measured per engine:
+Same docker v28 CLI through DOCKER_HOST for both engines, alternating engine order every round,
+with ``--settle`` seconds of quiet before each timed command (an engine's background work, such as
+removing the last ``--rm`` container, would otherwise land in the next command's time, whichever
+engine runs it). Measured per engine:
 
 - ``run``:        wall time of ``docker run --rm busybox true`` (median of ``--rounds``)
 - ``exec``:       wall time of ``docker exec <c> true`` on a running ``sleep 1000`` container
@@ -270,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=20, help="samples of run, exec and logs per engine")
     p.add_argument("--concurrent-rounds", type=int, default=3, help="rounds of 20 concurrent run -d")
     p.add_argument("--warmup", type=int, default=1, help="untimed rounds per engine first")
+    p.add_argument("--settle", type=float, default=0.5,
+                   help="seconds of quiet before each timed command: the previous one's background work "
+                        "(either engine removing a --rm container, say) must not land in the next one's time")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     p.add_argument("--out", type=Path, help="also write the JSON results to this file")
     p.add_argument(
@@ -308,8 +313,11 @@ def main(argv: list[str] | None = None) -> int:
                 # Alternate who goes first so cache effects fall on both alike.
                 for e in round_order(engines, r):
                     h = hosts[e]
+                    time.sleep(args.settle)
                     t_run, _ = timed(h, "run", "--rm", IMAGE, "true")
+                    time.sleep(args.settle)
                     t_exec, _ = timed(h, "exec", sleepers[e], "true")
+                    time.sleep(args.settle)
                     t_logs, out = timed(h, "logs", logsc[e])
                     if out.stdout.count("\n") != LOG_LINES:
                         raise RuntimeError(f"{e}: logs gave {out.stdout.count(chr(10))} lines")
@@ -345,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": args.rounds,
         "concurrent_rounds": args.concurrent_rounds,
         "warmup": args.warmup,
+        "settle_s": args.settle,
         "engines": versions,
         "targets": {m: target_text(m) for m in METRICS},
         **summary,

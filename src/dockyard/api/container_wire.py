@@ -69,6 +69,9 @@ def _ports(rec: ContainerRecord) -> dict[str, Any]:
 
 def _mounts(rec: ContainerRecord) -> list[dict[str, Any]]:
     """``Mounts``: the binds and tmpfs mounts of -v and --mount, as dockerd's MountPoints."""
+    hc = rec.host_config
+    if not (hc.get("Binds") or hc.get("Mounts")):
+        return []  # nothing to show: skip parsing the whole create request again (every inspect)
     try:
         host = from_docker_json(rec.config, rec.host_config, {}).host
     except DockyardError:
