@@ -20,11 +20,11 @@ from __future__ import annotations
 import os
 import struct
 import time
-import zlib
+
+from dockyard.shim.logrotate import RotatingFile
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import threading
     from collections.abc import Callable
     from typing import NamedTuple
 else:
@@ -198,48 +198,6 @@ def split_records(data: bytes, pos: int = 0, limit: int | None = None) -> tuple[
     return spans, pos
 
 
-# ---- gzip of rotated files ---------------------------------------------------------------
-
-def _rfc3339_nano(ns: int) -> str:
-    secs, frac = divmod(ns, 1_000_000_000)
-    base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
-    return (f"{base}.{frac:09d}".rstrip("0") if frac else base) + "Z"
-
-
-def gzip_file(src: str, last_time_nano: int) -> None:
-    """Compress ``src`` into ``src.gz`` (header ``Extra``: the last entry's time) and remove ``src``.
-
-    Written to a temporary name first, so a reader either finds ``src`` or a complete ``.gz``.
-    """
-    extra = f'{{"lastTime":"{_rfc3339_nano(last_time_nano)}"}}'.encode()  # as json.dumps, compact
-    tmp = f"{src}.gz.tmp"
-    try:
-        with open(src, "rb") as fin, open(tmp, "wb") as fout:
-            # RFC 1952 member: ID1 ID2 CM FLG(FEXTRA) MTIME XFL OS, then XLEN and the extra field.
-            fout.write(b"\x1f\x8b\x08\x04" + b"\x00\x00\x00\x00" + b"\x00\xff")
-            fout.write(struct.pack("<H", len(extra)) + extra)
-            comp = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
-            crc = 0
-            size = 0
-            while chunk := fin.read(1 << 20):
-                crc = zlib.crc32(chunk, crc)
-                size += len(chunk)
-                fout.write(comp.compress(chunk))
-            fout.write(comp.flush())
-            fout.write(struct.pack("<II", crc & 0xFFFFFFFF, size & 0xFFFFFFFF))
-        os.chmod(tmp, 0o640)
-        os.replace(tmp, f"{src}.gz")
-    except FileNotFoundError:
-        return
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    os.unlink(src)
-
-
 # ---- writer -------------------------------------------------------------------------------
 
 class LocalWriter:
@@ -253,20 +211,20 @@ class LocalWriter:
                  compress: bool = DEFAULT_COMPRESS, clock: Callable[[], int] = time.time_ns) -> None:
         self.path = path
         self.max_size = max_size
-        self.max_file = max(1, max_file)
-        self.compress = compress and self.max_file > 1
         self._clock = clock
         self._partial: dict[str, bytearray] = {}
         self._partial_ids: dict[str, tuple[str, int]] = {}  # stream -> (id, last ordinal)
         self._last_time = 0
-        self._compressor: threading.Thread | None = None
-        self._fd = self._open()
-        self._size = os.fstat(self._fd).st_size
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)  # Docker's <container>/local-logs/
+        self._file = RotatingFile(path, max_file=max_file, compress=compress)
 
-    def _open(self, truncate: bool = False) -> int:
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)  # Docker's <container>/local-logs/
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | (os.O_TRUNC if truncate else 0)
-        return os.open(self.path, flags, 0o640)
+    @property
+    def max_file(self) -> int:
+        return self._file.max_file
+
+    @property
+    def compress(self) -> bool:
+        return self._file.compress
 
     def write(self, stream: str, data: bytes) -> None:
         buf = self._partial.setdefault(stream, bytearray())
@@ -293,10 +251,7 @@ class LocalWriter:
     def close(self) -> None:
         for stream in list(self._partial):
             self.end_stream(stream)
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-        self._wait_compressor()
+        self._file.close()
 
     def _line(self, stream: str, line: bytes, *, complete: bool) -> None:
         ongoing = self._partial_ids.get(stream)
@@ -313,41 +268,7 @@ class LocalWriter:
         self._emit(rec)
 
     def _emit(self, rec: Record) -> None:
-        record = encode_record(rec)
-        if self.max_size > 0 and self._size >= self.max_size:
-            self._rotate()
-        os.write(self._fd, record)
-        self._size += len(record)
+        if self.max_size > 0 and self._file.size >= self.max_size:  # Docker's local driver: once past the size
+            self._file.rotate(self._last_time)
+        self._file.write(encode_record(rec))
         self._last_time = rec.time_nano
-
-    def _wait_compressor(self) -> None:
-        if self._compressor is not None:
-            self._compressor.join()
-            self._compressor = None
-
-    def _rotate(self) -> None:
-        self._wait_compressor()
-        os.close(self._fd)
-        self._fd = -1
-        if self.max_file < 2:
-            os.unlink(self.path)
-        else:
-            ext = ".gz" if self.compress else ""
-            try:
-                os.unlink(f"{self.path}.{self.max_file - 1}{ext}")
-            except FileNotFoundError:
-                pass
-            for n in range(self.max_file - 1, 1, -1):
-                try:
-                    os.replace(f"{self.path}.{n - 1}{ext}", f"{self.path}.{n}{ext}")
-                except FileNotFoundError:
-                    pass
-            os.replace(self.path, f"{self.path}.1")
-        self._fd = self._open(truncate=True)
-        self._size = 0
-        if self.compress:
-            import threading
-
-            self._compressor = threading.Thread(target=gzip_file, args=(f"{self.path}.1", self._last_time),
-                                                name="log-compress", daemon=True)
-            self._compressor.start()

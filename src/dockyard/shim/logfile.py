@@ -13,13 +13,14 @@ import time
 import zlib
 
 from dockyard.shim import locallog
+from dockyard.shim.logrotate import RotatingFile
+from dockyard.shim.logrotate import format_time as format_time  # the entries' time format, also for readers
 
 # Shims import this module for the writers: what the readers need (re, json, typing) is imported
 # where they run, which is in the daemon.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import re
-    import threading
     from collections.abc import Callable, Generator, Iterator
     from typing import Any, NamedTuple, Protocol
 else:
@@ -47,15 +48,6 @@ class LogWriter(Protocol):
 
 
 _encode_text = _json.encode_basestring  # what json.dumps(ensure_ascii=False) quotes strings with
-
-
-def format_time(ns: int) -> str:
-    """RFC3339Nano in UTC, trailing zeros of the fraction trimmed as Go does."""
-    secs, frac = divmod(ns, 1_000_000_000)
-    base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
-    if frac:
-        return f"{base}.{frac:09d}".rstrip("0") + "Z"
-    return base + "Z"
 
 
 def parse_time(text: str) -> int:
@@ -99,14 +91,19 @@ class JsonFileWriter:
                  compress: bool = False, clock: Callable[[], int] = time.time_ns) -> None:
         self.path = path
         self.max_size = max_size
-        self.max_file = max(1, max_file)
-        self.compress = compress and self.max_file > 1  # rotated files gzip'd, as Docker's json-file does
         self._clock = clock
         self._last_time = 0
-        self._compressor: threading.Thread | None = None
         self._partial: dict[str, bytearray] = {}
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
-        self._size = os.fstat(self._fd).st_size
+        # rotated files gzip'd with compress=true, as Docker's json-file does
+        self._file = RotatingFile(path, max_file=max_file, compress=compress)
+
+    @property
+    def max_file(self) -> int:
+        return self._file.max_file
+
+    @property
+    def compress(self) -> bool:
+        return self._file.compress
 
     def write(self, stream: str, data: bytes) -> None:
         buf = self._partial.setdefault(stream, bytearray())
@@ -132,46 +129,17 @@ class JsonFileWriter:
     def close(self) -> None:
         for stream in list(self._partial):
             self.end_stream(stream)
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-        self._wait_compressor()
-
-    def _wait_compressor(self) -> None:
-        if self._compressor is not None:
-            self._compressor.join()
-            self._compressor = None
+        self._file.close()
 
     def _emit(self, stream: str, line: bytes) -> None:
         self._last_time = self._clock()
         # json.dumps(..., ensure_ascii=False, separators=(",", ":")), field by field
         record = (f'{{"log":{_encode_text(line.decode("utf-8", "replace"))},"stream":{_encode_text(stream)},'
                   f'"time":"{format_time(self._last_time)}"}}\n').encode()
-        if self.max_size > 0 and self._size > 0 and self._size + len(record) > self.max_size:
-            self._rotate()
-        os.write(self._fd, record)
-        self._size += len(record)
-
-    def _rotate(self) -> None:
-        self._wait_compressor()
-        os.close(self._fd)
-        keep = self.max_file - 1
-        ext = ".gz" if self.compress else ""
-        if keep <= 0:
-            os.unlink(self.path)
-        else:
-            for n in range(keep, 1, -1):
-                if os.path.exists(f"{self.path}.{n - 1}{ext}"):
-                    os.replace(f"{self.path}.{n - 1}{ext}", f"{self.path}.{n}{ext}")
-            os.replace(self.path, f"{self.path}.1")
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
-        self._size = 0
-        if self.compress:
-            import threading
-
-            self._compressor = threading.Thread(target=locallog.gzip_file, args=(f"{self.path}.1", self._last_time),
-                                                name="log-compress", daemon=True)
-            self._compressor.start()
+        size = self._file.size
+        if self.max_size > 0 and size > 0 and size + len(record) > self.max_size:  # before it would pass
+            self._file.rotate(self._last_time)
+        self._file.write(record)
 
 
 def open_writer(driver: str, path: str, *, max_size: int | None = None, max_file: int | None = None,

@@ -143,22 +143,6 @@ def test_open_writer_local_defaults(tmp_path: Path) -> None:
     writer.close()
 
 
-def test_reader_filters_local(tmp_path: Path) -> None:
-    log = tmp_path / "container.log"
-    writer = locallog.LocalWriter(str(log), clock=clock())
-    for i in range(6):
-        writer.write("stdout" if i % 2 == 0 else "stderr", b"%d\n" % i)
-    writer.close()
-    read = lambda **kw: [e.line for e in logfile.read_logs(str(log), **kw)]  # noqa: E731
-    assert read() == [b"0\n", b"1\n", b"2\n", b"3\n", b"4\n", b"5\n"]
-    assert read(stderr=False) == [b"0\n", b"2\n", b"4\n"]
-    assert read(stdout=False, tail=2) == [b"3\n", b"5\n"]
-    since = BASE / 1e9 + 2
-    assert read(since=since) == [b"2\n", b"3\n", b"4\n", b"5\n"]
-    assert read(since=since, until=since + 1) == [b"2\n", b"3\n"]
-    assert read(timestamps=True, tail=1) == [b"2023-11-14T22:13:25Z 5\n"]
-
-
 def test_reader_entries_carry_stream_and_time(tmp_path: Path) -> None:
     log = tmp_path / "container.log"
     writer = locallog.LocalWriter(str(log), clock=clock())

@@ -110,9 +110,13 @@ def test_single_file_rotation_truncates(tmp_path: Path) -> None:
     assert log.stat().st_size <= 200
 
 
-def test_reader_filters(tmp_path: Path) -> None:
+@pytest.mark.parametrize("make_writer", [
+    lambda path: logfile.JsonFileWriter(path, clock=clock()),
+    lambda path: locallog.LocalWriter(path, clock=clock()),
+], ids=["json-file", "local"])
+def test_reader_filters(tmp_path: Path, make_writer: Callable[[str], logfile.LogWriter]) -> None:
     log = tmp_path / "log"
-    writer = logfile.JsonFileWriter(str(log), clock=clock())
+    writer = make_writer(str(log))
     for i in range(6):
         writer.write("stdout" if i % 2 == 0 else "stderr", b"%d\n" % i)
     writer.close()
