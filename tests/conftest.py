@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from leak_checks import mount_points_under, processes_mentioning
 
 IS_ROOT = os.geteuid() == 0
 
@@ -21,34 +22,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if not IS_ROOT and (item.get_closest_marker("root") or item.get_closest_marker("e2e")):
             item.add_marker(skip_root)
-
-
-def mounts_under(prefix: str) -> list[str]:
-    """Mount points (from /proc/self/mountinfo) at or below ``prefix``."""
-    found = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            point = line.split()[4].replace("\\040", " ")
-            if point == prefix or point.startswith(prefix.rstrip("/") + "/"):
-                found.append(point)
-    return found
-
-
-def processes_mentioning(text: str) -> list[tuple[int, str]]:
-    """Processes whose command line mentions ``text`` (e.g. a test's data root)."""
-    found = []
-    me = os.getpid()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == me:
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmdline:
-            found.append((int(entry), cmdline.strip()))
-    return found
 
 
 @pytest.fixture(autouse=True)
@@ -61,7 +34,7 @@ def leak_check(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[None]
     root = str(tmp_path)
     deadline = time.monotonic() + 5
     while True:
-        leaked_mounts = mounts_under(root)
+        leaked_mounts = mount_points_under(root)
         leaked_procs = processes_mentioning(root)
         if not (leaked_mounts or leaked_procs) or time.monotonic() > deadline:
             break

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 
 import pytest
+from leak_checks import mount_points_under
+from polling import wait_for
 
 from conftest import DOCKER_CLI, DaemonHandle, _private_network
 
@@ -37,21 +39,6 @@ def inspect(daemon: DaemonHandle, name: str) -> dict:
     out = daemon.docker("inspect", name, timeout=T).stdout
     (body,) = json.loads(out)
     return body
-
-
-def mounts_under(prefix: str) -> list[str]:
-    with open("/proc/self/mountinfo") as f:
-        points = [line.split()[4] for line in f]
-    return [p for p in points if p == prefix or p.startswith(prefix.rstrip("/") + "/")]
-
-
-def wait_for(predicate, timeout: float = 10, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 class PtySession:
@@ -446,7 +433,7 @@ def test_rm_force_paused_container(d: DaemonHandle) -> None:
         assert proc.returncode == 0 and proc.stdout == "web\n", proc.stderr
         assert time.monotonic() - started < 10
         assert wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 5), "container process still there"
-        assert wait_for(lambda: not mounts_under(str(d.root)), 5), mounts_under(str(d.root))
+        assert wait_for(lambda: not mount_points_under(d.root), 5), mount_points_under(d.root)
     finally:
         thaw(cid)
         try:
@@ -567,7 +554,7 @@ def leftovers(d: DaemonHandle, ids: list[str]) -> dict[str, list[str]]:
                 shims.append(cmd)
     cgroups = [p for cid in ids for p in glob.glob(f"/sys/fs/cgroup/*/**/{cid}", recursive=True)]
     return {
-        "mounts": mounts_under(str(d.root)),
+        "mounts": mount_points_under(d.root),
         "shims": shims,
         "veths": [line.split(":")[1].strip() for line in links.stdout.splitlines()],
         "netns": sorted(os.listdir(netns_dir)) if netns_dir.exists() else [],

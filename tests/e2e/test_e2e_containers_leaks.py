@@ -6,12 +6,12 @@ daemon."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from leak_checks import HostRoots, fd_targets, leftovers, shim_launchers
+from polling import wait_for
 
 from conftest import DaemonHandle, _private_network
 
@@ -21,15 +21,6 @@ T = 120            # per CLI call: a hang fails instead of blocking the run
 SEQUENTIAL = 200
 CONCURRENT = 20
 FD_SLACK = 5       # the daemon may keep a few more descriptors open (a pooled connection, a thread's)
-
-
-def wait_for(check: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return check()
 
 
 def roots_of(d: DaemonHandle) -> HostRoots:
@@ -71,7 +62,7 @@ def test_no_leaks_after_200_sequential_and_20_concurrent_runs(d: DaemonHandle, t
     d.docker("run", "--rm", "busybox", "true", timeout=T)
     d.docker("run", "-d", "--name", "warm", "busybox", "sleep", "1000", timeout=T)
     d.docker("rm", "-f", "warm", timeout=T)
-    assert wait_for(lambda: not leftovers(roots, []), 10), leftovers(roots, [])
+    assert wait_for(lambda: not leftovers(roots, []), 10, interval=0.2), leftovers(roots, [])
     fds_before = fd_targets(pid)
 
     sequential_ids = []
@@ -82,7 +73,7 @@ def test_no_leaks_after_200_sequential_and_20_concurrent_runs(d: DaemonHandle, t
         sequential_ids.append(container_id(cidfile))
     assert len(set(sequential_ids)) == SEQUENTIAL
     assert d.docker("ps", "-aq", timeout=T).stdout == ""
-    assert wait_for(lambda: not leftovers(roots, sequential_ids), 10), \
+    assert wait_for(lambda: not leftovers(roots, sequential_ids), 10, interval=0.2), \
         f"after {SEQUENTIAL} sequential run --rm: {leftovers(roots, sequential_ids)}"
 
     def start(i: int) -> Callable[[], None]:
@@ -115,9 +106,9 @@ def test_no_leaks_after_200_sequential_and_20_concurrent_runs(d: DaemonHandle, t
     assert d.docker("ps", "-aq", timeout=T).stdout == ""
 
     everything = sequential_ids + concurrent_ids
-    assert wait_for(lambda: not leftovers(roots, everything), 15), \
+    assert wait_for(lambda: not leftovers(roots, everything), 15, interval=0.2), \
         f"after {CONCURRENT} concurrent run -d + rm -f: {leftovers(roots, everything)}"
-    assert wait_for(lambda: len(fd_targets(pid)) <= len(fds_before) + FD_SLACK, 10), \
+    assert wait_for(lambda: len(fd_targets(pid)) <= len(fds_before) + FD_SLACK, 10, interval=0.2), \
         _fd_report(fds_before, fd_targets(pid))
     assert len(shim_launchers(roots.root, pid)) <= 1, shim_launchers(roots.root, pid)
 

@@ -10,9 +10,9 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable
 
 import pytest
+from polling import wait_for
 
 from conftest import DaemonHandle, remove_all_containers, start_daemon
 
@@ -26,15 +26,6 @@ T = 60
 def inspect(d: DaemonHandle, name: str) -> dict:
     (body,) = json.loads(d.docker("inspect", name, timeout=T).stdout)
     return body
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 20, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def test_on_failure_restarts_up_to_the_limit_and_only_on_failure(d: DaemonHandle) -> None:

@@ -14,6 +14,7 @@ import time
 
 import pytest
 from busybox_image import busybox_archive
+from polling import wait_for
 
 from conftest import DOCKER_CLI, DaemonHandle, start_daemon
 
@@ -28,15 +29,6 @@ def alive(pid: int) -> bool:
             return f.read().split(") ", 1)[1][0] != "Z"
     except OSError:
         return False
-
-
-def wait_for(predicate, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def state(d: DaemonHandle, name: str) -> dict:

@@ -40,6 +40,11 @@ def mount_points_under(prefix: str | Path) -> list[str]:
     return found
 
 
+def processes_mentioning(text: str) -> list[tuple[int, str]]:
+    """(pid, command line) of the processes whose command line mentions ``text`` (not this one)."""
+    return [(pid, cmd) for pid, cmd in _cmdlines() if text in cmd]
+
+
 def _cmdlines() -> Iterable[tuple[int, str]]:
     me = os.getpid()
     for entry in os.listdir("/proc"):
