@@ -65,7 +65,7 @@ def compile_filter_cached(config: Seccomp, root: str) -> bytes:
     import struct
     import zlib
 
-    key = f"{os.uname().release}\0{config!r}".encode()
+    key = f"{scmp.PROGRAM_LAYOUT}\0{os.uname().release}\0{config!r}".encode()
     directory = os.path.join(root, CACHE_DIR)
     path = os.path.join(directory, f"{zlib.crc32(key):08x}-{len(key)}.bpf")
     try:

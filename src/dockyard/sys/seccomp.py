@@ -35,6 +35,9 @@ CMP_MASKED_EQ = 7
 
 _FLTATR_ACT_BADARCH = 2
 _FLTATR_CTL_NNP = 3
+_FLTATR_CTL_OPTIMIZE = 8  # libseccomp >= 2.5
+_OPTIMIZE_BINARY_TREE = 2
+PROGRAM_LAYOUT = "binary-tree"  # part of a compiled program's cache key
 
 
 class _ArgCmp(ctypes.Structure):
@@ -113,6 +116,10 @@ def compile_bpf(default_action: int, architectures: Sequence[str], rules: Sequen
     try:
         # The kernel, not libseccomp, decides about no_new_privs: the runtime sets it itself.
         lib.seccomp_attr_set(ctx, _FLTATR_CTL_NNP, 0)
+        # Syscalls sorted into a binary tree rather than tested one after another: the kernel
+        # loads the program faster (it walks it for every syscall number to build its allow
+        # cache) and each filtered syscall takes fewer steps. Older libseccomp: a linear program.
+        lib.seccomp_attr_set(ctx, _FLTATR_CTL_OPTIMIZE, _OPTIMIZE_BINARY_TREE)
         if bad_arch_action is not None:
             _rc(lib.seccomp_attr_set(ctx, _FLTATR_ACT_BADARCH, ctypes.c_uint32(bad_arch_action)),
                 "seccomp_attr_set badarch")
@@ -166,5 +173,5 @@ def _rc(rc: int, what: str) -> None:
 __all__ = [
     "ACT_ALLOW", "ACT_ERRNO_BASE", "ACT_KILL_PROCESS", "ACT_KILL_THREAD", "ACT_LOG", "ACT_NOTIFY",
     "ACT_TRACE_BASE", "ACT_TRAP", "CMP_EQ", "CMP_GE", "CMP_GT", "CMP_LE", "CMP_LT", "CMP_MASKED_EQ",
-    "CMP_NE", "ArgCondition", "Rule", "arch_token", "available", "compile_bpf", "syscall_number",
+    "CMP_NE", "PROGRAM_LAYOUT", "ArgCondition", "Rule", "arch_token", "available", "compile_bpf", "syscall_number",
 ]
