@@ -14,7 +14,7 @@ from dockyard.errors import InvalidArgument
 from dockyard.runtime import idmap, namespaces
 from dockyard.runtime.bundle import load_bundle
 from dockyard.runtime.cgroups import default_path, from_paths, open_cgroup
-from dockyard.runtime.init import InitConfig, exec_child, intermediate
+from dockyard.runtime.init import InitConfig, exec_child, exec_in_one_fork, intermediate
 from dockyard.runtime.state import State, StateDir, atomic_write, oci_state, proc_start_time
 from dockyard.runtime.sync import Channel, ProtocolError
 
@@ -249,18 +249,27 @@ def exec_with_filter(sd: StateDir, state: State, spec: Spec, opts: ExecOptions, 
     chan, child_chan = Channel.pair()
     cfg = InitConfig(spec=spec, process=opts.process, rootfs="/", bundle=state.bundle, fifo_fd=-1, seccomp_bpf=bpf,
                      preserve_fds=opts.preserve_fds, cgroup=cg, console=console, stdio=opts.stdio)
-    inter = os.fork()
-    if inter == 0:
-        chan.close()
-        exec_child(cfg, child_chan, state.pid)
+    inter = 0
+    try:
+        pid = exec_in_one_fork(cfg, chan, child_chan, state.pid) or 0
+    except BaseException:
+        for end in (chan, child_chan, console):
+            if end is not None:
+                end.close()
+        raise
+    if not pid:
+        inter = os.fork()
+        if inter == 0:
+            chan.close()
+            exec_child(cfg, child_chan, state.pid)
     child_chan.close()
     if console is not None:
         console.close()
-    pid = 0
     try:
-        pid = int(chan.expect("init")["pid"])
-        _reap(inter)
-        inter = 0
+        if inter:
+            pid = int(chan.expect("init")["pid"])
+            _reap(inter)
+            inter = 0
         # The child closes its end on a successful execve (close-on-exec) or reports why it failed.
         while True:
             data = chan.sock.recv(65536)

@@ -6,6 +6,7 @@ execve the user process or report {"type": "error", "step", …} to the parent a
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
@@ -314,6 +315,68 @@ def exec_child(cfg: InitConfig, chan: Channel, pid: int) -> NoReturn:
                 _fail(chan, inner.name, exc)
         chan.send("init", pid=child)
         os._exit(0)
+    except BaseException as exc:  # noqa: BLE001
+        _fail(chan, steps.name, exc)
+
+
+def exec_in_one_fork(cfg: InitConfig, chan: Channel, child_chan: Channel, pid: int) -> int | None:
+    """exec with one fork instead of two: this (single-threaded) caller points its children's pid
+    namespace at the container's and clones the process straight into the container's unified
+    cgroup; the process joins the other namespaces itself. Returns its pid, or None when that
+    cannot be done here (a user or time namespace to join, another thread in this process, a
+    kernel without clone3), for the caller to go through ``exec_child`` instead."""
+    if len(os.listdir("/proc/self/task")) != 1:
+        return None  # a raw clone3 skips the C library's fork locks: one thread only
+    opened = _open_container_ns(pid)
+    kinds = dict(opened)
+    unified_fd = None
+    own_pidns = None
+    child = -1
+    try:
+        if "user" in kinds or "time" in kinds:
+            return None
+        pid_fd, cgroupns_fd = kinds.get("pid"), kinds.get("cgroup")
+        rest = [(kind, fd) for kind, fd in opened if kind not in ("pid", "cgroup")]
+        unified_fd = cfg.cgroup.open_unified() if cfg.cgroup is not None else None
+        if pid_fd is not None:
+            own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+            linux.setns(pid_fd, linux.CLONE_NEWPID)  # for our next child only
+        try:
+            child = linux.fork_into_cgroup(unified_fd) if unified_fd is not None else os.fork()
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSYS, errno.E2BIG, errno.EINVAL):
+                raise
+            return None
+        if child == 0:
+            _exec_joined(cfg, child_chan, chan, rest, cgroupns_fd)
+        return child
+    finally:  # the parent only: the child never leaves _exec_joined
+        if own_pidns is not None:
+            try:
+                linux.setns(own_pidns, linux.CLONE_NEWPID)
+            finally:
+                os.close(own_pidns)
+        for fd in [fd for _, fd in opened] + ([unified_fd] if unified_fd is not None else []):
+            os.close(fd)
+
+
+def _exec_joined(cfg: InitConfig, chan: Channel, parent_chan: Channel, opened: list[tuple[str, int]],
+                 cgroupns_fd: int | None) -> NoReturn:
+    """The process of ``exec_in_one_fork``: born in the container's pid namespace and unified
+    cgroup, it joins the v1 cgroups and the other namespaces, then goes on as ``exec_child``'s."""
+    steps = _Steps(chan)
+    try:
+        parent_chan.close()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if cfg.stdio is not None:
+            steps.run("setting up stdio", lambda: _take_caller_stdio(cfg.stdio))  # type: ignore[arg-type]
+        _preload(cfg)
+        if cfg.cgroup is not None:
+            steps.run("joining the cgroup", cfg.cgroup.enter_legacy)
+        steps.run("setting rlimits", lambda: apply_rlimits(cfg.process.rlimits))
+        steps.run("joining the container's namespaces", lambda: namespaces.join(opened))
+        steps.run("joining the cgroup namespace", lambda: _enter_cgroupns(cgroupns_fd, new=False))
+        _finish_process(cfg, cfg.process, chan, steps, keep=set(), state={}, fifo_fd=None)
     except BaseException as exc:  # noqa: BLE001
         _fail(chan, steps.name, exc)
 

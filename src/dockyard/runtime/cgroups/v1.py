@@ -101,15 +101,23 @@ class CgroupV1:
         ("0" in ``tasks``), which skips the global threadgroup lock and its RCU grace period; the
         unified hierarchy has no such path for a domain cgroup, so with ``unified_by_clone`` its
         directory comes back opened, for the next fork to be born there (``fork_into``)."""
-        unified_fd = None
+        self.enter_legacy()
+        if unified_by_clone:
+            return self.open_unified()
+        if UNIFIED in self.paths:
+            write_file(self.paths[UNIFIED], "cgroup.procs", str(os.getpid()))
+        return None
+
+    def open_unified(self) -> int | None:
+        """The unified hierarchy's directory, opened for a fork to be born in (``fork_into``)."""
+        path = self.paths.get(UNIFIED)
+        return None if path is None else os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+    def enter_legacy(self) -> None:
+        """Join every v1 hierarchy, as one thread (see ``enter``)."""
         for key, path in self.paths.items():
-            if key == UNIFIED and unified_by_clone:
-                unified_fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            elif key == UNIFIED:
-                write_file(path, "cgroup.procs", str(os.getpid()))
-            else:
+            if key != UNIFIED:
                 write_file(path, "tasks", "0")
-        return unified_fd
 
     def pids(self) -> list[int]:
         for key in ("pids", "memory", "freezer", "devices"):

@@ -48,9 +48,16 @@ class CgroupV2:
         """With ``unified_by_clone``, the directory opened for the next fork to be born in
         (``fork_into``): no migration, so no wait for the threadgroup lock. Else a migration."""
         if unified_by_clone:
-            return os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            return self.open_unified()
         self.add(os.getpid())
         return None
+
+    def open_unified(self) -> int | None:
+        """The directory, opened for a fork to be born in (``fork_into``)."""
+        return os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+    def enter_legacy(self) -> None:
+        """No v1 hierarchies to join."""
 
     def pids(self) -> list[int]:
         return read_pids(self.path)
