@@ -49,8 +49,21 @@ class ContainerBackend(Protocol):
                     env: list[str], user: str, workdir: str, privileged: bool, detach_keys: str) -> str: ...
     def exec_get(self, exec_id: str) -> ExecRecord: ...
     def exec_start(self, exec_id: str, *, detach: bool, tty: bool | None = None) -> Any: ...
-    def exec_wait_done(self, exec_id: str, timeout: float = 5.0) -> ExecRecord: ...
+    def exec_when_done(self, exec_id: str, callback: Callable[[], None]) -> None: ...
     def exec_resize(self, exec_id: str, height: int, width: int) -> None: ...
+
+
+EXIT_CODE_GRACE = 5.0  # seconds an exec's exit code may take to arrive after its output ends
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _resolve_from_thread(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits any more
+        loop.call_soon_threadsafe(_resolve, future)
 
 
 def _stream_type(tty: bool) -> str:
@@ -164,8 +177,11 @@ class ContainerRoutes:
         return json_response({"ContainersDeleted": deleted, "SpaceReclaimed": 0})
 
     async def inspect(self, req: Request) -> Response:
-        rec = await self._call(self.backend.get, req.path_params["id"])
-        graph_data = await self._call(self.backend.graph_data, rec)
+        def load() -> tuple[ContainerRecord, dict[str, str]]:
+            rec = self.backend.get(req.path_params["id"])
+            return rec, self.backend.graph_data(rec)
+
+        rec, graph_data = await self._call(load)  # one trip to a worker thread, not two
         body = container_wire.container_inspect(rec, graph_driver=self.graph_driver, log_path=rec.log_path,
                                                 graph_data=graph_data)
         if params.flag(req, "size"):  # inspect -s
@@ -314,7 +330,7 @@ class ContainerRoutes:
     async def exec_start(self, req: Request) -> Response:
         body = await params.json_body(req) or {}
         exec_id = req.path_params["id"]
-        ex = await self._call(self.backend.exec_get, exec_id)
+        ex = self.backend.exec_get(exec_id)  # a lookup in memory: no worker thread
         detach = bool(body.get("Detach"))
         if detach:
             await self._call(self.backend.exec_start, exec_id, detach=True)
@@ -336,9 +352,13 @@ class ContainerRoutes:
                     await writer.drain()
                     writer.close()
                 return
-            await splice(reader, writer, initial, sock, forward_stdin=ex.stdin, close=False)
             # The exit code must be final before the client sees the stream end and asks for it.
-            await asyncio.to_thread(backend.exec_wait_done, exec_id)
+            loop = asyncio.get_running_loop()
+            done = loop.create_future()
+            backend.exec_when_done(exec_id, lambda: _resolve_from_thread(loop, done))
+            await splice(reader, writer, initial, sock, forward_stdin=ex.stdin, close=False)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(done, EXIT_CODE_GRACE)
             with contextlib.suppress(Exception):
                 writer.close()
 

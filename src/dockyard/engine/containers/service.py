@@ -155,6 +155,7 @@ class ContainerService:
         self._exits: dict[str, int] = {}          # exit counter per container, for next-exit waits
         self._live: dict[str, _Live] = {}
         self._execs: dict[str, ExecRecord] = {}
+        self._exec_done_callbacks: dict[str, list[Callable[[], None]]] = {}  # by exec ID, while it runs
         self._removing: set[str] = set()
         self._pending: dict[str, list[_PendingAttach]] = {}
         self._restarts: dict[str, RestartManager] = {}
@@ -898,9 +899,12 @@ class ContainerService:
                 ex.exit_code = info.exit_code
             except Exception:
                 ex.exit_code = ex.exit_code if ex.exit_code is not None else 126
-            ex.running = False
             with self._lock:
+                ex.running = False
                 self._changed.notify_all()
+                callbacks = self._exec_done_callbacks.pop(exec_id, [])
+            for callback in callbacks:
+                callback()
             with contextlib.suppress(NotFound):
                 self._event("exec_die", self.get(rec.id), execID=exec_id, exitCode=str(ex.exit_code))
 
@@ -933,14 +937,15 @@ class ContainerService:
         path.write_text(json.dumps(process))
         return path
 
-    def exec_wait_done(self, exec_id: str, timeout: float = 5.0) -> ExecRecord:
-        """After an exec's stream ends, give the reaper a moment to record the exit code."""
+    def exec_when_done(self, exec_id: str, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the exec is not running (at once if it is not): from the thread
+        that records its exit code, so it must only hand over (``call_soon_threadsafe``)."""
         ex = self.exec_get(exec_id)
-        deadline = time.monotonic() + timeout
         with self._lock:
-            while ex.running and time.monotonic() < deadline:
-                self._changed.wait(0.05)
-        return ex
+            if ex.running:
+                self._exec_done_callbacks.setdefault(exec_id, []).append(callback)
+                return
+        callback()
 
     def exec_resize(self, exec_id: str, height: int, width: int) -> None:
         ex = self.exec_get(exec_id)
