@@ -23,21 +23,21 @@ CALLER = r"""
 import json, os, sys, threading, time
 from dockyard.runtime.executor import Executor
 
-root, cid, process_path, with_thread = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+root, cid, process_path, with_thread, names = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1", sys.argv[5]
 if with_thread:
     threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
 null = os.open(os.devnull, os.O_RDWR)
 pid = Executor(root, cid).exec(process_path, stdio=(null, null, null), console_socket=None)
 with open(f"/proc/{pid}/stat") as f:
     ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-ns = {n: os.readlink(f"/proc/{pid}/ns/{n}") for n in %(namespaces)r}
+ns = {n: os.readlink(f"/proc/{pid}/ns/{n}") for n in names.split(",")}
 with open(f"/proc/{pid}/cgroup") as f:
     cgroup = f.read()
 print(json.dumps({"pid": pid, "ppid": ppid, "caller": os.getpid(), "ns": ns, "cgroup": cgroup,
                   "caller_pid_ns": os.readlink("/proc/self/ns/pid"),
                   "caller_children_pid_ns": os.readlink("/proc/self/ns/pid_for_children")}))
 os.kill(pid, 9)
-""" % {"namespaces": NAMESPACES}
+"""
 
 
 @pytest.fixture
@@ -56,7 +56,8 @@ def test_exec_lands_in_every_namespace_and_cgroup(rt: Runtime, tmp_path: Path, w
     process_path = tmp_path / "process.json"
     process_path.write_text(json.dumps(process))
 
-    out = subprocess.run([sys.executable, "-c", CALLER, str(rt.root), cid, str(process_path), "1" if with_thread else "0"],
+    out = subprocess.run([sys.executable, "-c", CALLER, str(rt.root), cid, str(process_path), "1" if with_thread else "0",
+                          ",".join(NAMESPACES)],
                          capture_output=True, text=True, timeout=30, check=False)
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
