@@ -370,5 +370,5 @@ class ContainerRoutes:
         return Response(201, [], b"")
 
     async def exec_inspect(self, req: Request) -> Response:
-        ex = await self._call(self.backend.exec_get, req.path_params["id"])
+        ex = self.backend.exec_get(req.path_params["id"])  # a lookup in memory: no worker thread
         return json_response(container_wire.exec_inspect(ex))
