@@ -83,8 +83,20 @@ def re_float(text: str) -> bool:
     return re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text) is not None
 
 
+_DECIMAL_MULT = {"k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "p": 10**15}
+
+
 def parse_ram(text: str) -> int:
     """units.RAMInBytes: "512m", "1.5g", "64MiB" (binary multiples); errors as go-units words them."""
+    return _parse_size(text, _BINARY_MULT)
+
+
+def parse_human_size(text: str) -> int:
+    """units.FromHumanSize: "10m" is 10 000 000 bytes (decimal multiples), as the log drivers read it."""
+    return _parse_size(text, _DECIMAL_MULT)
+
+
+def _parse_size(text: str, multiples: dict[str, int]) -> int:
     sep = max(text.rfind(c) for c in "0123456789. ")
     if sep == -1:
         raise ValueError(f"invalid size: '{text}'")
@@ -105,7 +117,7 @@ def parse_ram(text: str) -> int:
         if len(low) > 1:
             raise bad
         return int(size)
-    mult = _BINARY_MULT.get(low[0])
+    mult = multiples.get(low[0])
     if mult is None or (len(low) == 2 and low[1] != "b") or (len(low) == 3 and low[1:] != "ib"):
         raise bad
     return int(size * mult)
@@ -123,9 +135,6 @@ def parse_go_duration(text: str) -> float | None:
     return sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
 
 
-__all__ = ["parse_go_duration", "parse_ram", "bytes_size", "human_duration", "human_size", "human_size_with_precision"]
-
-
 _GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 
@@ -137,3 +146,18 @@ def parse_go_bool(text: str) -> bool:
     if text in _GO_FALSE:
         return False
     raise ValueError(f'strconv.ParseBool: parsing "{text}": invalid syntax')
+
+
+def parse_go_int(text: str) -> int:
+    """Go's strconv.Atoi (64-bit), with its error text."""
+    body = text[1:] if text[:1] in ("+", "-") else text
+    if not body or not body.isascii() or not body.isdigit():
+        raise ValueError(f'strconv.Atoi: parsing "{text}": invalid syntax')
+    value = int(text)
+    if not -(1 << 63) <= value < 1 << 63:
+        raise ValueError(f'strconv.Atoi: parsing "{text}": value out of range')
+    return value
+
+
+__all__ = ["bytes_size", "human_duration", "human_size", "human_size_with_precision", "parse_go_bool",
+           "parse_go_duration", "parse_go_int", "parse_human_size", "parse_ram"]

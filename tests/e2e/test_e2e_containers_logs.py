@@ -146,3 +146,15 @@ def test_json_file_compressed_rotation(d: DaemonHandle) -> None:
     assert bad.returncode == 125
     assert ("failed to initialize logging driver: compress cannot be true when max-file is less than 2 or "
             "max-size is not set") in bad.stderr
+
+
+def test_bad_log_option_values_fail_the_start(d: DaemonHandle) -> None:
+    # dockerd checks the option names at create and reads the values when the driver opens the log.
+    bad = d.docker("run", "--log-opt", "max-size=abc", "--name", "badlog", "busybox", "true", check=False, timeout=T)
+    assert bad.returncode == 125
+    assert "Error response from daemon: failed to initialize logging driver: invalid size: 'abc'" in bad.stderr
+    state = d.docker("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}", "badlog", timeout=T)
+    assert state.stdout.strip() == "created 128 failed to initialize logging driver: invalid size: 'abc'"
+    unknown = d.docker("create", "--log-opt", "max-sise=1m", "busybox", check=False, timeout=T)
+    assert unknown.returncode == 1 and "unknown log opt 'max-sise' for json-file log driver" in unknown.stderr
+    d.docker("rm", "badlog", timeout=T)

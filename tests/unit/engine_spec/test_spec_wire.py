@@ -100,7 +100,7 @@ def test_seccomp_profile_json_is_parsed() -> None:
     ({"Mounts": [{"Type": "volume", "Target": "/x", "BindOptions": {}}]},
      'invalid mount config for type "volume": field BindOptions must not be specified'),
     ({"Tmpfs": {"/run": "size=1m,bogus"}}, "invalid tmpfs option"),
-    ({"LogConfig": {"Type": "splunkish"}}, "logger: no log driver named 'splunkish' is registered"),
+    ({"LogConfig": {"Type": "splunkish"}}, 'error looking up logging plugin splunkish: plugin "splunkish" not found'),
     ({"LogConfig": {"Type": "json-file", "Config": {"max-sise": "1m"}}},
      "unknown log opt 'max-sise' for json-file log driver"),
     ({"DeviceCgroupRules": ["x 1:2 rwm"]}, "invalid device cgroup rule format: 'x 1:2 rwm'"),

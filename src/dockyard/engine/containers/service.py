@@ -343,7 +343,7 @@ class ContainerService:
             with open(bundle / "config.json", "w") as f:
                 json.dump(spec, f)
             log = options.host.log_config
-            limits = log_limits(log.config)
+            limits = log_limits(log.type or "json-file", log.config)
             shim = spawn_shim(
                 id=cid, bundle=str(bundle), runtime=self.runtime, runtime_root=str(self.paths.runtime_root),
                 state_dir=str(self.paths.shim_dir(cid)), log_path=rec.log_path,

@@ -14,7 +14,7 @@ from dockyard.engine.containers import resources
 from dockyard.engine.spec.builder import resolve_command
 from dockyard.engine.spec.model import CreateOptions
 from dockyard.errors import InvalidArgument
-from dockyard.units import parse_go_bool
+from dockyard.units import parse_go_bool, parse_go_int, parse_human_size
 
 
 def merge_image_defaults(config: dict[str, Any], image: Any) -> dict[str, Any]:
@@ -89,19 +89,62 @@ def log_path_for(container_dir: Path, cid: str, driver: str) -> str:
     return str(container_dir / f"{cid}-json.log")
 
 
-def log_limits(config: Mapping[str, str]) -> LogLimits:
-    """The log options the shim's writer takes; what is unset keeps the driver's default."""
-    return LogLimits(max_size=_size(config["max-size"]) if "max-size" in config else None,
-                     max_file=int(config["max-file"]) if "max-file" in config else None,
-                     compress=parse_go_bool(config["compress"]) if "compress" in config else None)
+LOG_INIT_FAILED = "failed to initialize logging driver: "
 
 
-def _size(text: str) -> int:
-    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
-    text = text.strip().lower().rstrip("b")
-    if text and text[-1] in units:
-        return int(float(text[:-1]) * units[text[-1]])
-    return int(text)
+def log_limits(driver: str, config: Mapping[str, str]) -> LogLimits:
+    """The log options the shim's writer takes (what is unset keeps the driver's default), read
+    at start as dockerd's drivers read them when they open the log: their errors, in their words."""
+    try:
+        if driver == "local":
+            return _local_limits(config)
+        if driver == "json-file":
+            return _json_file_limits(config)
+    except ValueError as exc:
+        raise InvalidArgument(LOG_INIT_FAILED + str(exc)) from None
+    return LogLimits(None, None, None)
+
+
+def _json_file_limits(config: Mapping[str, str]) -> LogLimits:
+    max_size = None
+    if "max-size" in config:
+        max_size = parse_human_size(config["max-size"])
+        if max_size <= 0:
+            raise ValueError("max-size must be a positive number")
+    max_file = None
+    if "max-file" in config:
+        max_file = parse_go_int(config["max-file"])
+        if max_file < 1:
+            raise ValueError("max-file cannot be less than 1")
+    compress = None
+    if "compress" in config:
+        compress = parse_go_bool(config["compress"])
+        if compress and (max_file in (None, 1) or max_size is None):
+            raise ValueError("compress cannot be true when max-file is less than 2 or max-size is not set")
+    return LogLimits(max_size, max_file, compress)
+
+
+def _local_limits(config: Mapping[str, str]) -> LogLimits:
+    max_size = max_file = None
+    for key in ("max-size", "max-file"):
+        if key in config:
+            value = config[key]
+            try:
+                parsed = parse_human_size(value) if key == "max-size" else parse_go_int(value)
+            except ValueError as exc:
+                raise ValueError(f"invalid value for {key}: {value}: {exc}") from None
+            max_size, max_file = (parsed, max_file) if key == "max-size" else (max_size, parsed)
+    compress = None
+    if "compress" in config:
+        try:
+            compress = parse_go_bool(config["compress"])
+        except ValueError as exc:
+            raise ValueError(f"error reading compress log option: {exc}") from None
+    if max_file is not None and max_file < 0:
+        raise ValueError("max-file cannot be less than 0")
+    if compress is not False and max_file is not None and max_file <= 1:  # it compresses by default
+        raise ValueError("compression cannot be enabled when max file count is 1")
+    return LogLimits(max_size, max_file, compress)
 
 
 def adapt_host_config(host_config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:

@@ -36,7 +36,6 @@ from dockyard.engine.spec.seccomp import load_profile
 from dockyard.engine.spec.validate import validate
 from dockyard.errors import InvalidArgument
 from dockyard.oci.config import HealthConfig
-from dockyard.units import parse_go_bool
 
 LOG_DRIVERS = {
     "json-file": frozenset({"max-file", "max-size", "compress", "labels", "labels-regex", "env", "env-regex", "tag",
@@ -371,44 +370,20 @@ def _restart(o: _Obj) -> RestartPolicy:
     return RestartPolicy(policy_name, o.num("MaximumRetryCount"))
 
 
-def _go_bool(text: str, context: str = "") -> bool:
-    try:
-        return parse_go_bool(text)
-    except ValueError as exc:
-        raise InvalidArgument(context + str(exc)) from None
-
-
 def _log_config(o: _Obj) -> LogConfig:
     kind = o.text("Type") or "json-file"
     opts = o.str_map("Config")
     allowed = LOG_DRIVERS.get(kind)
-    if allowed is None:
-        raise InvalidArgument(f"logger: no log driver named '{kind}' is registered")
+    if allowed is None:  # dockerd looks for a plugin of that name
+        raise InvalidArgument(f'error looking up logging plugin {kind}: plugin "{kind}" not found')
     for key in opts:
         if key not in allowed:
             # each driver words it its own way in dockerd
             raise InvalidArgument(f"unknown log opt '{key}' for log driver local" if kind == "local"
                                   else f"unknown log opt '{key}' for {kind} log driver")
-    if "max-file" in opts:
-        try:
-            if int(opts["max-file"]) < 1:
-                raise ValueError
-        except ValueError:
-            raise InvalidArgument("max-file cannot be less than 1")
     if "mode" in opts and opts["mode"] not in ("blocking", "non-blocking"):
         raise InvalidArgument(f"logger: logger mode not supported: {opts['mode']}")
-    if kind == "local":
-        # the local driver compresses rotated files unless told not to; it needs one to rotate into
-        failed = "failed to initialize logging driver: "
-        compress = (_go_bool(opts["compress"], failed + "error reading compress log option: ")
-                    if "compress" in opts else True)
-        if compress and opts.get("max-file") == "1":
-            raise InvalidArgument(failed + "compression cannot be enabled when max file count is 1")
-    elif kind == "json-file" and "compress" in opts:
-        compress = _go_bool(opts["compress"], "failed to initialize logging driver: ")
-        if compress and (opts.get("max-file", "1") == "1" or opts.get("max-size", "-1") == "-1"):
-            raise InvalidArgument("failed to initialize logging driver: compress cannot be true when max-file "
-                                  "is less than 2 or max-size is not set")
+    # The values are read at start, when the driver opens the log (settings.log_limits).
     return LogConfig(kind, opts)
 
 
