@@ -399,6 +399,27 @@ def test_exec_in_paused_container_message(d: DaemonHandle) -> None:
         d.docker("rm", "-f", "web", timeout=T)
 
 
+def test_paused_container_start_and_kill(d: DaemonHandle) -> None:
+    d.docker("run", "-d", "--name", "web", "busybox", "sleep", "1000", timeout=T)
+    pid = d.docker("inspect", "-f", "{{.State.Pid}}", "web", timeout=T).stdout.strip()
+    d.docker("pause", "web", timeout=T)
+    try:
+        start = d.docker("start", "web", check=False, timeout=T)
+        assert start.returncode == 1
+        assert "cannot start a paused container, try unpause instead" in start.stderr
+        # SIGKILL reaches a frozen container (the runtime thaws it); other signals wait for unpause
+        d.docker("kill", "-s", "TERM", "web", timeout=T)
+        assert d.docker("inspect", "-f", "{{.State.Status}}", "web", timeout=T).stdout.strip() == "paused"
+        assert d.docker("kill", "web", timeout=T).stdout == "web\n"
+        assert d.docker("wait", "web", timeout=T).stdout.strip() == "137"
+        state = d.docker("inspect", "-f", "{{.State.Status}} {{.State.Paused}} {{.State.ExitCode}}", "web", timeout=T)
+        assert state.stdout.strip() == "exited false 137"
+        assert not os.path.exists(f"/proc/{pid}")
+    finally:
+        d.docker("unpause", "web", check=False, timeout=T)
+        d.docker("rm", "-f", "web", timeout=T)
+
+
 def test_rm_paused_container_message(d: DaemonHandle) -> None:
     cid = d.docker("run", "-d", "--name", "web", "busybox", "sleep", "1000", timeout=T).stdout.strip()
     d.docker("pause", "web", timeout=T)

@@ -83,10 +83,14 @@ def kill(sd: StateDir, sig: int, all_processes: bool = False) -> None:
                 os.kill(pid, sig)
             except ProcessLookupError:
                 pass
-        return
-    if status == "stopped":
-        raise Conflict("container not running")
-    os.kill(state.pid, sig)
+    else:
+        if status == "stopped":
+            raise Conflict("container not running")
+        os.kill(state.pid, sig)
+    if sig == SIGKILL and status == "paused" and cg is not None:
+        # A frozen process takes no signal until it is thawed. As runc does, thaw for SIGKILL only:
+        # the kill lands now, other signals wait for the unpause.
+        cg.thaw()
 
 
 def delete(sd: StateDir, force: bool = False) -> None:

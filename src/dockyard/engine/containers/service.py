@@ -254,7 +254,9 @@ class ContainerService:
     def start(self, ref: str) -> None:
         with self._lock:
             rec = self.get(ref)
-            if rec.state.status in ("running", "paused", "restarting"):
+            if rec.state.status == "paused":
+                raise Conflict("cannot start a paused container, try unpause instead")
+            if rec.state.status in ("running", "restarting"):
                 raise NotModified("container already started")
             if rec.id in self._removing:
                 raise Conflict(f"container {rec.id} is marked for removal and cannot be started")
