@@ -534,6 +534,23 @@ def test_exec_missing_command(d: DaemonHandle) -> None:
     assert "unable to upgrade" not in out
 
 
+def test_exec_home_is_the_exec_user_s(d: DaemonHandle) -> None:
+    d.docker("run", "-d", "--name", "web", "busybox", "sleep", "1000", timeout=T)
+    d.docker("run", "-d", "--name", "homed", "-e", "HOME=/h", "busybox", "sleep", "1000", timeout=T)
+    try:
+        def home(*args: str) -> str:
+            return str(d.docker("exec", *args, "sh", "-c", "echo $HOME", timeout=T).stdout.strip())
+
+        # the container user's HOME is not the exec user's: it comes from the exec user's passwd entry
+        assert home("web") == "/root" and home("-u", "nobody", "web") == "/home" and home("-u", "1000", "web") == "/"
+        assert home("-u", "nobody", "-e", "HOME=/x", "web") == "/x"
+        assert home("-u", "nobody", "homed") == "/h"  # set by the container's own environment
+        env = d.docker("exec", "-u", "nobody", "-e", "A=1", "web", "env", timeout=T).stdout.splitlines()
+        assert env.index("A=1") < env.index("HOME=/home")  # runc appends it after the exec's variables
+    finally:
+        d.docker("rm", "-f", "web", "homed", timeout=T)
+
+
 def test_exec_failures_read_and_exit_as_docker(d: DaemonHandle) -> None:
     d.docker("run", "-d", "--name", "web", "busybox", "sleep", "1000", timeout=T)
     try:

@@ -921,6 +921,9 @@ class ContainerService:
         process["args"] = ex.cmd
         process["terminal"] = ex.tty
         env = list(process.get("env") or [])
+        if not any(str(e).startswith("HOME=") for e in rec.config.get("Env") or []):
+            # HOME was the container user's: the runtime sets the exec user's, as runc does
+            env = [e for e in env if not e.startswith("HOME=")]
         for item in ex.env:
             key = item.split("=", 1)[0]
             env = [e for e in env if e.split("=", 1)[0] != key] + [item]
