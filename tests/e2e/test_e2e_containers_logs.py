@@ -148,6 +148,15 @@ def test_json_file_compressed_rotation(d: DaemonHandle) -> None:
             "max-size is not set") in bad.stderr
 
 
+def test_logs_of_the_none_driver_cannot_be_read(d: DaemonHandle) -> None:
+    assert d.docker("run", "--name", "quiet", "--log-driver", "none", "busybox", "echo", "hi", timeout=T).stdout == "hi\n"
+    for args in (("logs", "quiet"), ("logs", "-f", "quiet")):
+        proc = d.docker(*args, check=False, timeout=T)
+        assert proc.returncode == 1
+        assert "Error response from daemon: configured logging driver does not support reading" in proc.stderr
+    d.docker("rm", "quiet", timeout=T)
+
+
 def test_bad_log_option_values_fail_the_start(d: DaemonHandle) -> None:
     # dockerd checks the option names at create and reads the values when the driver opens the log.
     bad = d.docker("run", "--log-opt", "max-size=abc", "--name", "badlog", "busybox", "true", check=False, timeout=T)

@@ -52,6 +52,7 @@ from dockyard.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
+    NotImplemented_,
     Unavailable,
 )
 from dockyard.image.service import ImageService
@@ -833,6 +834,8 @@ class ContainerService:
     def logs(self, ref: str, *, stdout: bool, stderr: bool, since: float | None, until: float | None,
              tail: int | None, follow: bool, timestamps: bool) -> Iterator[logfile.LogEntry]:
         rec = self.get(ref)
+        if (rec.host_config.get("LogConfig") or {}).get("Type") == "none":
+            raise NotImplemented_("configured logging driver does not support reading")
         if not rec.log_path or not os.path.exists(rec.log_path):
             return iter(())
         cid = rec.id
