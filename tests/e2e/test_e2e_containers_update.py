@@ -100,6 +100,13 @@ def test_update_errors_in_dockers_words(d: DaemonHandle) -> None:
             in proc.stderr), proc.stderr
     proc = d.docker("update", "-m", "1k", "--memory-swap", "-1", "cpu", check=False, timeout=T)
     assert "Minimum memory limit allowed is 6MB" in proc.stderr, proc.stderr
+    # the update's own values are checked first, before how they fit the container's
+    proc = d.docker("update", "-m", "4m", "cpu", check=False, timeout=T)
+    assert proc.stderr.strip() == "Error response from daemon: Minimum memory limit allowed is 6MB", proc.stderr
+    # a swap limit alone is fine in an update when the container has a memory limit already
+    d.docker("run", "-d", "--name", "mem", "-m", "32m", "busybox", "sleep", "300", timeout=T)
+    assert d.docker("update", "--memory-swap", "64m", "mem", timeout=T).stdout == "mem\n"
+    assert inspect(d, "mem")["HostConfig"]["MemorySwap"] == 64 * MiB
     proc = d.docker("update", "--restart", "sometimes", "cpu", check=False, timeout=T)
     assert "invalid restart policy: unknown policy 'sometimes'" in proc.stderr, proc.stderr
     proc = d.docker("update", "cpu", check=False, timeout=T)

@@ -44,7 +44,7 @@ from dockyard.engine.spec.hostprobe import find_init, probe_host
 from dockyard.engine.spec.model import CreateOptions
 from dockyard.engine.spec.user import RootfsPasswdReader, resolve_user
 from dockyard.engine.spec.validate import check_resources
-from dockyard.engine.spec.wire import from_docker_json
+from dockyard.engine.spec.wire import from_docker_json, parse_host_config
 from dockyard.errors import (
     AlreadyExists,
     Conflict,
@@ -702,12 +702,12 @@ class ContainerService:
             if rec.id in self._removing or rec.state.status in ("removing", "dead"):
                 raise Conflict(f'Cannot update container {rec.id}: container is marked for removal and cannot '
                                'be "update"')
+            # dockerd checks the update's own values first, then how they fit the container's
+            check_resources(parse_host_config(body).resources, os.cpu_count() or 0, update=True)
             try:
                 host_config = resources.merge_update(rec.host_config, body)
             except Conflict as exc:
                 raise Conflict(f"Cannot update container {rec.id}: {exc}") from exc
-            options = from_docker_json(rec.config, host_config, rec.request.get("NetworkingConfig") or {})
-            check_resources(options.host.resources, os.cpu_count() or 0)
             updated = dataclasses.replace(rec, request={**rec.request, "HostConfig": host_config})
             self._save(updated)
         if rec.state.status in ("running", "paused") and rec.state.pid:

@@ -65,12 +65,13 @@ def parse_uint_list(text: str, context: str) -> set[int]:
     return out
 
 
-def check_resources(r: Resources, ncpu: int = 0) -> None:
+def check_resources(r: Resources, ncpu: int = 0, *, update: bool = False) -> None:
+    """dockerd's verifyPlatformContainerResources; ``update``: the body of an update alone."""
     if r.memory != 0 and r.memory < MIN_MEMORY:
         raise InvalidArgument("Minimum memory limit allowed is 6MB")
     if r.memory < 0:
         raise InvalidArgument("Minimum memory limit allowed is 6MB")
-    if r.memory_swap > 0 and r.memory == 0:
+    if r.memory_swap > 0 and r.memory == 0 and not update:  # the container's limit may be set already
         raise InvalidArgument("You should always set the Memory limit when using Memoryswap limit, see usage")
     if r.memory > 0 and r.memory_swap > 0 and r.memory_swap < r.memory:
         raise InvalidArgument("Minimum memoryswap limit should be larger than memory limit, see usage")
