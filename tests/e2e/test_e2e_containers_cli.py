@@ -753,6 +753,24 @@ def test_inspect_mounts(d: DaemonHandle, tmp_path: Path) -> None:
     d.docker("rm", "mp", timeout=T)
 
 
+def test_bind_sources_missing_on_the_host(d: DaemonHandle, tmp_path: Path) -> None:
+    missing = tmp_path / "made" / "here"
+    # -v makes the missing host path a directory; --mount refuses it at create, leaving nothing
+    assert d.docker("run", "--rm", "-v", f"{missing}:/x", "busybox", "stat", "-c", "%F", "/x",
+                    timeout=T).stdout == "directory\n"
+    assert missing.is_dir() and oct(missing.stat().st_mode & 0o777) == "0o755"
+    absent = tmp_path / "absent"
+    bad = d.docker("run", "--name", "strict", "--mount", f"type=bind,src={absent},dst=/x", "busybox", "true",
+                   check=False, timeout=T)
+    assert bad.returncode == 125
+    assert (f'Error response from daemon: invalid mount config for type "bind": bind source path does not exist: '
+            f"{absent}") in bad.stderr
+    assert not absent.exists()
+    assert d.docker("ps", "-aq", "--filter", "name=strict", timeout=T).stdout == ""
+    bad = d.docker("create", "-v", "/tmp:/x:ro,rw", "busybox", check=False, timeout=T)
+    assert bad.returncode == 1 and "invalid mode: ro,rw" in bad.stderr
+
+
 def test_network_none_has_only_a_working_loopback(d: DaemonHandle) -> None:
     links = d.docker("run", "--rm", "--network", "none", "busybox", "ip", "-o", "link", timeout=T).stdout
     assert links.count("\n") == 1 and "lo: <LOOPBACK,UP,LOWER_UP>" in links, links

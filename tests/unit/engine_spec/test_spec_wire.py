@@ -93,6 +93,22 @@ def test_seccomp_profile_json_is_parsed() -> None:
     ({"Binds": ["/a:/b:/c:/d"]}, "invalid volume specification: '/a:/b:/c:/d'"),
     ({"Binds": ["/a:rel"]}, "invalid mount path: 'rel' mount path must be absolute"),
     ({"Binds": ["/a:/b:bogus"]}, "invalid mode: bogus"),
+    # dockerd's linuxValidMountMode: one option of each kind, the whole mode named
+    ({"Binds": ["/a:/b:ro,rw"]}, "invalid mode: ro,rw"),
+    ({"Binds": ["/a:/b:ro,bogus"]}, "invalid mode: ro,bogus"),
+    ({"Binds": ["/a:/b:rw,z,Z"]}, "invalid mode: rw,z,Z"),
+    ({"Binds": ["/a:/b:rshared,rslave"]}, "invalid mode: rshared,rslave"),
+    ({"Binds": ["/a:/b:ro,consistent,cached"]}, "invalid mode: ro,consistent,cached"),
+    ({"Binds": ["/a:/b:nocopy"]}, "invalid volume specification: '/a:/b:nocopy': invalid mount config for type "
+                                  '"bind": field VolumeOptions must not be specified'),
+    ({"Binds": ["/a:/"]}, "invalid volume specification: '/a:/': invalid mount config for type \"bind\": "
+                          "invalid specification: destination can't be '/'"),
+    ({"Binds": ["vol:/x/.."]}, "invalid volume specification: 'vol:/x/..': invalid mount config for type "
+                               "\"volume\": invalid specification: destination can't be '/'"),
+    ({"Mounts": [{"Type": "bind", "Source": "/a", "Target": "/"}]},
+     'invalid mount config for type "bind": invalid specification: destination can\'t be \'/\''),
+    ({"Tmpfs": {"/": ""}}, "invalid specification: destination can't be '/'"),
+    ({"Tmpfs": {"rel": ""}}, "invalid mount path: 'rel' mount path must be absolute"),
     ({"Mounts": [{"Type": "bind", "Target": "/x"}]}, 'invalid mount config for type "bind": field Source must not be empty'),
     ({"Mounts": [{"Type": "nfs", "Target": "/x"}]}, 'invalid mount config for type "nfs": mount type unknown'),
     ({"Mounts": [{"Type": "tmpfs", "Source": "/x", "Target": "/x"}]},
@@ -137,3 +153,14 @@ def test_parse_bind_forms() -> None:
     assert (b.source, b.target, b.read_only, b.propagation, b.raw) == ("/h", "/c", False, "rprivate", "/h:/c:Z,rw")
     v = parse_bind("vol:/c:nocopy")
     assert v.no_copy and v.source == "vol"
+    full = parse_bind("/h:/c:ro,z,rslave,consistent")
+    assert (full.read_only, full.propagation) == (True, "rslave")
+
+
+def test_mount_binds_want_their_source_unless_they_may_create_it() -> None:
+    made = _parse(host={"Mounts": [{"Type": "bind", "Source": "/nonexistent", "Target": "/x",
+                                    "BindOptions": {"CreateMountpoint": True}}]})
+    assert made.host.mounts[0].create_host_path
+    strict = _parse(host={"Mounts": [{"Type": "bind", "Source": "/nonexistent", "Target": "/x"}]})
+    assert not strict.host.mounts[0].create_host_path
+    assert _parse(host={"Binds": ["/nonexistent:/x"]}).host.binds[0].create_host_path

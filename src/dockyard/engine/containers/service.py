@@ -41,7 +41,7 @@ from dockyard.engine.spec.builder import SHM_DIR, build_spec
 from dockyard.engine.spec.defaults import ALL_CAPS
 from dockyard.engine.spec.host import JoinedNamespaces
 from dockyard.engine.spec.hostprobe import find_init, probe_host
-from dockyard.engine.spec.model import CreateOptions
+from dockyard.engine.spec.model import CreateOptions, MountType
 from dockyard.engine.spec.user import RootfsPasswdReader, resolve_user
 from dockyard.engine.spec.validate import check_resources
 from dockyard.engine.spec.wire import from_docker_json, parse_host_config
@@ -203,6 +203,10 @@ class ContainerService:
         config = request.get("Config") or {}
         options = from_docker_json(config, request.get("HostConfig") or {}, request.get("NetworkingConfig") or {})
         check_resources(options.host.resources, os.cpu_count() or 0)
+        for m in options.host.mounts:  # --mount binds, unlike -v, do not create their source
+            if m.type is MountType.BIND and not m.create_host_path and not os.path.lexists(m.source):
+                raise InvalidArgument(f'invalid mount config for type "bind": bind source path does not exist: '
+                                      f"{m.source}")
         image_ref = options.config.image
         if not image_ref:
             raise InvalidArgument("config.Image is required")  # Docker: "No command specified"-like
@@ -333,6 +337,7 @@ class ContainerService:
                 shm.mkdir(exist_ok=True)
                 Mount("tmpfs", "shm", ("nosuid", "nodev", "noexec", "mode=1777",
                                        f"size={options.host.shm_size}")).mount(str(shm))
+            _create_bind_sources(options)
             image_config = self.images.config_of(self.images.metadata.get_image(rec.image_id))
             spec = build_spec(options, image_config, container_id=cid, rootfs=str(rootfs),
                               container_dir=str(container_dir), netns_path=netns_path,
@@ -1046,6 +1051,13 @@ def _keep_bounded_caps(spec: dict[str, Any]) -> None:
 def _exec_command(cmd: list[str]) -> str:
     """dockerd's event text: the entrypoint, a space, the arguments (``sh `` with none)."""
     return cmd[0] + " " + " ".join(cmd[1:]) if cmd else ""
+
+
+def _create_bind_sources(options: CreateOptions) -> None:
+    """A ``-v`` bind whose host path is missing gets it as a new directory (0755), as Docker does."""
+    for m in (*options.host.binds, *options.host.mounts):
+        if m.type is MountType.BIND and m.create_host_path and not os.path.lexists(m.source):
+            os.makedirs(m.source, mode=0o755, exist_ok=True)
 
 
 def _restarting(cid: str) -> str:

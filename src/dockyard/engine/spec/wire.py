@@ -224,6 +224,23 @@ def parse_config(raw: object) -> ContainerOptions:
 
 # --- mounts -----------------------------------------------------------------------------------
 
+TARGET_IS_ROOT = "invalid specification: destination can't be '/'"
+_MODE_GROUPS = (frozenset({"rw", "ro"}), frozenset({"z", "Z"}), frozenset(PROPAGATIONS), frozenset({"nocopy"}),
+                frozenset({"consistent", "cached", "delegated"}))
+
+
+def valid_mount_mode(mode: str) -> bool:
+    """dockerd's linuxValidMountMode: known options, at most one of each kind (ro/rw, z/Z,
+    propagation, nocopy, consistency)."""
+    counts = [0] * len(_MODE_GROUPS)
+    for opt in mode.split(",") if mode else []:
+        group = next((i for i, names in enumerate(_MODE_GROUPS) if opt in names), None)
+        if group is None:
+            return False
+        counts[group] += 1
+    return all(n <= 1 for n in counts)
+
+
 def parse_bind(raw: str) -> MountSpec:
     """``-v`` syntax: ``dst``, ``src:dst`` or ``src:dst:opts`` (ro, rw, z, Z, nocopy, propagation)."""
     parts = raw.split(":")
@@ -237,25 +254,24 @@ def parse_bind(raw: str) -> MountSpec:
         raise InvalidArgument(f"invalid volume specification: '{raw}'")
     if not dst:
         raise InvalidArgument(f"invalid volume specification: '{raw}'")
+    if not valid_mount_mode(mode):
+        raise InvalidArgument(f"invalid mode: {mode}")
+    kind = "bind" if src.startswith("/") else "volume"
+
+    def spec_error(msg: str) -> InvalidArgument:
+        return InvalidArgument(f"invalid volume specification: '{raw}': invalid mount config for type \"{kind}\": {msg}")
+
+    if posixpath.normpath(dst) == "/":
+        raise spec_error(TARGET_IS_ROOT)
     if not dst.startswith("/"):
-        raise InvalidArgument(f"invalid volume specification: '{raw}': invalid mount config for type "
-                              f"\"{'bind' if src.startswith('/') else 'volume'}\": invalid mount path: '{dst}' "
-                              "mount path must be absolute")
-    read_only, propagation, no_copy = False, "", False
-    for opt in (m for m in mode.split(",") if m):
-        if opt in ("ro", "rw"):
-            read_only = opt == "ro"
-        elif opt in PROPAGATIONS:
-            propagation = opt
-        elif opt == "nocopy":
-            no_copy = True
-        elif opt in ("z", "Z", "consistent", "cached", "delegated"):
-            pass
-        else:
-            raise InvalidArgument(f"invalid mode: {opt}")
-    if src.startswith("/"):
+        raise spec_error(f"invalid mount path: '{dst}' mount path must be absolute")
+    options = mode.split(",") if mode else []
+    read_only = "ro" in options
+    propagation = next((opt for opt in options if opt in PROPAGATIONS), "")
+    no_copy = "nocopy" in options
+    if kind == "bind":
         if no_copy:
-            raise InvalidArgument(f"invalid volume specification: '{raw}'")
+            raise spec_error("field VolumeOptions must not be specified")
         return MountSpec(MountType.BIND, posixpath.normpath(dst), posixpath.normpath(src), read_only,
                          propagation or "rprivate", create_host_path=True, raw=raw)
     if propagation:
@@ -273,6 +289,8 @@ def parse_mount(o: _Obj) -> MountSpec:
     target, source = o.text("Target"), o.text("Source")
     if not target:
         raise err("field Target must not be empty")
+    if posixpath.normpath(target) == "/":
+        raise err(TARGET_IS_ROOT)
     if not target.startswith("/"):
         raise err(f"invalid mount path: '{target}' mount path must be absolute")
     bind, vol, tmp = (o.obj.get(k) for k in ("BindOptions", "VolumeOptions", "TmpfsOptions"))
@@ -290,8 +308,9 @@ def parse_mount(o: _Obj) -> MountSpec:
         propagation = b.text("Propagation") or "rprivate"
         if propagation not in PROPAGATIONS:
             raise err(f"invalid propagation mode: {propagation}")
+        # unlike -v, --mount wants the source to exist (checked at create), unless it may create it
         return MountSpec(MountType.BIND, posixpath.normpath(target), posixpath.normpath(source), read_only,
-                         propagation, non_recursive=b.flag("NonRecursive"))
+                         propagation, non_recursive=b.flag("NonRecursive"), create_host_path=b.flag("CreateMountpoint"))
     if kind == "volume":
         if source.startswith("/"):
             raise err(f"invalid volume name: '{source}'")
@@ -431,9 +450,10 @@ def parse_host_config(raw: object) -> HostOptions:
     o = _Obj(raw, "HostConfig")
     tmpfs = o.str_map("Tmpfs")
     for dest, data in tmpfs.items():
+        if posixpath.normpath(dest) == "/":
+            raise InvalidArgument(TARGET_IS_ROOT)
         if not dest.startswith("/"):
-            raise InvalidArgument(f"invalid mount config for type \"tmpfs\": invalid mount path: '{dest}' "
-                                  "mount path must be absolute")
+            raise InvalidArgument(f"invalid mount path: '{dest}' mount path must be absolute")
         merge_tmpfs_options(data.split(",") if data else [])
     ports: dict[str, tuple[PortBinding, ...]] = {}
     pb = o.obj.get("PortBindings") or {}
