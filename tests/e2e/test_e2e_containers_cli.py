@@ -351,6 +351,20 @@ def test_error_messages(d: DaemonHandle) -> None:
     assert missing.returncode == 1 and "No such container: nosuch" in missing.stderr
     missing = d.docker("exec", "nosuch", "true", check=False, timeout=T)
     assert missing.returncode == 1 and "No such container: nosuch" in missing.stderr
+    missing = d.docker("kill", "nosuch", check=False, timeout=T)  # the router wraps every kill error
+    assert missing.stderr.strip() == "Error response from daemon: Cannot kill container: nosuch: No such container: nosuch"
+    # any non-zero number parses as a signal; whether Linux has it is the next question (-1 as Go prints it)
+    for sig, shown in (("-1", "18446744073709551615"), ("99", "99")):
+        proc = d.docker("kill", "-s", sig, "web", check=False, timeout=T)
+        assert proc.stderr.strip() == ("Error response from daemon: Cannot kill container: web: The linux daemon does "
+                                       f"not support signal {shown}"), proc.stderr
+    renamed = d.docker("rename", "web", "bad name!", check=False, timeout=T)
+    assert renamed.returncode == 1 and ("Error when allocating new name: Invalid container name (/bad name!), only "
+                                        "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed") in renamed.stderr
+    d.docker("create", "--name", "other", "--stop-signal", "99", "busybox", timeout=T)
+    renamed = d.docker("rename", "web", "other", check=False, timeout=T)
+    assert 'Error when allocating new name: Conflict. The container name "/other" is already in use' in renamed.stderr
+    d.docker("rm", "other", timeout=T)
 
     d.docker("stop", "-t", "0", "web", timeout=T)
     stopped = d.docker("exec", "web", "true", check=False, timeout=T)

@@ -11,6 +11,7 @@ def test_signal_names_and_numbers_as_dockerd_reads_them() -> None:
 
     assert _signal_number("KILL") == _signal_number("sigkill") == _signal_number("9") == 9
     assert _signal_number("RTMIN+3") == 37 and _signal_number("SIGRTMAX-2") == 62
-    for bad in ("0", "FOO", "RTMIN+16"):
+    assert _signal_number("99") == 99 and _signal_number("-1") == -1  # moby's ParseSignal: any non-zero number
+    for bad in ("0", "FOO", "RTMIN+16", "99999999999999999999"):
         with pytest.raises(InvalidArgument, match="Invalid signal"):
             _signal_number(bad)

@@ -35,7 +35,7 @@ def test_missing_files_are_fine_for_numbers_only() -> None:
 @pytest.mark.parametrize(("spec", "group_add", "message"), [
     ("ghost", (), "unable to find user ghost: no matching entries in passwd file"),
     ("root:ghosts", (), "unable to find group ghosts: no matching entries in group file"),
-    ("root", ("ghosts",), "Unable to find group ghosts"),
+    ("root", ("ghosts",), "Unable to find group ghosts: no matching entries in group file"),
     ("-1", (), "uids and gids must be in range 0-2147483647"),
 ])
 def test_errors(spec: str, group_add: tuple[str, ...], message: str) -> None:

@@ -557,10 +557,14 @@ class ContainerService:
         return live.shim
 
     def kill(self, ref: str, sig: str = "KILL") -> None:
-        rec = self.get(ref)
+        try:
+            rec = self.get(ref)
+        except NotFound as exc:  # the API router wraps every kill error so
+            raise NotFound(f"Cannot kill container: {ref}: {exc}") from None
         number = signal_number(sig)
         if not (1 <= number <= 31 or 34 <= number <= 64):  # dockerd's signal map: standard and real-time
-            raise InvalidArgument(f"Cannot kill container: {ref}: The linux daemon does not support signal {number}")
+            raise InvalidArgument(f"Cannot kill container: {ref}: The linux daemon does not support signal "
+                                  f"{number % (1 << 64)}")  # as Go prints a negative one, unsigned
         if not rec.state.running:
             raise Conflict(f"Cannot kill container: {ref}: Container {rec.id} is not running")
         # dockerd's killWithSignal: any kill marks a manual stop; the stop signal (any signal when
@@ -680,7 +684,11 @@ class ContainerService:
 
     def rename(self, ref: str, new_name: str) -> None:
         self.get(ref)  # dockerd looks the container up before it checks the new name
-        new_name = validate_name(new_name)
+        allocating = "Error when allocating new name: "  # dockerd's words around reserving the name
+        try:
+            new_name = validate_name(new_name if new_name.startswith("/") else "/" + new_name)
+        except InvalidArgument as exc:
+            raise InvalidArgument(allocating + str(exc)) from None
         with self._lock:
             rec = self.get(ref)
             old = rec.name
@@ -689,9 +697,9 @@ class ContainerService:
             try:
                 self._save(dataclasses.replace(rec, name=new_name))
             except AlreadyExists as exc:
-                raise Conflict(f'Conflict. The container name "/{new_name}" is already in use by container '
-                               f'"{exc}". You have to remove (or rename) that container to be able to reuse '
-                               "that name.") from exc
+                raise Conflict(f'{allocating}Conflict. The container name "/{new_name}" is already in use by '
+                               f'container "{exc}". You have to remove (or rename) that container to be able to '
+                               "reuse that name.") from exc
         self._event("rename", self.get(rec.id), oldName=f"/{old}")
 
     def update(self, ref: str, body: dict[str, Any]) -> list[str]:

@@ -58,11 +58,17 @@ def command_of(options: CreateOptions, image: Any) -> list[str]:
 
 
 def signal_number(sig: str) -> int:
+    """moby's ParseSignal: a name (with or without SIG) or any non-zero number; whether the
+    platform has that signal is the caller's to say."""
     text = str(sig).strip().upper()
-    if text.isdigit():
-        if int(text) == 0:
+    try:
+        number = parse_go_int(text)
+    except ValueError:
+        pass
+    else:
+        if number == 0:
             raise InvalidArgument(f"Invalid signal: {sig}")
-        return int(text)
+        return number
     if not text.startswith("SIG"):
         text = "SIG" + text
     for base, sign, anchor in (("SIGRTMIN+", 1, 34), ("SIGRTMAX-", -1, 64)):  # dockerd's real-time names

@@ -188,7 +188,7 @@ def _additional_groups(wanted: tuple[str, ...], groups: list[GroupEntry]) -> lis
         else:
             num = _atoi(name)
             if num is None:
-                raise InvalidArgument(f"Unable to find group {name}")
+                raise InvalidArgument(f"Unable to find group {name}: no matching entries in group file")
             gid = _range(num)
         if gid not in out:
             out.append(gid)

@@ -36,6 +36,7 @@ from dockyard.engine.spec.seccomp import load_profile
 from dockyard.engine.spec.validate import validate
 from dockyard.errors import InvalidArgument
 from dockyard.oci.config import HealthConfig
+from dockyard.units import parse_go_int
 
 LOG_DRIVERS = {
     "json-file": frozenset({"max-file", "max-size", "compress", "labels", "labels-regex", "env", "env-regex", "tag",
@@ -159,13 +160,16 @@ class _Obj:
 # --- Config -----------------------------------------------------------------------------------
 
 def parse_signal(text: str) -> str:
-    """Check a stop signal (``SIGTERM``, ``TERM``, ``15``); InvalidArgument("Invalid signal: x")."""
-    if text.isdigit():
-        if 0 < int(text) <= 64:
-            return text
-    else:
+    """Check a stop signal (``SIGTERM``, ``TERM``, or any non-zero number, as moby's ParseSignal);
+    InvalidArgument("Invalid signal: x")."""
+    try:
+        number = parse_go_int(text)
+    except ValueError:
         name = text.upper().removeprefix("SIG")
         if name in SIGNALS or (name.startswith("RTMIN") or name.startswith("RTMAX")):
+            return text
+    else:
+        if number != 0:
             return text
     raise InvalidArgument(f"Invalid signal: {text}")
 
