@@ -321,7 +321,11 @@ def test_run_failed_start_stays_created_with_error(d: DaemonHandle) -> None:
     assert state["Status"] in ("created", "exited")
     assert state["Running"] is False and state["Pid"] == 0
     assert state["ExitCode"] == 127
-    assert "/nonexistent" in state["Error"]
+    # the daemon's whole error, as dockerd records it
+    assert state["Error"] == ("failed to create task for container: failed to create shim task: OCI runtime create "
+                              'failed: unable to start container process: exec: "/nonexistent": stat /nonexistent: '
+                              "no such file or directory: unknown")
+    assert state["Error"] in proc.stderr
     d.docker("rm", "bad", timeout=T)
 
 

@@ -298,7 +298,7 @@ class ContainerService:
             return
         code = exc.exit_code if isinstance(exc, CreateFailed) else 128
         rec = rec.with_state(status="exited" if rec.state.started_at else "created", exit_code=code,
-                             error=str(exc))
+                             error=_start_error(str(exc)) if isinstance(exc, CreateFailed) else str(exc))
         with self._lock:
             self._save(rec)
             self._exits[cid] = self._exits.get(cid, 0) + 1
