@@ -267,6 +267,16 @@ def test_errors_and_no_ops(api: Api) -> None:
           "Minimum memory limit allowed is 6MB")
     error(api.post("/containers/create", {"Image": "busybox", "HostConfig": {"CapAdd": ["FOO"]}}), 400,
           'invalid CapAdd: unknown capability: "CAP_FOO"')
+    error(api.post("/containers/create", {"Image": "busybox", "HostConfig": {"Runtime": "nvidia"}}), 400,
+          "unknown or invalid runtime name: nvidia")
+    for mode in ("bridge", "host"):
+        error(api.post("/containers/create", {"Image": "busybox", "HostConfig": {"NetworkMode": mode},
+                                              "NetworkingConfig": {"EndpointsConfig": {
+                                                  mode: {"IPAMConfig": {"IPv4Address": "10.0.0.5"}}}}}),
+              400, "user specified IP address is supported on user defined networks only")
+    made = api.post("/containers/create", {"Image": "busybox", "HostConfig": {"Runtime": "runc"}})
+    assert made.status == 201
+    assert api.request("DELETE", f"/containers/{made.json()['Id']}").status == 204
     assert api.post(f"/containers/{cid}/start").status == 204
     error(api.request("DELETE", f"/containers/{cid}"), 409, "You cannot remove a running container")
     error(api.get("/containers/nosuch/json"), 404, "No such container: nosuch")

@@ -109,6 +109,7 @@ def test_seccomp_profile_json_is_parsed() -> None:
      'invalid mount config for type "bind": invalid specification: destination can\'t be \'/\''),
     ({"Tmpfs": {"/": ""}}, "invalid specification: destination can't be '/'"),
     ({"Tmpfs": {"rel": ""}}, "invalid mount path: 'rel' mount path must be absolute"),
+    ({"Isolation": "hyperv"}, 'Invalid isolation: "hyperv" - linux only supports \'default\''),
     ({"Mounts": [{"Type": "bind", "Target": "/x"}]}, 'invalid mount config for type "bind": field Source must not be empty'),
     ({"Mounts": [{"Type": "nfs", "Target": "/x"}]}, 'invalid mount config for type "nfs": mount type unknown'),
     ({"Mounts": [{"Type": "tmpfs", "Source": "/x", "Target": "/x"}]},

@@ -203,6 +203,11 @@ class ContainerService:
         config = request.get("Config") or {}
         options = from_docker_json(config, request.get("HostConfig") or {}, request.get("NetworkingConfig") or {})
         check_resources(options.host.resources, os.cpu_count() or 0)
+        runtime_name = str((request.get("HostConfig") or {}).get("Runtime") or "")
+        if runtime_name and runtime_name not in ("runc", os.path.basename(self.runtime)):
+            raise InvalidArgument(f"unknown or invalid runtime name: {runtime_name}")
+        if options.host.network_kind != "user" and any(e.ipv4_address or e.ipv6_address for e in options.endpoints):
+            raise InvalidArgument("user specified IP address is supported on user defined networks only")
         for m in options.host.mounts:  # --mount binds, unlike -v, do not create their source
             if m.type is MountType.BIND and not m.create_host_path and not os.path.lexists(m.source):
                 raise InvalidArgument(f'invalid mount config for type "bind": bind source path does not exist: '

@@ -452,6 +452,9 @@ def _resources(o: _Obj) -> Resources:
 
 def parse_host_config(raw: object) -> HostOptions:
     o = _Obj(raw, "HostConfig")
+    isolation = o.text("Isolation")
+    if isolation and isolation.lower() != "default":
+        raise InvalidArgument(f'Invalid isolation: "{isolation}" - linux only supports \'default\'')
     tmpfs = o.str_map("Tmpfs")
     for dest, data in tmpfs.items():
         if posixpath.normpath(dest) == "/":
