@@ -160,6 +160,8 @@ def test_unknown_device_is_refused() -> None:
     with pytest.raises(InvalidArgument, match='error gathering device information while adding custom device '
                                               '"/dev/nope": no such file or directory'):
         _spec(host_config={"Devices": [{"PathOnHost": "/dev/nope"}]})
+    with pytest.raises(InvalidArgument, match="^stat /dev/nope: no such file or directory$"):
+        _spec(host_config={"BlkioDeviceReadBps": [{"Path": "/dev/nope", "Rate": 1024}]})
 
 
 def test_host_specific_masks_hostname_and_domainname() -> None:

@@ -350,7 +350,10 @@ def _devices_for(path: str, facts: HostFacts) -> tuple[HostDevice, ...]:
 def _throttle(items: Sequence[Any], facts: HostFacts, attr: str) -> list[dict[str, Any]]:
     out = []
     for item in items:
-        dev = _devices_for(item.path, facts)[0]
+        found = facts.devices.get(item.path)
+        if not found:  # dockerd stats the throttled device itself, and says so
+            raise InvalidArgument(f"stat {item.path}: no such file or directory")
+        dev = found[0]
         out.append({"major": dev.major, "minor": dev.minor, attr: getattr(item, "rate" if attr == "rate" else "weight")})
     return out
 
