@@ -797,6 +797,8 @@ def test_network_none_has_only_a_working_loopback(d: DaemonHandle) -> None:
 
 
 def test_create_warnings(d: DaemonHandle) -> None:
+    proc = d.docker("run", "--rm", "--network", "host", "-p", "8080:80", "busybox", "true", timeout=T)
+    assert "WARNING: Published ports are discarded when using host network mode" in proc.stderr
     proc = d.docker("run", "--rm", "--oom-kill-disable", "busybox", "true", timeout=T)
     assert ("WARNING: OOM killer is disabled for the container, but no memory limit is set, this can result in "
             "the system running out of resources.") in proc.stderr

@@ -173,4 +173,6 @@ def adapt_host_config(host_config: dict[str, Any]) -> tuple[dict[str, Any], list
         warnings.append("Your kernel does not support Block I/O weight_device or the cgroup is not mounted. "
                         "Weight-device discarded.")
         out["BlkioWeightDevice"] = []
+    if out.get("NetworkMode") == "host" and out.get("PortBindings"):
+        warnings.append("Published ports are discarded when using host network mode")
     return out, warnings
