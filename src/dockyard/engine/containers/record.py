@@ -65,7 +65,9 @@ class ContainerRecord:
     @classmethod
     def from_document(cls, text: str) -> ContainerRecord:
         data = json.loads(text)
-        state = ContainerState(**data.pop("state"))
+        raw_state = data.pop("state")
+        raw_state["health_log"] = tuple(raw_state.get("health_log") or ())
+        state = ContainerState(**raw_state)
         network = data.pop("network")
         data["args"] = tuple(data.get("args") or ())
         return cls(state=state, network=NetworkAttachment(**network) if network else None, **data)

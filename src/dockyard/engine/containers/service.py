@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dockyard.engine.containers import resources, top
+from dockyard.engine.containers import health, resources, top
 from dockyard.engine.containers.names import generate_name, validate_name
 from dockyard.engine.containers.networking import BridgeNetwork
 from dockyard.engine.containers.record import ContainerRecord
@@ -44,7 +44,7 @@ from dockyard.engine.spec.hostprobe import find_init, probe_host
 from dockyard.engine.spec.model import CreateOptions, MountType
 from dockyard.engine.spec.user import RootfsPasswdReader, resolve_user
 from dockyard.engine.spec.validate import check_resources
-from dockyard.engine.spec.wire import from_docker_json, parse_host_config
+from dockyard.engine.spec.wire import from_docker_json, parse_config, parse_host_config
 from dockyard.errors import (
     AlreadyExists,
     Conflict,
@@ -157,6 +157,7 @@ class ContainerService:
         self._live: dict[str, _Live] = {}
         self._execs: dict[str, ExecRecord] = {}
         self._exec_done_callbacks: dict[str, list[Callable[[], None]]] = {}  # by exec ID, while it runs
+        self._health: dict[str, health.HealthMonitor] = {}  # by container ID, while it runs
         self._removing: set[str] = set()
         self._pending: dict[str, list[_PendingAttach]] = {}
         self._restarts: dict[str, RestartManager] = {}
@@ -398,6 +399,7 @@ class ContainerService:
             self._changed.notify_all()
         self._watch(cid, shim)
         self._event("start", rec)
+        self._start_health(cid)
 
     def _joined_namespaces(self, options: CreateOptions) -> JoinedNamespaces:
         """The namespaces of the containers named by ``--ipc``/``--pid container:<x>``."""
@@ -457,6 +459,9 @@ class ContainerService:
             rec = self.get(cid)
         except NotFound:
             return
+        monitor = self._health.pop(cid, None)
+        if monitor is not None:
+            monitor.stop()
         live = self._live.pop(cid, None)
         if live is not None:
             with contextlib.suppress(Exception):
@@ -978,6 +983,97 @@ class ContainerService:
         rec = self.get(ex.container_id)
         self._shim(rec).exec_resize(exec_id, height, width)
 
+    # ---- healthchecks -------------------------------------------------------------------
+
+    def _start_health(self, cid: str) -> None:
+        """Probe a started container if it (or its image) has a healthcheck: "starting" until a
+        probe says otherwise (dockerd's initHealthMonitor; the log of earlier runs stays)."""
+        try:
+            rec = self.get(cid)
+            image = self.images.config_of(self.metadata.get_image(rec.image_id)).config
+            shell = tuple(rec.config.get("Shell") or ()) or image.shell
+            settings = health.settings_for(parse_config(rec.config).healthcheck, image.healthcheck, shell)
+        except (DockyardError, OSError) as exc:
+            logger.warning("container %s: cannot read its healthcheck: %s", cid[:12], exc)
+            return
+        if settings is None:
+            return
+        with self._lock:
+            try:
+                rec = self.get(cid)
+            except NotFound:
+                return
+            if not rec.state.running:
+                return
+            self._save(rec.with_state(health=health.STARTING, health_failing_streak=0))
+            started_at = rec.state.started_at
+            monitor = health.HealthMonitor(
+                settings, started_at, probe=lambda s: self._health_probe(cid, s),
+                record=lambda result: self._health_result(cid, started_at, settings, result),
+                status=lambda: self._health_status(cid))
+            old, self._health[cid] = self._health.get(cid), monitor
+        if old is not None:
+            old.stop()
+        monitor.start()
+
+    def _health_status(self, cid: str) -> str:
+        try:
+            return self.get(cid).state.health
+        except NotFound:
+            return ""
+
+    def _health_probe(self, cid: str, settings: health.HealthSettings) -> health.ProbeResult:
+        """One probe: an exec of the check's command, its output and exit code; -1 when it could
+        not run (its error as the output) or did not finish within the timeout (then killed)."""
+        start = time.time()
+        deadline = time.monotonic() + settings.timeout
+        exec_id = ""
+        try:
+            exec_id = self.exec_create(cid, cmd=list(settings.command), tty=False, stdin=False, stdout=True,
+                                       stderr=True, env=[], user="", workdir="", privileged=False, detach_keys="")
+            sock = self.exec_start(exec_id, detach=False)
+            try:
+                output, timed_out = health.read_output(sock, deadline)
+            finally:
+                sock.close()
+            if timed_out:
+                with contextlib.suppress(DockyardError, OSError):
+                    self._shim(self.get(cid)).exec_kill(exec_id)
+                return health.ProbeResult(start, time.time(), -1, "Health check exceeded timeout "
+                                          f"({health.go_duration(settings.timeout)})")
+            done = threading.Event()
+            self.exec_when_done(exec_id, done.set)
+            done.wait(max(0.0, deadline - time.monotonic()) + 1.0)
+            code = self._execs[exec_id].exit_code
+            return health.ProbeResult(start, time.time(), -1 if code is None else code, health.limited_output(output))
+        except DockyardError as exc:
+            return health.ProbeResult(start, time.time(), -1, str(exc))
+        finally:
+            if exec_id:
+                self._execs.pop(exec_id, None)  # probes are not the user's execs
+
+    def _health_result(self, cid: str, started_at: float, settings: health.HealthSettings,
+                       result: health.ProbeResult) -> bool:
+        """Record a probe's result; False once the container has stopped or started again."""
+        with self._lock:
+            try:
+                rec = self.get(cid)
+            except NotFound:
+                return False
+            if not rec.state.running or rec.state.started_at != started_at:
+                return False
+            if rec.state.status != "running":
+                return True  # paused (its probe could not run): nothing learned
+            state = rec.state
+            status, streak, log = health.next_health(state.health or health.STARTING, state.health_failing_streak,
+                                                     state.health_log, result, started_at=started_at,
+                                                     settings=settings)
+            rec = rec.with_state(health=status, health_failing_streak=streak, health_log=log)
+            self._save(rec)
+        if status != state.health:
+            self._event(f"health_status: {status}", rec)
+        return True
+
     # ---- daemon start and stop ----------------------------------------------------------
 
     def restore(self) -> None:
@@ -1005,6 +1101,7 @@ class ContainerService:
                     with contextlib.suppress(Exception):
                         self.network.restore(rec.id, rec.network)
                 self._watch(rec.id, shim)
+                self._start_health(rec.id)
             else:
                 info = shim.read_exit() or ExitInfo(exit_code=255, error="the container's shim is gone")
                 self._on_exit(rec.id, info, restarts=False)
@@ -1032,6 +1129,8 @@ class ContainerService:
             self._closing = True
             for manager in self._restarts.values():  # pending restarts are left to the next daemon
                 manager.wakeup.set()
+            for monitor in self._health.values():
+                monitor.stop()
             self._changed.notify_all()
 
     def any_running(self) -> bool:

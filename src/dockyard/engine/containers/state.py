@@ -20,7 +20,9 @@ class ContainerState:
     error: str = ""
     started_at: float = 0.0        # unix seconds; 0 = never
     finished_at: float = 0.0
-    health: str = ""               # "", "starting", "healthy", "unhealthy"
+    health: str = ""               # "", "starting", "healthy", "unhealthy" ("": no healthcheck)
+    health_failing_streak: int = 0
+    health_log: tuple[dict[str, object], ...] = ()  # the last probes' Start, End, ExitCode, Output
 
     @property
     def running(self) -> bool:
