@@ -10,7 +10,7 @@ import time
 import pytest
 from api_schema import validate_path_response
 from polling import wait_for
-from unix_http import UnixHTTPConnection
+from unix_http import request
 
 from conftest import DaemonHandle
 
@@ -42,13 +42,8 @@ def test_health_goes_starting_unhealthy_healthy(d: DaemonHandle) -> None:
 
         assert listed("healthy") == ["hc"] and listed("unhealthy") == [] and listed("none") == ["plain"]
 
-        conn = UnixHTTPConnection(d.socket)
-        try:
-            conn.request("GET", "/v1.44/containers/hc/json")
-            resp = conn.getresponse()
-            body = json.loads(resp.read())
-        finally:
-            conn.close()
+        body = request(d.socket, "GET", "/containers/hc/json").json()
+        assert isinstance(body, dict)
         validate_path_response("get", "/containers/{id}/json", 200, body, go_nulls=True)  # Go null slices
         state = body["State"]["Health"]
         assert state["Status"] == "healthy" and state["FailingStreak"] == 0

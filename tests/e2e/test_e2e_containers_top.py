@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import docker
 import pytest
 from api_schema import validate_path_response
-from unix_http import UnixHTTPConnection
+from unix_http import request
 
 from conftest import DaemonHandle
 
@@ -27,14 +25,9 @@ def test_top_lists_the_container_processes(d: DaemonHandle) -> None:
     bad = d.docker("top", "tp", "--bogus", check=False, timeout=T)
     assert bad.returncode == 1 and "error: unknown gnu long option" in bad.stderr
 
-    conn = UnixHTTPConnection(d.socket)
-    try:
-        conn.request("GET", "/v1.44/containers/tp/top")
-        resp = conn.getresponse()
-        body = json.loads(resp.read())
-    finally:
-        conn.close()
+    resp = request(d.socket, "GET", "/containers/tp/top")
     assert resp.status == 200
+    body = resp.json()
     validate_path_response("get", "/containers/{id}/top", 200, body)
 
     client = docker.DockerClient(base_url=f"unix://{d.socket}")

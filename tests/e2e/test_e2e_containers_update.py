@@ -10,7 +10,7 @@ import os
 
 import pytest
 from api_schema import validate_path_response
-from unix_http import UnixHTTPConnection
+from unix_http import request
 
 from conftest import DaemonHandle
 
@@ -132,15 +132,8 @@ def test_update_errors_in_dockers_words(d: DaemonHandle) -> None:
 
 def test_update_response_matches_the_spec(d: DaemonHandle) -> None:
     d.docker("run", "-d", "--name", "api", "busybox", "sleep", "300", timeout=T)
-    conn = UnixHTTPConnection(d.socket)
-    try:
-        body = json.dumps({"PidsLimit": 64, "RestartPolicy": {"Name": "always"}}).encode()
-        conn.request("POST", "/v1.44/containers/api/update", body=body,
-                     headers={"Content-Type": "application/json"})
-        resp = conn.getresponse()
-        data = json.loads(resp.read())
-    finally:
-        conn.close()
+    resp = request(d.socket, "POST", "/containers/api/update", {"PidsLimit": 64, "RestartPolicy": {"Name": "always"}})
+    data = resp.json()
     assert resp.status == 200, data
     assert data == {"Warnings": []}
     validate_path_response("post", "/containers/{id}/update", 200, data)

@@ -29,3 +29,16 @@ class Response:
 
     def json(self) -> object:
         return json.loads(self.raw)
+
+
+def request(socket_path: Path | str, method: str, path: str, body: object = None) -> Response:
+    """One request to the engine at ``socket_path`` (``path`` without the /v1.44 prefix), JSON body."""
+    conn = UnixHTTPConnection(socket_path)
+    try:
+        data = None if body is None else json.dumps(body).encode()
+        conn.request(method, "/v1.44" + path, body=data,
+                     headers={"Content-Type": "application/json"} if data is not None else {})
+        resp = conn.getresponse()
+        return Response(resp.status, resp.headers, resp.read())
+    finally:
+        conn.close()
