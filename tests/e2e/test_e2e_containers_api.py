@@ -8,6 +8,7 @@ nil slices/maps/pointers as null there (``"Binds": null``, ``"Entrypoint": null`
 from __future__ import annotations
 
 import json
+import socket
 import struct
 import threading
 import time
@@ -321,3 +322,75 @@ def test_strict_schema_report(api: Api) -> None:
             assert "None is not of type 'array'" in err or "None is not of type 'object'" in err \
                 or "MemorySwappiness" in err, (definition, err)
     api.request("DELETE", f"/containers/{cid}?force=1")
+
+
+def _hijack(api: Api, path: str, body: object = None) -> tuple[socket.socket, bytes]:
+    """POST ``path`` with Upgrade: tcp; the raw socket after the 101 and what came with it."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(10)
+    sock.connect(str(api.socket))
+    data = b"" if body is None else json.dumps(body).encode()
+    sock.sendall(f"POST {V}{path} HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+                 f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n".encode() + data)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        assert chunk, head
+        head += chunk
+    status, _, rest = head.partition(b"\r\n\r\n")
+    assert status.startswith(b"HTTP/1.1 101"), status
+    return sock, rest
+
+
+def _read_until(sock: socket.socket, wanted: bytes, seen: bytes = b"") -> bytes:
+    while wanted not in seen:
+        chunk = sock.recv(4096)
+        assert chunk, seen
+        seen += chunk
+    return seen
+
+
+def _read_to_eof(sock: socket.socket) -> bytes:
+    out = b""
+    while chunk := sock.recv(4096):
+        out += chunk
+    return out
+
+
+def test_detach_keys_end_a_terminal_s_attach_and_exec(api: Api) -> None:
+    cid = create(api, "tty", Cmd=["sh"], Tty=True, OpenStdin=True)
+    assert api.post(f"/containers/{cid}/start").status == 204
+    try:
+        # the default keys, ctrl-p ctrl-q: the attach ends, the container goes on
+        sock, seen = _hijack(api, f"/containers/{cid}/attach?stream=1&stdin=1&stdout=1")
+        sock.sendall(b"echo one-$((1+1))\n")
+        _read_until(sock, b"one-2", seen)
+        sock.sendall(b"\x10\x11")
+        _read_to_eof(sock)
+        sock.close()
+        assert inspect(api, cid)["State"]["Running"] is True
+        # keys of one's own; a partial sequence goes through to the shell
+        sock, seen = _hijack(api, f"/containers/{cid}/attach?stream=1&stdin=1&stdout=1&detachKeys=ctrl-a,x")
+        sock.sendall(b"echo two-\x01y$((2+1))\n")
+        _read_until(sock, b"two-", seen)
+        sock.sendall(b"\x01x")
+        _read_to_eof(sock)
+        sock.close()
+        assert inspect(api, cid)["State"]["Running"] is True
+        error(api.post(f"/containers/{cid}/attach?stream=1&stdin=1&detachKeys=bogus"), 400,
+              "Invalid detach keys (bogus) provided")
+
+        # an exec with a terminal detaches the same way and keeps running
+        made = api.post(f"/containers/{cid}/exec", {"Cmd": ["sh"], "Tty": True, "AttachStdin": True,
+                                                    "AttachStdout": True}).json()["Id"]
+        sock, seen = _hijack(api, f"/exec/{made}/start", {"Detach": False, "Tty": True})
+        sock.sendall(b"echo three-$((1+2))\n")
+        _read_until(sock, b"three-3", seen)
+        sock.sendall(b"\x10\x11")
+        _read_to_eof(sock)
+        sock.close()
+        assert api.get(f"/exec/{made}/json").json()["Running"] is True
+        error(api.post(f"/containers/{cid}/exec", {"Cmd": ["sh"], "DetachKeys": "ctrl-pp"}), 400,
+              "Invalid escape keys (ctrl-pp) provided")
+    finally:
+        api.request("DELETE", f"/containers/{cid}?force=1")

@@ -14,9 +14,11 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, Protocol
 
+from dockyard import detachkeys
 from dockyard.cli.app import CliError
+from dockyard.detachkeys import EscapeProxy as EscapeProxy  # the CLI's watcher too
 
-DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
+DEFAULT_DETACH_KEYS = detachkeys.DEFAULT
 
 
 class StreamSocket(Protocol):
@@ -32,46 +34,11 @@ class StreamSocket(Protocol):
 
 
 def parse_detach_keys(keys: str) -> bytes:
-    """term.ToBytes: "ctrl-p,ctrl-q", "a,b", "ctrl-@"… as the bytes to watch for."""
-    out = bytearray()
-    for key in keys.split(","):
-        if len(key) > 1 and key.startswith("ctrl-") and len(key) == 6:
-            ch = key[5]
-            if ch.isalpha() and ch.isascii():
-                out.append(ord(ch.lower()) - ord("a") + 1)
-                continue
-            codes = {"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
-            if ch in codes:
-                out.append(codes[ch])
-                continue
-        if len(key) == 1:
-            out += key.encode()
-            continue
-        raise CliError(f"Unknown character: '{key}'")
-    return bytes(out)
-
-
-class EscapeProxy:
-    """term.NewEscapeProxy: passes bytes through, holding back a partial detach sequence."""
-
-    def __init__(self, keys: bytes) -> None:
-        self.keys = keys
-        self._held = b""
-
-    def feed(self, data: bytes) -> tuple[bytes, bool]:
-        """(bytes to send, detached?)."""
-        out = bytearray()
-        for byte in data:
-            candidate = self._held + bytes([byte])
-            if self.keys and self.keys.startswith(candidate):
-                if candidate == self.keys:
-                    self._held = b""
-                    return bytes(out), True
-                self._held = candidate
-                continue
-            out += candidate
-            self._held = b""
-        return bytes(out), False
+    """term.ToBytes, with the CLI's error."""
+    try:
+        return detachkeys.parse(keys)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
 
 
 class Detached(Exception):

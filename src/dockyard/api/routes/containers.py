@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Protocol
 
+from dockyard import detachkeys
 from dockyard.api import container_filters, container_wire, log_stream, params
 from dockyard.api.responses import empty, json_response
 from dockyard.api.router import Router
@@ -70,23 +71,41 @@ def _stream_type(tty: bool) -> str:
     return "application/vnd.docker.raw-stream" if tty else "application/vnd.docker.multiplexed-stream"
 
 
+def detach_watcher(tty: bool, stdin: bool, keys: str) -> detachkeys.EscapeProxy | None:
+    """dockerd watches a terminal's input for the detach keys (the default ones when none are
+    given); input without a terminal goes through as it is."""
+    return detachkeys.EscapeProxy(detachkeys.parse(keys or detachkeys.DEFAULT)) if tty and stdin else None
+
+
 async def splice(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, initial: bytes,
-                 sock: socket.socket, *, forward_stdin: bool, close: bool = True) -> None:
+                 sock: socket.socket, *, forward_stdin: bool, close: bool = True,
+                 detach: detachkeys.EscapeProxy | None = None) -> bool:
     """Pump a hijacked HTTP connection and a shim stream both ways.
 
     The client's half-close (EOF on ``reader``) closes the container's stdin and nothing more;
-    the connection ends when the container's output ends.
+    the connection ends when the container's output ends, or when ``detach`` sees the detach
+    keys in the input (the container goes on; a terminal's stdin has no EOF to give it): then True.
     """
     sock.setblocking(False)
     up_reader, up_writer = await asyncio.open_connection(sock=sock)
 
+    detached = False
+
     async def client_to_container() -> None:
-        if initial and forward_stdin:
-            up_writer.write(initial)
-        while data := await reader.read(65536):
-            if forward_stdin:
+        nonlocal detached
+        pending = initial
+        while data := pending or await reader.read(65536):
+            pending = b""
+            if not forward_stdin:
+                continue
+            if detach is not None:
+                data, detached = detach.feed(data)
+            if data:
                 up_writer.write(data)
                 await up_writer.drain()
+            if detached:
+                up_writer.close()  # the output side sees its end: the attach is over
+                return
         if forward_stdin and up_writer.can_write_eof():
             up_writer.write_eof()
 
@@ -106,6 +125,7 @@ async def splice(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, ini
         if close:
             with contextlib.suppress(Exception):
                 writer.close()
+    return detached
 
 
 class ContainerRoutes:
@@ -237,6 +257,11 @@ class ContainerRoutes:
         stdout = params.flag(req, "stdout")
         stderr = params.flag(req, "stderr")
         logs = params.flag(req, "logs")
+        keys = req.query_value("detachKeys") or ""
+        try:
+            detach = detach_watcher(rec.tty, stdin, keys)
+        except ValueError:
+            raise InvalidArgument(f"Invalid detach keys ({keys}) provided") from None
         backend = self.backend
 
         async def hijacked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, initial: bytes) -> None:
@@ -251,7 +276,7 @@ class ContainerRoutes:
             except Exception:
                 writer.close()
                 return
-            await splice(reader, writer, initial, sock, forward_stdin=stdin)
+            await splice(reader, writer, initial, sock, forward_stdin=stdin, detach=detach)
 
         return Response(200, [("Content-Type", _stream_type(rec.tty))], upgrade=hijacked)
 
@@ -356,9 +381,11 @@ class ContainerRoutes:
             loop = asyncio.get_running_loop()
             done = loop.create_future()
             backend.exec_when_done(exec_id, lambda: _resolve_from_thread(loop, done))
-            await splice(reader, writer, initial, sock, forward_stdin=ex.stdin, close=False)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(done, EXIT_CODE_GRACE)
+            detached = await splice(reader, writer, initial, sock, forward_stdin=ex.stdin, close=False,
+                                    detach=detach_watcher(ex.tty, ex.stdin, ex.detach_keys))
+            if not detached:  # a detached exec goes on running: no exit code to wait for
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(done, EXIT_CODE_GRACE)
             with contextlib.suppress(Exception):
                 writer.close()
 

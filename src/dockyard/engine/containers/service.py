@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dockyard import detachkeys
 from dockyard.engine.containers import health, resources, top
 from dockyard.engine.containers.names import generate_name, validate_name
 from dockyard.engine.containers.networking import BridgeNetwork
@@ -887,6 +888,11 @@ class ContainerService:
             raise Conflict(f"Container {rec.id} is not running")
         if not cmd:
             raise InvalidArgument("No exec command specified")
+        if detach_keys:
+            try:
+                detachkeys.parse(detach_keys)
+            except ValueError:
+                raise InvalidArgument(f"Invalid escape keys ({detach_keys}) provided") from None
         exec_id = secrets.token_hex(32)
         self._execs[exec_id] = ExecRecord(exec_id, rec.id, cmd, tty, stdin, stdout, stderr, env, user, workdir,
                                           privileged, detach_keys)
