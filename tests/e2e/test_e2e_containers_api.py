@@ -394,3 +394,27 @@ def test_detach_keys_end_a_terminal_s_attach_and_exec(api: Api) -> None:
               "Invalid escape keys (ctrl-pp) provided")
     finally:
         api.request("DELETE", f"/containers/{cid}?force=1")
+
+
+@pytest.mark.parametrize("stdin_once", [False, True])
+def test_client_eof_closes_stdin_only_for_stdin_once(api: Api, stdin_once: bool) -> None:
+    cid = create(api, Cmd=["cat"], OpenStdin=True, StdinOnce=stdin_once, AttachStdin=stdin_once)
+    try:
+        sock, seen = _hijack(api, f"/containers/{cid}/attach?stream=1&stdin=1&stdout=1")
+        assert api.post(f"/containers/{cid}/start").status == 204
+        sock.sendall(b"ping\n")
+        _read_until(sock, b"ping\n", seen)
+        sock.shutdown(socket.SHUT_WR)  # this client's stdin ends
+        if stdin_once:  # docker run -i: the container's stdin ends with it, and cat with that
+            _read_to_eof(sock)
+            assert api.post(f"/containers/{cid}/wait").json()["StatusCode"] == 0
+        else:  # docker attach to docker run -di: cat keeps its stdin, for the next client
+            time.sleep(0.5)
+            assert inspect(api, cid)["State"]["Running"] is True
+            again, seen = _hijack(api, f"/containers/{cid}/attach?stream=1&stdin=1&stdout=1")
+            again.sendall(b"pong\n")
+            _read_until(again, b"pong\n", seen)
+            again.close()
+        sock.close()
+    finally:
+        api.request("DELETE", f"/containers/{cid}?force=1")

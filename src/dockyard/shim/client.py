@@ -135,9 +135,11 @@ class ShimClient:
         return ExitInfo.from_json(result.get("exit"))
 
     def attach(self, stdin: bool = False, stdout: bool = True, stderr: bool = True,
-               logs: bool = False) -> socket.socket:
-        """The raw stream: 8-byte frames (see ``stdcopy``) unless TTY; ``shutdown(SHUT_WR)`` ends stdin."""
-        sock, _ = self._stream({"op": "attach", "stdin": stdin, "stdout": stdout, "stderr": stderr, "logs": logs})
+               logs: bool = False, close_stdin: bool = True) -> socket.socket:
+        """The raw stream: 8-byte frames (see ``stdcopy``) unless TTY; ``shutdown(SHUT_WR)`` ends this
+        client's stdin, and the process's too with ``close_stdin``."""
+        sock, _ = self._stream({"op": "attach", "stdin": stdin, "stdout": stdout, "stderr": stderr, "logs": logs,
+                                "close_stdin": close_stdin})
         return sock
 
     def shutdown(self, *, force: bool = False, timeout: float = 10.0) -> None:

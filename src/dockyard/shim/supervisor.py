@@ -134,6 +134,7 @@ class Conn:
         self.proc: Proc | None = None  # set once the connection is an attach stream
         self.want: frozenset[str] = frozenset()
         self.stdin = False
+        self.close_stdin = True  # this client's EOF is the process's (an exec's, or StdinOnce)
         self.read_closed = False
         self.close_when_flushed = False
         self.parked = False  # a wait that has not been answered yet
@@ -506,7 +507,7 @@ class Supervisor:
         if not data:
             conn.read_closed = True
             if conn.proc is not None:
-                if conn.stdin:
+                if conn.stdin and conn.close_stdin:
                     self._half_close_stdin(conn.proc)
             elif not conn.outbuf and not conn.parked:
                 self._drop(conn)
@@ -652,6 +653,7 @@ class Supervisor:
         if stdin and proc.stdin_fd < 0 and proc.exit is None and not proc.stdin_closing:
             raise errors.FailedPrecondition("the process was not started with stdin open")
         conn.proc, conn.want, conn.stdin = proc, want, stdin
+        conn.close_stdin = bool(request.get("close_stdin", True))
         if logs and self.config.log_driver != "none":
             replay = bytearray()
             for entry in logfile.read_logs(self.config.log_path, stdout="stdout" in want, stderr="stderr" in want):

@@ -381,7 +381,7 @@ class ContainerService:
             # Attached before the process runs, so not a byte of its output is missed.
             try:
                 waiter.sock = shim.attach(stdin=waiter.stdin, stdout=waiter.stdout, stderr=waiter.stderr,
-                                          logs=False)
+                                          logs=False, close_stdin=bool(rec.config.get("StdinOnce")))
             except BaseException as exc:  # noqa: BLE001 - handed to the waiting client
                 waiter.error = exc
             waiter.ready.set()
@@ -798,7 +798,9 @@ class ContainerService:
         self._event("attach", rec)
         if waiter is None:
             assert live is not None
-            return live.shim.attach(stdin=stdin, stdout=stdout, stderr=stderr, logs=logs)
+            # dockerd closes the container's stdin at the client's EOF only for StdinOnce (docker run -i)
+            return live.shim.attach(stdin=stdin, stdout=stdout, stderr=stderr, logs=logs,
+                                    close_stdin=bool(rec.config.get("StdinOnce")))
         while not waiter.ready.wait(0.5):
             try:
                 self.get(rec.id)
