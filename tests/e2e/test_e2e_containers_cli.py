@@ -813,3 +813,20 @@ def test_ps_ports_only_while_running(d: DaemonHandle) -> None:
     d.docker("stop", "-t", "0", "px", timeout=T)
     assert d.docker("ps", "-a", "--format", "{{.Ports}}", "--filter", "name=px", timeout=T).stdout.strip() == ""
     d.docker("rm", "px", timeout=T)
+
+
+def test_info_counts_stop_without_limit_and_isolation_filter(d: DaemonHandle) -> None:
+    d.docker("run", "-d", "--name", "slowstop", "busybox", "sh", "-c",
+             "trap 'sleep 1; exit 5' TERM; while :; do sleep 0.1; done", timeout=T)
+    d.docker("create", "--name", "idle", "busybox", timeout=T)
+    try:
+        counts = d.docker("info", "--format", "{{.Containers}} {{.ContainersRunning}} {{.ContainersPaused}} "
+                          "{{.ContainersStopped}}", timeout=T).stdout.strip()
+        assert counts == "2 1 0 1"
+        listed = d.docker("ps", "-a", "--filter", "isolation=default", "--format", "{{.Names}}", timeout=T).stdout
+        assert sorted(listed.split()) == ["idle", "slowstop"]
+        # a negative timeout waits for the process's own end: no SIGKILL
+        d.docker("stop", "-t", "-1", "slowstop", timeout=T)
+        assert d.docker("inspect", "-f", "{{.State.ExitCode}}", "slowstop", timeout=T).stdout.strip() == "5"
+    finally:
+        d.docker("rm", "-f", "slowstop", "idle", timeout=T)

@@ -125,3 +125,31 @@ def test_every_container_action_is_published_in_dockers_shape(d: DaemonHandle) -
     assert (resize["Actor"]["Attributes"]["height"], resize["Actor"]["Attributes"]["width"]) == ("30", "100")
     oomy = [e["Action"] for e in events if e["Actor"]["ID"] == ids["oomy"]]
     assert oomy.index("oom") < oomy.index("die"), oomy
+
+
+def test_network_events_and_dockerd_s_filter_rules(d: DaemonHandle) -> None:
+    since = time.time()
+    d.docker("run", "--name", "netev-one", "busybox", "true", timeout=T)
+    cid = d.docker("inspect", "-f", "{{.Id}}", "netev-one", timeout=T).stdout.strip()
+    d.docker("rm", "netev-one", timeout=T)
+    until = time.time() + 0.5
+    window = ("--since", f"{since:.3f}", "--until", f"{until:.3f}")
+
+    def actions(*args: str) -> list[str]:
+        out = d.docker("events", *window, *args, "--format", "{{.Type}} {{.Action}}", timeout=T).stdout
+        return out.splitlines()
+
+    # the bridge's connect and disconnect frame the run, as dockerd's
+    flow = actions("--filter", "container=netev")  # a prefix of the name matches, as of the ID
+    assert flow == ["container create", "container attach", "container start", "container die", "container destroy"]
+    everything = actions()
+    assert everything.index("network connect") < everything.index("container start")
+    assert everything.index("container die") < everything.index("network disconnect") < \
+        everything.index("container destroy")
+    raw = d.docker("events", *window, "--filter", "type=network", "--format", "{{json .}}", timeout=T).stdout
+    connect = json.loads(raw.splitlines()[0])
+    assert connect["Actor"]["Attributes"] == {"container": cid, "name": "bridge", "type": "bridge"}
+    # unknown filter keys are ignored; since after until is an error
+    assert actions("--filter", "bogus=1") == everything
+    bad = d.docker("events", "--since", "200", "--until", "100", check=False, timeout=T)
+    assert bad.returncode == 1 and "cannot be after `until` time" in bad.stderr

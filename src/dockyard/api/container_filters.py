@@ -26,7 +26,8 @@ from dockyard.errors import DockyardError, InvalidArgument, NotFound
 from dockyard.oci import reference
 
 LIST_FILTERS = {"id", "name", "label", "status", "ancestor", "exited", "before", "since", "network", "volume",
-                "health", "publish", "expose", "is-task"}
+                "health", "publish", "expose", "is-task",
+                "isolation"}  # accepted, and it leaves every container in: Linux has one isolation
 HEALTH_VALUES = ("starting", "healthy", "unhealthy", "none")
 
 _INT = re.compile(r"[+-]?[0-9]+")

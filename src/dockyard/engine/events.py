@@ -52,8 +52,8 @@ class EventFilter:
         if self.containers:
             if event.type != "container":
                 return False
-            if event.actor_id not in self.containers and event.attributes.get("name") not in self.containers \
-                    and not any(event.actor_id.startswith(c) for c in self.containers):
+            name = event.attributes.get("name", "")  # dockerd's FuzzyMatch: a prefix of the ID or the name
+            if not any(event.actor_id.startswith(c) or (name and name.startswith(c)) for c in self.containers):
                 return False
         for label in self.labels:
             key, sep, value = label.partition("=")

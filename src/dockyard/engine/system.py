@@ -11,6 +11,7 @@ from typing import Any
 
 from dockyard import __version__
 from dockyard.engine.config import DaemonConfig
+from dockyard.engine.containers.record import ContainerRecord
 from dockyard.engine.events import Event, EventBus, EventFilter
 from dockyard.image.model import ImageView
 from dockyard.image.service import ImageService
@@ -83,12 +84,26 @@ class SystemEngine:
             "Arch": plat.architecture, "KernelVersion": kernel, "BuildTime": BUILD_TIME,
         }
 
+    def _container_counts(self) -> tuple[int, int, int]:
+        """(running, paused, stopped), as dockerd counts them: restarting ones run."""
+        running = paused = stopped = 0
+        for row in self.images.metadata.list_containers():
+            status = ContainerRecord.from_document(row.document).state.status
+            if status == "paused":
+                paused += 1
+            elif status in ("running", "restarting"):
+                running += 1
+            else:
+                stopped += 1
+        return running, paused, stopped
+
     async def info(self) -> dict[str, Any]:
         image_count = len(await asyncio.to_thread(self.images.metadata.list_images))
+        running, paused, stopped = await asyncio.to_thread(self._container_counts)
         os_name, os_version = _os_name()
         return {
-            "ID": self.daemon_id, "Containers": 0, "ContainersRunning": 0, "ContainersPaused": 0,
-            "ContainersStopped": 0, "Images": image_count, "Driver": self.graph_driver,
+            "ID": self.daemon_id, "Containers": running + paused + stopped, "ContainersRunning": running,
+            "ContainersPaused": paused, "ContainersStopped": stopped, "Images": image_count, "Driver": self.graph_driver,
             "DriverStatus": [["Backing Filesystem", "extfs"]], "DockerRootDir": str(self.config.data_root),
             "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "null"], "Authorization": [],
                         "Log": ["json-file", "local"]},

@@ -11,6 +11,7 @@ from dockyard.api.responses import json_response
 from dockyard.api.router import Router
 from dockyard.api.versioning import API_VERSION
 from dockyard.engine.events import Event, EventFilter
+from dockyard.errors import InvalidArgument
 from dockyard.http.server import Request, Response
 from dockyard.image.model import ImageView
 
@@ -21,7 +22,6 @@ PING_HEADERS = [
     ("Builder-Version", "1"),
     ("Swarm", "inactive"),
 ]
-EVENT_FILTERS = {"type", "event", "image", "container", "label", "network", "volume", "daemon", "scope"}
 
 
 class SystemBackend(Protocol):
@@ -94,8 +94,7 @@ class SystemRoutes:
                               "Repaired": repair})
 
     async def events(self, req: Request) -> Response:
-        filters = params.filters(req)
-        params.check_filter_keys(filters, EVENT_FILTERS)
+        filters = params.filters(req)  # dockerd takes any keys here and filters on those it knows
         event_filter = EventFilter(
             types=frozenset(filters.get("type", [])), actions=frozenset(filters.get("event", [])),
             images=frozenset(filters.get("image", [])), containers=frozenset(filters.get("container", [])),
@@ -103,6 +102,9 @@ class SystemRoutes:
         )
         since = params.timestamp_ns(req.query_value("since"))
         until = params.timestamp_ns(req.query_value("until"))
+        if until is not None and until < (since or 0):
+            raise InvalidArgument(f"`since` time ({req.query_value('since')}) cannot be after `until` time "
+                                  f"({req.query_value('until')})")
         stream = self.backend.events(since_ns=since, until_ns=until, filters=event_filter)
 
         async def body() -> AsyncIterator[bytes]:

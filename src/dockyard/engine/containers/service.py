@@ -28,7 +28,7 @@ from dockyard import detachkeys
 from dockyard.engine.containers import health, resources, top
 from dockyard.engine.containers.names import generate_name, validate_name
 from dockyard.engine.containers.networking import BridgeNetwork
-from dockyard.engine.containers.record import ContainerRecord
+from dockyard.engine.containers.record import ContainerRecord, NetworkAttachment
 from dockyard.engine.containers.restart import RestartManager, should_restart
 from dockyard.engine.containers.settings import (
     adapt_host_config,
@@ -331,6 +331,7 @@ class ContainerService:
                 netns_path = self.network.create_namespace(cid, loopback=kind == "none")
                 if kind == "bridge":
                     attachment = self.network.attach(cid, netns_path)
+                    self._network_event("connect", cid, attachment)
             elif kind == "container":
                 other = self.get(options.host.network_mode.split(":", 1)[1])
                 if not other.state.running:
@@ -368,6 +369,7 @@ class ContainerService:
                 launcher=self.shim_launcher)
         except BaseException:
             self._cleanup_runtime(cid, attachment, mounted=mounted, netns=kind in ("bridge", "none"))
+            self._network_event("disconnect", cid, attachment)
             raise
         with self._lock:
             rec = self.get(cid)
@@ -392,6 +394,7 @@ class ContainerService:
                 shim.shutdown(force=True)
             self._live.pop(cid, None)
             self._cleanup_runtime(cid, attachment, mounted=True, netns=kind in ("bridge", "none"))
+            self._network_event("disconnect", cid, attachment)
             raise DockyardError(_start_error(str(exc))) from exc
         with self._lock:
             rec = self.get(cid).with_state(status="running", pid=state.pid, started_at=time.time(),
@@ -463,6 +466,7 @@ class ContainerService:
         monitor = self._health.pop(cid, None)
         if monitor is not None:
             monitor.stop()
+        attachment = rec.network
         live = self._live.pop(cid, None)
         if live is not None:
             with contextlib.suppress(Exception):
@@ -490,11 +494,18 @@ class ContainerService:
             self._event("oom", rec)
         ran = max(0, int(finished - rec.state.started_at)) if rec.state.started_at else 0
         self._event("die", rec, exitCode=str(info.exit_code), execDuration=str(ran))
+        self._network_event("disconnect", cid, attachment)
         if delay is not None:
             self._schedule_restart(cid, manager, delay)
         elif rec.host_config.get("AutoRemove"):
             with contextlib.suppress(DockyardError):
                 self.remove(cid, force=True)
+
+    def _network_event(self, action: str, cid: str, attachment: NetworkAttachment | None) -> None:
+        """dockerd's ``network connect``/``disconnect`` around a container's run on a network."""
+        if attachment is not None:
+            self.publish("network", action, attachment.network_id,
+                         {"container": cid, "name": attachment.network, "type": "bridge"})
 
     def _schedule_restart(self, cid: str, manager: RestartManager, delay: float) -> None:
         """Start the container again after the delay, unless a stop, kill or rm cancels it first."""
@@ -612,7 +623,8 @@ class ContainerService:
             self._runtime_call("resume", rec.id)
         with contextlib.suppress(Conflict):
             self.kill(rec.id, stop_signal)
-        if timeout < 0 or not self._wait_exit(rec.id, seen, timeout):
+        # a negative timeout waits for as long as it takes (dockerd), without a SIGKILL
+        if not self._wait_exit(rec.id, seen, None if timeout < 0 else timeout):
             with contextlib.suppress(Conflict):
                 self.kill(rec.id, "KILL")
             self._wait_exit(rec.id, seen, None)
