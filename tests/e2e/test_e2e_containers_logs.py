@@ -167,3 +167,14 @@ def test_bad_log_option_values_fail_the_start(d: DaemonHandle) -> None:
     unknown = d.docker("create", "--log-opt", "max-sise=1m", "busybox", check=False, timeout=T)
     assert unknown.returncode == 1 and "unknown log opt 'max-sise' for json-file log driver" in unknown.stderr
     d.docker("rm", "badlog", timeout=T)
+
+
+def test_since_and_until_take_a_line_s_exact_time(d: DaemonHandle) -> None:
+    d.docker("run", "--name", "stamps", "busybox", "sh", "-c", "echo a; sleep 0.1; echo b; sleep 0.1; echo c", timeout=T)
+    try:
+        stamp = d.docker("logs", "-t", "stamps", timeout=T).stdout.splitlines()[1].split(" ", 1)[0]
+        # to the nanosecond, both ends inclusive, as dockerd's
+        assert d.docker("logs", "--until", stamp, "stamps", timeout=T).stdout == "a\nb\n"
+        assert d.docker("logs", "--since", stamp, "stamps", timeout=T).stdout == "b\nc\n"
+    finally:
+        d.docker("rm", "stamps", timeout=T)

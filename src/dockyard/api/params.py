@@ -70,6 +70,11 @@ def timestamp_ns(text: str | None) -> int | None:
     """``since``/``until``: unix seconds (with optional fraction), RFC 3339, or a Go duration ago."""
     if not text:
         return None
+    whole, dot, fraction = text.partition(".")
+    if whole.lstrip("-").isdigit() and (not dot or (fraction.isdigit() and len(fraction) <= 9)):
+        # exact, as the CLI sends it ("1700000000.123456789"): a float would round the nanoseconds
+        ns = abs(int(whole)) * 1_000_000_000 + int(fraction.ljust(9, "0") if dot else 0)
+        return -ns if whole.startswith("-") else ns
     try:
         return int(float(text) * 1e9)
     except ValueError:

@@ -363,11 +363,12 @@ class LogReader:
     def __init__(self, path: str, *, stdout: bool = True, stderr: bool = True, since: float | None = None,
                  until: float | None = None, tail: int | None = None, follow: bool = False,
                  timestamps: bool = False, stop: Callable[[], bool] | None = None,
-                 poll_interval: float = 0.05) -> None:
+                 poll_interval: float = 0.05, since_ns: int | None = None, until_ns: int | None = None) -> None:
         self.path = path
         self.streams = frozenset(s for s, on in ((_STDOUT, stdout), (_STDERR, stderr)) if on)
-        self.since = int(since * 1_000_000_000) if since else None
-        self.until = int(until * 1_000_000_000) if until else None
+        # nanoseconds, exact when given as such: a float of seconds cannot hold them
+        self.since = since_ns if since_ns is not None else int(since * 1_000_000_000) if since else None
+        self.until = until_ns if until_ns is not None else int(until * 1_000_000_000) if until else None
         self.tail = tail if tail is not None and tail >= 0 else None
         self.follow = follow
         self.timestamps = timestamps
@@ -634,11 +635,12 @@ class LogReader:
 def read_logs(path: str, *, stdout: bool = True, stderr: bool = True, since: float | None = None,
               until: float | None = None, tail: int | None = None, follow: bool = False,
               timestamps: bool = False, stop: Callable[[], bool] | None = None,
-              poll_interval: float = 0.05) -> LogReader:
+              poll_interval: float = 0.05, since_ns: int | None = None, until_ns: int | None = None) -> LogReader:
     """Entries of a json-file or local log across its rotated files; ``since``/``until`` are Unix seconds.
 
     With ``follow`` it keeps polling for new lines (surviving rotation) until ``stop()`` is true and
     everything written so far has been read; without ``stop`` it follows forever.
     """
     return LogReader(path, stdout=stdout, stderr=stderr, since=since, until=until, tail=tail,
-                     follow=follow, timestamps=timestamps, stop=stop, poll_interval=poll_interval)
+                     follow=follow, timestamps=timestamps, stop=stop, poll_interval=poll_interval,
+                     since_ns=since_ns, until_ns=until_ns)

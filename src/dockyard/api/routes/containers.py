@@ -44,7 +44,7 @@ class ContainerBackend(Protocol):
     def sizes(self, rec: ContainerRecord) -> tuple[int, int]: ...
     def attach(self, ref: str, *, stdin: bool, stdout: bool, stderr: bool, logs: bool,
                gone: Callable[[], bool] = ...) -> Any: ...
-    def logs(self, ref: str, *, stdout: bool, stderr: bool, since: float | None, until: float | None,
+    def logs(self, ref: str, *, stdout: bool, stderr: bool, since_ns: int | None, until_ns: int | None,
              tail: int | None, follow: bool, timestamps: bool) -> Iterator[LogEntry]: ...
     def exec_create(self, ref: str, *, cmd: list[str], tty: bool, stdin: bool, stdout: bool, stderr: bool,
                     env: list[str], user: str, workdir: str, privileged: bool, detach_keys: str) -> str: ...
@@ -302,10 +302,9 @@ class ContainerRoutes:
         if tail is not None and tail < 0:
             tail = None
         timestamps = params.flag(req, "timestamps")
-        entries = self.backend.logs(rec.id, stdout=stdout, stderr=stderr,
-                                    since=since_ns / 1e9 if since_ns else None,
-                                    until=until_ns / 1e9 if until_ns else None, tail=tail,
-                                    follow=params.flag(req, "follow"), timestamps=False)
+        entries = self.backend.logs(rec.id, stdout=stdout, stderr=stderr, since_ns=since_ns or None,
+                                    until_ns=until_ns or None, tail=tail, follow=params.flag(req, "follow"),
+                                    timestamps=False)
         tty = rec.tty
         if params.flag(req, "details"):
             # dockerd puts the entry's attributes and a space before each line (we record none)

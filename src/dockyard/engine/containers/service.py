@@ -869,7 +869,7 @@ class ContainerService:
         self._shim(rec).resize(height, width)
         self._event("resize", rec, height=str(height), width=str(width))
 
-    def logs(self, ref: str, *, stdout: bool, stderr: bool, since: float | None, until: float | None,
+    def logs(self, ref: str, *, stdout: bool, stderr: bool, since_ns: int | None, until_ns: int | None,
              tail: int | None, follow: bool, timestamps: bool) -> Iterator[logfile.LogEntry]:
         rec = self.get(ref)
         if (rec.host_config.get("LogConfig") or {}).get("Type") == "none":
@@ -886,7 +886,7 @@ class ContainerService:
             except NotFound:
                 return True
 
-        return logfile.read_logs(rec.log_path, stdout=stdout, stderr=stderr, since=since, until=until,
+        return logfile.read_logs(rec.log_path, stdout=stdout, stderr=stderr, since_ns=since_ns, until_ns=until_ns,
                                  tail=tail, follow=follow, timestamps=timestamps, stop=stopped)
 
     # ---- exec ---------------------------------------------------------------------------
