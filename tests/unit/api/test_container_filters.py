@@ -51,7 +51,7 @@ ALL = [E, D, C, B, A]  # newest first, as the store lists them
 
 def test_every_docker_filter_key_is_accepted() -> None:
     docker = {"ancestor", "before", "exited", "id", "label", "name", "status", "health", "since", "volume",
-              "network", "is-task", "publish", "expose"}
+              "network", "is-task", "publish", "expose", "isolation"}
     assert docker == LIST_FILTERS
 
 
