@@ -357,25 +357,28 @@ def _read_to_eof(sock: socket.socket) -> bytes:
     return out
 
 
+def _type_then_detach(api: Api, path: str, line: bytes, echoed: bytes, keys: bytes, body: object = None) -> None:
+    """Through a hijacked stream: type ``line``, see ``echoed`` come back, type ``keys``, see the end."""
+    sock, seen = _hijack(api, path, body)
+    try:
+        sock.sendall(line)
+        _read_until(sock, echoed, seen)
+        sock.sendall(keys)
+        _read_to_eof(sock)
+    finally:
+        sock.close()
+
+
 def test_detach_keys_end_a_terminal_s_attach_and_exec(api: Api) -> None:
     cid = create(api, "tty", Cmd=["sh"], Tty=True, OpenStdin=True)
     assert api.post(f"/containers/{cid}/start").status == 204
+    attach = f"/containers/{cid}/attach?stream=1&stdin=1&stdout=1"
     try:
         # the default keys, ctrl-p ctrl-q: the attach ends, the container goes on
-        sock, seen = _hijack(api, f"/containers/{cid}/attach?stream=1&stdin=1&stdout=1")
-        sock.sendall(b"echo one-$((1+1))\n")
-        _read_until(sock, b"one-2", seen)
-        sock.sendall(b"\x10\x11")
-        _read_to_eof(sock)
-        sock.close()
+        _type_then_detach(api, attach, b"echo one-$((1+1))\n", b"one-2", b"\x10\x11")
         assert inspect(api, cid)["State"]["Running"] is True
         # keys of one's own; a partial sequence goes through to the shell
-        sock, seen = _hijack(api, f"/containers/{cid}/attach?stream=1&stdin=1&stdout=1&detachKeys=ctrl-a,x")
-        sock.sendall(b"echo two-\x01y$((2+1))\n")
-        _read_until(sock, b"two-", seen)
-        sock.sendall(b"\x01x")
-        _read_to_eof(sock)
-        sock.close()
+        _type_then_detach(api, attach + "&detachKeys=ctrl-a,x", b"echo two-\x01y$((2+1))\n", b"two-", b"\x01x")
         assert inspect(api, cid)["State"]["Running"] is True
         error(api.post(f"/containers/{cid}/attach?stream=1&stdin=1&detachKeys=bogus"), 400,
               "Invalid detach keys (bogus) provided")
@@ -383,12 +386,8 @@ def test_detach_keys_end_a_terminal_s_attach_and_exec(api: Api) -> None:
         # an exec with a terminal detaches the same way and keeps running
         made = api.post(f"/containers/{cid}/exec", {"Cmd": ["sh"], "Tty": True, "AttachStdin": True,
                                                     "AttachStdout": True}).json()["Id"]
-        sock, seen = _hijack(api, f"/exec/{made}/start", {"Detach": False, "Tty": True})
-        sock.sendall(b"echo three-$((1+2))\n")
-        _read_until(sock, b"three-3", seen)
-        sock.sendall(b"\x10\x11")
-        _read_to_eof(sock)
-        sock.close()
+        _type_then_detach(api, f"/exec/{made}/start", b"echo three-$((1+2))\n", b"three-3", b"\x10\x11",
+                          {"Detach": False, "Tty": True})
         assert api.get(f"/exec/{made}/json").json()["Running"] is True
         error(api.post(f"/containers/{cid}/exec", {"Cmd": ["sh"], "DetachKeys": "ctrl-pp"}), 400,
               "Invalid escape keys (ctrl-pp) provided")
