@@ -21,7 +21,7 @@ import os
 import struct
 import time
 
-from dockyard.shim.logrotate import RotatingFile
+from dockyard.shim.logrotate import RotatingWriter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -200,7 +200,7 @@ def split_records(data: bytes, pos: int = 0, limit: int | None = None) -> tuple[
 
 # ---- writer -------------------------------------------------------------------------------
 
-class LocalWriter:
+class LocalWriter(RotatingWriter):
     """``--log-driver local``: framed protobuf records, rotation by size, gzip'd rotated files.
 
     As in Docker, a write goes to a new file once the current one has reached ``max_size`` (so a
@@ -209,22 +209,9 @@ class LocalWriter:
 
     def __init__(self, path: str, *, max_size: int = DEFAULT_MAX_SIZE, max_file: int = DEFAULT_MAX_FILE,
                  compress: bool = DEFAULT_COMPRESS, clock: Callable[[], int] = time.time_ns) -> None:
-        self.path = path
-        self.max_size = max_size
-        self._clock = clock
-        self._partial: dict[str, bytearray] = {}
-        self._partial_ids: dict[str, tuple[str, int]] = {}  # stream -> (id, last ordinal)
-        self._last_time = 0
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)  # Docker's <container>/local-logs/
-        self._file = RotatingFile(path, max_file=max_file, compress=compress)
-
-    @property
-    def max_file(self) -> int:
-        return self._file.max_file
-
-    @property
-    def compress(self) -> bool:
-        return self._file.compress
+        super().__init__(path, max_size=max_size, max_file=max_file, compress=compress, clock=clock)
+        self._partial_ids: dict[str, tuple[str, int]] = {}  # stream -> (id, last ordinal)
 
     def write(self, stream: str, data: bytes) -> None:
         buf = self._partial.setdefault(stream, bytearray())
@@ -247,11 +234,6 @@ class LocalWriter:
         if buf:
             self._line(stream, bytes(buf), complete=False)
         self._partial_ids.pop(stream, None)
-
-    def close(self) -> None:
-        for stream in list(self._partial):
-            self.end_stream(stream)
-        self._file.close()
 
     def _line(self, stream: str, line: bytes, *, complete: bool) -> None:
         ongoing = self._partial_ids.get(stream)

@@ -13,7 +13,7 @@ import time
 import zlib
 
 from dockyard.shim import locallog
-from dockyard.shim.logrotate import RotatingFile
+from dockyard.shim.logrotate import RotatingWriter
 from dockyard.shim.logrotate import format_time as format_time  # the entries' time format, also for readers
 
 # Shims import this module for the writers: what the readers need (re, json, typing) is imported
@@ -84,26 +84,13 @@ class NullWriter:
         pass
 
 
-class JsonFileWriter:
+class JsonFileWriter(RotatingWriter):
     """Appends entries and rotates by size; every entry is one ``os.write`` so readers see whole lines."""
 
     def __init__(self, path: str, *, max_size: int = DEFAULT_MAX_SIZE, max_file: int = DEFAULT_MAX_FILE,
                  compress: bool = False, clock: Callable[[], int] = time.time_ns) -> None:
-        self.path = path
-        self.max_size = max_size
-        self._clock = clock
-        self._last_time = 0
-        self._partial: dict[str, bytearray] = {}
         # rotated files gzip'd with compress=true, as Docker's json-file does
-        self._file = RotatingFile(path, max_file=max_file, compress=compress)
-
-    @property
-    def max_file(self) -> int:
-        return self._file.max_file
-
-    @property
-    def compress(self) -> bool:
-        return self._file.compress
+        super().__init__(path, max_size=max_size, max_file=max_file, compress=compress, clock=clock)
 
     def write(self, stream: str, data: bytes) -> None:
         buf = self._partial.setdefault(stream, bytearray())
@@ -125,11 +112,6 @@ class JsonFileWriter:
         buf = self._partial.pop(stream, None)
         if buf:
             self._emit(stream, bytes(buf))
-
-    def close(self) -> None:
-        for stream in list(self._partial):
-            self.end_stream(stream)
-        self._file.close()
 
     def _emit(self, stream: str, line: bytes) -> None:
         self._last_time = self._clock()

@@ -16,6 +16,7 @@ import zlib
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import threading
+    from collections.abc import Callable
 
 
 def format_time(ns: int) -> str:
@@ -113,3 +114,33 @@ class RotatingFile:
         if self._compressor is not None:
             self._compressor.join()
             self._compressor = None
+
+
+class RotatingWriter:
+    """The part both drivers' writers share: their settings, the lines each stream has begun, and
+    the rotating file. A subclass says how a stream's bytes become records (``end_stream``)."""
+
+    def __init__(self, path: str, *, max_size: int, max_file: int, compress: bool,
+                 clock: Callable[[], int] = time.time_ns) -> None:
+        self.path = path
+        self.max_size = max_size
+        self._clock = clock
+        self._last_time = 0
+        self._partial: dict[str, bytearray] = {}  # stream -> the start of a line not ended yet
+        self._file = RotatingFile(path, max_file=max_file, compress=compress)
+
+    @property
+    def max_file(self) -> int:
+        return self._file.max_file
+
+    @property
+    def compress(self) -> bool:
+        return self._file.compress
+
+    def end_stream(self, stream: str) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        for stream in list(self._partial):
+            self.end_stream(stream)
+        self._file.close()
