@@ -1,4 +1,4 @@
-"""``docker top`` and ``logs --details`` against dockyardd: the docker CLI, docker-py and the API schema."""
+"""``docker top`` and ``logs --details`` (with json-file attributes) against dockyardd: the docker CLI, docker-py and the API schema."""
 
 from __future__ import annotations
 
@@ -45,3 +45,24 @@ def test_logs_details(d: DaemonHandle) -> None:
     d.docker("run", "--name", "dt", "busybox", "sh", "-c", "echo a; echo b >&2", timeout=T)
     logs = d.docker("logs", "--details", "dt", timeout=T)
     assert (logs.stdout, logs.stderr) == (" a\n", " b\n")
+
+
+def test_logs_details_show_the_attributes_json_file_records(d: DaemonHandle) -> None:
+    """The labels and variables the log options name go into every entry (``attrs``) and
+    ``--details`` shows them sorted and query-escaped, as with Docker."""
+    d.docker("run", "--name", "da", "--log-opt", "labels=a,zz", "--log-opt", "env=E1,NOPE", "--log-opt",
+             "env-regex=^X", "-l", "a=1", "-l", "b=2", "-e", "E1=v 1&x", "-e", "XA=9", "busybox", "sh", "-c",
+             "echo hi; echo '<err>' >&2", timeout=T)
+    logs = d.docker("logs", "--details", "da", timeout=T)
+    assert (logs.stdout, logs.stderr) == ("E1=v+1%26x,XA=9,a=1 hi\n", "E1=v+1%26x,XA=9,a=1 <err>\n")
+    stamped = d.docker("logs", "--details", "-t", "--tail", "1", "da", timeout=T)
+    stamp, rest = stamped.stderr.split(" ", 1)
+    assert stamp.endswith("Z") and rest == "E1=v+1%26x,XA=9,a=1 <err>\n"
+    assert d.docker("logs", "da", timeout=T).stderr == "<err>\n"
+    path = d.docker("inspect", "-f", "{{.LogPath}}", "da", timeout=T).stdout.strip()
+    with open(path, "rb") as f:
+        first, second = f.read().splitlines()
+    assert first.startswith(b'{"log":"hi\\n","stream":"stdout","attrs":{"E1":"v 1\\u0026x","XA":"9","a":"1"},"time":"')
+    assert second.startswith(b'{"log":"\\u003cerr\\u003e\\n","stream":"stderr","attrs":')
+    own = d.dockyard("logs", "--details", "da", timeout=T)
+    assert own.stdout == b"E1=v+1%26x,XA=9,a=1 hi\n"

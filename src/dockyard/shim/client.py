@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from dockyard import errors
 from dockyard.shim import protocol
 from dockyard.shim.protocol import ExitInfo, JSONObject, ShimState
 from dockyard.shim.supervisor import EXIT_FILE, PID_FILE, SOCKET_NAME
+
+LOG_ATTRS_FILE = "log-attrs.json"
 
 CALL_TIMEOUT = 60.0
 
@@ -277,7 +280,8 @@ def launcher_command() -> list[str]:
 def spawn_shim(*, id: str, bundle: str | os.PathLike[str], runtime: str, runtime_root: str | os.PathLike[str],
                state_dir: str | os.PathLike[str], log_path: str | os.PathLike[str] = "",
                log_driver: str = "json-file", log_max_size: int | None = None,
-               log_max_file: int | None = None, log_compress: bool | None = None, tty: bool = False,
+               log_max_file: int | None = None, log_compress: bool | None = None,
+               log_attrs: Mapping[str, str] | None = None, tty: bool = False,
                stdin: bool = False, console_size: tuple[int, int] | None = None, timeout: float = 60.0,
                command: list[str] | None = None, launcher: str | None = None) -> ShimClient:
     """Start a detached shim that runs ``<runtime> create`` and return its client once it answers.
@@ -295,6 +299,12 @@ def spawn_shim(*, id: str, bundle: str | os.PathLike[str], runtime: str, runtime
             argv += [flag, str(value)]
     if log_path:
         argv += ["--log-path", os.fspath(log_path)]
+    if log_attrs:
+        attrs_path = os.path.join(state, LOG_ATTRS_FILE)
+        fd = os.open(attrs_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(dict(log_attrs), f)
+        argv += ["--log-attrs", attrs_path]
     if tty:
         argv.append("--tty")
     if stdin:

@@ -21,7 +21,7 @@ from dockyard.shim.logrotate import format_time as format_time  # the entries' t
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import re
-    from collections.abc import Callable, Generator, Iterator
+    from collections.abc import Callable, Generator, Iterator, Mapping
     from typing import Any, NamedTuple, Protocol
 else:
     from dockyard.namedtuples import NamedTuple
@@ -48,6 +48,31 @@ class LogWriter(Protocol):
 
 
 _encode_text = _json.encode_basestring  # what json.dumps(ensure_ascii=False) quotes strings with
+# What Docker's writer escapes as \uXXXX where json.dumps would not (HTML characters and the two
+# JavaScript line terminators) or would use a short escape (\b, \f).
+_GO_ESCAPED = ("<", ">", "&", "\u2028", "\u2029", "\b", "\f")
+_GO_SHORT = {"\b": "\\b", "\f": "\\f"}
+
+
+def go_json_string(text: str) -> str:
+    """``text`` quoted as Docker's json-file writer quotes it."""
+    quoted = _encode_text(text)
+    if not ("<" in text or ">" in text or "&" in text or "\b" in text or "\f" in text
+            or not text.isascii() and ("\u2028" in text or "\u2029" in text)):
+        return quoted
+    out = quoted[1:-1]
+    for c in _GO_ESCAPED:
+        if c in text:
+            short = _GO_SHORT.get(c)
+            out = _replace_escape(out, short, c) if short else out.replace(c, f"\\u{ord(c):04x}")
+    return f'"{out}"'
+
+
+def _replace_escape(quoted: str, short: str, char: str) -> str:
+    """The escape ``short`` as \\uXXXX. Escaped backslashes are split out first: what remains of
+    a backslash starts an escape, so a ``\\\\b`` (backslash, then b) is left alone."""
+    parts = quoted.split("\\\\")
+    return "\\\\".join(p.replace(short, f"\\u{ord(char):04x}") for p in parts)
 
 
 def parse_time(text: str) -> int:
@@ -88,9 +113,14 @@ class JsonFileWriter(RotatingWriter):
     """Appends entries and rotates by size; every entry is one ``os.write`` so readers see whole lines."""
 
     def __init__(self, path: str, *, max_size: int = DEFAULT_MAX_SIZE, max_file: int = DEFAULT_MAX_FILE,
-                 compress: bool = False, clock: Callable[[], int] = time.time_ns) -> None:
+                 compress: bool = False, clock: Callable[[], int] = time.time_ns,
+                 attrs: Mapping[str, str] | None = None) -> None:
         # rotated files gzip'd with compress=true, as Docker's json-file does
         super().__init__(path, max_size=max_size, max_file=max_file, compress=compress, clock=clock)
+        # every entry's "attrs" (the container's labels and variables its log options name), as Go
+        # writes a map: keys sorted
+        self._attrs = (',"attrs":{' + ",".join(f"{go_json_string(k)}:{go_json_string(v)}"
+                                                for k, v in sorted(attrs.items())) + "}") if attrs else ""
 
     def write(self, stream: str, data: bytes) -> None:
         buf = self._partial.setdefault(stream, bytearray())
@@ -116,8 +146,8 @@ class JsonFileWriter(RotatingWriter):
     def _emit(self, stream: str, line: bytes) -> None:
         self._last_time = self._clock()
         # json.dumps(..., ensure_ascii=False, separators=(",", ":")), field by field
-        record = (f'{{"log":{_encode_text(line.decode("utf-8", "replace"))},"stream":{_encode_text(stream)},'
-                  f'"time":"{format_time(self._last_time)}"}}\n').encode()
+        record = (f'{{"log":{go_json_string(line.decode("utf-8", "replace"))},"stream":{_encode_text(stream)}'
+                  f'{self._attrs},"time":"{format_time(self._last_time)}"}}\n').encode()
         size = self._file.size
         if self.max_size > 0 and size > 0 and size + len(record) > self.max_size:  # before it would pass
             self._file.rotate(self._last_time)
@@ -125,14 +155,15 @@ class JsonFileWriter(RotatingWriter):
 
 
 def open_writer(driver: str, path: str, *, max_size: int | None = None, max_file: int | None = None,
-                compress: bool | None = None) -> LogWriter:
-    """The writer of a log driver; unset limits take the driver's defaults (Docker's for ``local``)."""
+                compress: bool | None = None, attrs: Mapping[str, str] | None = None) -> LogWriter:
+    """The writer of a log driver; unset limits take the driver's defaults (Docker's for ``local``).
+    ``attrs`` go into every json-file entry (the local driver has no place for them)."""
     if driver == "none":
         return NullWriter()
     if driver == "json-file":
         return JsonFileWriter(path, max_size=DEFAULT_MAX_SIZE if max_size is None else max_size,
                               max_file=DEFAULT_MAX_FILE if max_file is None else max_file,
-                              compress=bool(compress))
+                              compress=bool(compress), attrs=attrs)
     if driver == "local":
         return locallog.LocalWriter(
             path, max_size=locallog.DEFAULT_MAX_SIZE if max_size is None else max_size,
@@ -282,10 +313,51 @@ if TYPE_CHECKING:
     _Decoder = Callable[[bytes, int, int, bool], tuple[Batch, int]]
 
 
-def _decoder_for(first: bytes) -> _Decoder:
+def _decoder_for(first: bytes, details: bool = False) -> _Decoder:
     """Sniffed from a file's first byte: a json-file line starts with ``{``, a local record with the
-    high byte of its size, 0."""
-    return _decode_local if first[:1] == b"\x00" else _decode_json
+    high byte of its size, 0. With ``details`` each line starts with its entry's attributes."""
+    if first[:1] == b"\x00":
+        return _decode_local_details if details else _decode_local
+    return _decode_json_details if details else _decode_json
+
+
+def details_prefix(attrs: Any) -> bytes:
+    """What ``logs --details`` puts before a line: the attributes sorted by name, ``k=v`` joined
+    by commas and query-escaped (as dockerd does), then a space."""
+    from urllib.parse import quote_plus
+
+    if not isinstance(attrs, dict) or not attrs:
+        return b" "
+    return ",".join(f"{quote_plus(str(k))}={quote_plus(str(v))}" for k, v in sorted(attrs.items())).encode() + b" "
+
+
+def _decode_json_details(data: bytes, start: int, stop: int, with_time: bool) -> tuple[Batch, int]:
+    """``_decode_json`` with each line after its attributes (every line parsed: no fast path)."""
+    import json
+
+    end = data.rfind(_NL, start, stop) + 1
+    if end <= start:
+        end = data.find(_NL, stop) + 1
+        if end <= start:
+            return [], start
+    records: list[Record] = []
+    for raw in data[start:end].splitlines():
+        try:
+            obj = json.loads(raw)
+            stream = obj["stream"].encode()
+            stamp = obj["time"].encode() if with_time else b""
+            line = details_prefix(obj.get("attrs")) + obj["log"].encode()
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue  # a torn or foreign line: skipped, as without details
+        if stream in _STREAMS:
+            records.append((line, stream, stamp))
+    return records, end
+
+
+def _decode_local_details(data: bytes, start: int, stop: int, with_time: bool) -> tuple[Batch, int]:
+    records, end = _decode_local(data, start, stop, with_time)
+    assert not isinstance(records, StreamLines)  # local records are never a bare run of lines
+    return [(b" " + record[0], record[1], record[2]) for record in records], end
 
 
 def _gzip_last_time(data: bytes) -> int | None:
@@ -345,8 +417,10 @@ class LogReader:
     def __init__(self, path: str, *, stdout: bool = True, stderr: bool = True, since: float | None = None,
                  until: float | None = None, tail: int | None = None, follow: bool = False,
                  timestamps: bool = False, stop: Callable[[], bool] | None = None,
-                 poll_interval: float = 0.05, since_ns: int | None = None, until_ns: int | None = None) -> None:
+                 poll_interval: float = 0.05, since_ns: int | None = None, until_ns: int | None = None,
+                 details: bool = False) -> None:
         self.path = path
+        self.details = details  # each line after its entry's attributes, as ``logs --details``
         self.streams = frozenset(s for s, on in ((_STDOUT, stdout), (_STDERR, stderr)) if on)
         # nanoseconds, exact when given as such: a float of seconds cannot hold them
         self.since = since_ns if since_ns is not None else int(since * 1_000_000_000) if since else None
@@ -475,7 +549,7 @@ class LogReader:
         return None
 
     def _decode_all(self, data: bytes, need_time: bool) -> Iterator[Batch]:
-        decode = _decoder_for(data)
+        decode = _decoder_for(data, self.details)
         pos = 0
         while pos < len(data):
             records, end = decode(data, pos, pos + (READ_SIZE if pos else FIRST_READ), need_time)
@@ -501,7 +575,7 @@ class LogReader:
             pos += len(block)
             data = pending + block if pending else block
             if decode is None:
-                decode = _decoder_for(data)
+                decode = _decoder_for(data, self.details)
             records, used = decode(data, 0, len(data), need_time)
             pending = data[used:]
             yield self._select(records)
@@ -553,7 +627,7 @@ class LogReader:
             while stop > 0 and found < count:
                 start = max(0, stop - max(count - found, 64))
                 chunk = data[spans[start][0] - 4:spans[stop - 1][1] + 4]
-                records = self._select(_decode_local(chunk, 0, len(chunk), need_time)[0])
+                records = self._select(_decoder_for(head, self.details)(chunk, 0, len(chunk), need_time)[0])
                 found += len(records)
                 stop = start
                 yield records
@@ -573,7 +647,7 @@ class LogReader:
             if start > 0 and cut == 0:
                 suffix, end = data, start
                 continue
-            records = self._select(_decode_json(data, cut, len(data), need_time)[0])
+            records = self._select(_decoder_for(head, self.details)(data, cut, len(data), need_time)[0])
             suffix, end = data[:cut], start
             found += len(records)
             yield records
@@ -590,7 +664,7 @@ class LogReader:
                     got = True
                     pending += chunk
                     if decode is None:
-                        decode = _decoder_for(pending)
+                        decode = _decoder_for(pending, self.details)
                     records, used = decode(pending, 0, len(pending), need_time)
                     pending = pending[used:]
                     records = self._select(records)
@@ -617,7 +691,8 @@ class LogReader:
 def read_logs(path: str, *, stdout: bool = True, stderr: bool = True, since: float | None = None,
               until: float | None = None, tail: int | None = None, follow: bool = False,
               timestamps: bool = False, stop: Callable[[], bool] | None = None,
-              poll_interval: float = 0.05, since_ns: int | None = None, until_ns: int | None = None) -> LogReader:
+              poll_interval: float = 0.05, since_ns: int | None = None, until_ns: int | None = None,
+              details: bool = False) -> LogReader:
     """Entries of a json-file or local log across its rotated files; ``since``/``until`` are Unix seconds.
 
     With ``follow`` it keeps polling for new lines (surviving rotation) until ``stop()`` is true and
@@ -625,4 +700,4 @@ def read_logs(path: str, *, stdout: bool = True, stderr: bool = True, since: flo
     """
     return LogReader(path, stdout=stdout, stderr=stderr, since=since, until=until, tail=tail,
                      follow=follow, timestamps=timestamps, stop=stop, poll_interval=poll_interval,
-                     since_ns=since_ns, until_ns=until_ns)
+                     since_ns=since_ns, until_ns=until_ns, details=details)

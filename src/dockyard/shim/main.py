@@ -31,11 +31,12 @@ _SHIM_OPTIONS: dict[str, tuple[str, Any]] = {
     "--runtime-root": ("runtime_root", str), "--state-dir": ("state_dir", str), "--log-path": ("log_path", str),
     "--log-driver": ("log_driver", str), "--log-max-size": ("log_max_size", int),
     "--log-max-file": ("log_max_file", int), "--log-compress": ("log_compress", str),
+    "--log-attrs": ("log_attrs", str),
     "--console-size": ("console_size", _size), "--ready-fd": ("ready_fd", int),
 }
 _SHIM_SWITCHES = {"--tty": "tty", "--stdin": "stdin", "--daemonize": "daemonize", "--exec-runtime": "exec_runtime"}
 _SHIM_DEFAULTS: dict[str, Any] = {"log_path": "", "log_driver": "json-file", "log_max_size": None, "log_max_file": None,
-                                  "log_compress": None, "console_size": None, "ready_fd": -1, "tty": False,
+                                  "log_compress": None, "log_attrs": "", "console_size": None, "ready_fd": -1, "tty": False,
                                   "stdin": False, "daemonize": False, "exec_runtime": False}
 _SHIM_REQUIRED = ("id", "bundle", "runtime", "runtime_root", "state_dir")
 _LAUNCHER_OPTIONS: dict[str, tuple[str, Any]] = {
@@ -99,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--log-driver", default="json-file", choices=("json-file", "local", "none"))
     p.add_argument("--log-max-size", type=int, default=None, help="bytes; 0: unbounded; default: the driver's")
     p.add_argument("--log-max-file", type=int, default=None, help="default: the driver's")
+    p.add_argument("--log-attrs", default="", help="a JSON file of the attributes json-file entries carry")
     p.add_argument("--log-compress", choices=("true", "false"), default=None,
                    help="compress rotated files (local driver); default: the driver's")
     p.add_argument("--tty", action="store_true")
@@ -140,6 +142,17 @@ def _redirect_stdio(state_dir: str) -> None:
     os.close(log)
 
 
+def _read_attrs(path: str) -> dict[str, str] | None:
+    # in a file rather than on the command line, where every user could read them
+    if not path:
+        return None
+    with open(path, "rb") as f:
+        attrs = jsonfast.loads(f.read())
+    if not isinstance(attrs, dict):
+        raise ValueError(f"{path}: not a JSON object")
+    return {str(k): str(v) for k, v in attrs.items()}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "--launcher":
@@ -165,6 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         runtime_root=args.runtime_root, state_dir=state_dir, log_path=args.log_path,
                         log_driver=args.log_driver, log_max_size=args.log_max_size, log_max_file=args.log_max_file,
                         log_compress=None if args.log_compress is None else args.log_compress == "true",
+                        log_attrs=_read_attrs(args.log_attrs),
                         tty=args.tty, stdin=args.stdin, console_size=args.console_size,
                         in_process_runtime=not args.exec_runtime)
     supervisor = Supervisor(config)

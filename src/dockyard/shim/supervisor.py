@@ -59,6 +59,7 @@ class ShimConfig(NamedTuple):
     log_max_size: int | None = None  # None: the driver's default
     log_max_file: int | None = None
     log_compress: bool | None = None
+    log_attrs: dict[str, str] | None = None  # json-file's attrs of every entry
     tty: bool = False
     stdin: bool = False
     console_size: tuple[int, int] | None = None
@@ -186,7 +187,8 @@ class Supervisor:
         self.listener: _socket.socket | None = None
         self.wake_r, self.wake_w = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
         writer = logfile.open_writer(config.log_driver, config.log_path, max_size=config.log_max_size,
-                                     max_file=config.log_max_file, compress=config.log_compress)
+                                     max_file=config.log_max_file, compress=config.log_compress,
+                                     attrs=config.log_attrs)
         self.container = Proc("", tty=config.tty, writer=writer)
         self.execs: dict[str, Proc] = {}
         self.started = False

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dockyard.engine.containers.settings import LogLimits, log_limits
+from dockyard.engine.containers.settings import LogLimits, log_attributes, log_limits
 from dockyard.errors import InvalidArgument
 from dockyard.units import parse_go_int, parse_human_size
 
@@ -67,3 +67,19 @@ def test_bad_values_fail_as_dockerd_s_drivers(driver: str, config: dict[str, str
     with pytest.raises(InvalidArgument) as info:
         log_limits(driver, config)
     assert str(info.value) == "failed to initialize logging driver: " + error
+
+
+def test_log_attributes_are_the_named_labels_and_variables() -> None:
+    labels = {"a": "1", "b": "2", "app.tier": "web", "E": "label"}
+    env = ["E=var", "XA=9", "XB", "PATH=/bin"]
+    config = {"labels": "a,zz", "env": "E,NOPE,XB", "env-regex": "^X", "labels-regex": r"\.tier$"}
+    # dockerd's order: labels, labels-regex, env, env-regex; a variable wins over a same-named label
+    assert log_attributes("json-file", config, labels, env) == {"a": "1", "app.tier": "web", "E": "var", "XA": "9"}
+    assert log_attributes("json-file", {}, labels, env) == {}
+    assert log_attributes("local", config, labels, env) == {}
+
+
+def test_log_attributes_bad_regex_fails_the_start() -> None:
+    with pytest.raises(InvalidArgument) as info:
+        log_attributes("json-file", {"env-regex": "("}, {}, ["A=1"])
+    assert str(info.value).startswith("failed to initialize logging driver: error parsing regexp: ")

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 
@@ -23,7 +24,7 @@ def clock() -> Callable[[], int]:
 
 def reference(path: Path, *, stdout: bool = True, stderr: bool = True, since: float | None = None,
               until: float | None = None, tail: int | None = None, timestamps: bool = False,
-              **_: Any) -> list[logfile.LogEntry]:
+              details: bool = False, **_: Any) -> list[logfile.LogEntry]:
     """What the reader must return: every line through json.loads, then the filters, then tail."""
     out = []
     for name in logfile.log_files(str(path)):
@@ -31,6 +32,10 @@ def reference(path: Path, *, stdout: bool = True, stderr: bool = True, since: fl
             try:
                 obj = json.loads(raw)
                 entry = logfile.LogEntry(obj["stream"], obj["time"], obj["log"].encode())
+                if details:  # dockerd's attrsByteSlice: sorted, query-escaped, then a space
+                    attrs = sorted((obj.get("attrs") or {}).items())
+                    prefix = ",".join(f"{quote_plus(k)}={quote_plus(v)}" for k, v in attrs) + " "
+                    entry = entry._replace(line=prefix.encode() + entry.line)
             except (ValueError, KeyError, TypeError, AttributeError):
                 continue
             if entry.stream not in {s for s, on in (("stdout", stdout), ("stderr", stderr)) if on}:
@@ -50,11 +55,13 @@ MIXED = [
     ("stdout", b"plain\n"), ("stderr", b"to stderr\n"), ("stdout", b'a "quoted" word\n'),
     ("stdout", b"tab\there\n"), ("stdout", "unicode \u00e9\u4e2d\n".encode()), ("stdout", b"back\\slash\n"),
     ("stdout", b"no newline at the end"), ("stdout", b"\n"), ("stdout", b"cr\r\n"), ("stderr", b"x" * 40 + b"\n"),
+    ("stdout", "<b> & \b\f \u2028\n".encode()),
 ]
 
 
-def write_log(path: Path, lines: list[tuple[str, bytes]], *, max_size: int = 0, max_file: int = 1) -> None:
-    writer = logfile.JsonFileWriter(str(path), max_size=max_size, max_file=max_file, clock=clock())
+def write_log(path: Path, lines: list[tuple[str, bytes]], *, max_size: int = 0, max_file: int = 1,
+              attrs: dict[str, str] | None = None) -> None:
+    writer = logfile.JsonFileWriter(str(path), max_size=max_size, max_file=max_file, clock=clock(), attrs=attrs)
     for stream, data in lines:
         writer.write(stream, data)
         writer.end_stream(stream)  # so a line without newline stays its own entry
@@ -79,6 +86,31 @@ def test_reader_matches_json_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     write_log(log, MIXED * 3 + [("stdout", b"%d\n" % i) for i in range(30)], max_size=900, max_file=4)
     assert len(logfile.log_files(str(log))) == 4
     assert list(logfile.read_logs(str(log), **query)) == reference(log, **query)
+
+
+@pytest.mark.parametrize("query", QUERIES)
+@pytest.mark.parametrize("attrs", [None, {"b": "2", "a k": "v 1&x", "\u00e9": "<>"}])
+def test_details_put_the_attributes_before_each_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    query: dict[str, Any], attrs: dict[str, str] | None) -> None:
+    monkeypatch.setattr(logfile, "READ_SIZE", 97)
+    monkeypatch.setattr(logfile, "FIRST_READ", 61)
+    log = tmp_path / "c-json.log"
+    write_log(log, MIXED * 3, max_size=900, max_file=4, attrs=attrs)
+    got = list(logfile.read_logs(str(log), details=True, **query))
+    assert got == reference(log, details=True, **query)
+    if attrs and got:
+        assert got[0].line.split(b" ")[1 if query.get("timestamps") else 0] == b"a+k=v+1%26x,b=2,%C3%A9=%3C%3E"
+
+
+def test_details_of_a_local_log_are_a_space(tmp_path: Path) -> None:
+    log = tmp_path / "container.log"
+    writer = logfile.open_writer("local", str(log))
+    writer.write("stdout", b"a\n")
+    writer.write("stderr", b"b\n")
+    writer.close()
+    assert [(e.stream, e.line) for e in logfile.read_logs(str(log), details=True)] == [
+        ("stdout", b" a\n"), ("stderr", b" b\n")]
+    assert [e.line for e in logfile.read_logs(str(log), details=True, tail=1)] == [b" b\n"]
 
 
 def test_lines_written_by_docker_and_torn_lines(tmp_path: Path) -> None:

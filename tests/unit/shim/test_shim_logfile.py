@@ -188,3 +188,15 @@ def test_open_writer_drivers(tmp_path: Path) -> None:
     assert not (tmp_path / "x").exists()
     with pytest.raises(ValueError):
         logfile.open_writer("syslog", str(tmp_path / "x"))
+
+
+def test_entries_are_quoted_and_carry_attributes_as_docker_writes_them(tmp_path: Path) -> None:
+    log = tmp_path / "c-json.log"
+    writer = logfile.JsonFileWriter(str(log), clock=clock(), attrs={"z": "1", "E1": "v 1&x"})
+    writer.write("stdout", "<a&b> \u2028 \x01 \x7f \\b\b\f \u00e9\n".encode())
+    writer.close()
+    # byte for byte what Docker 20.10's json-file wrote for the same line and options
+    assert log.read_bytes() == (
+        b'{"log":"\\u003ca\\u0026b\\u003e \\u2028 \\u0001 \x7f \\\\b\\u0008\\u000c \xc3\xa9\\n","stream":"stdout",'
+        b'"attrs":{"E1":"v 1\\u0026x","z":"1"},"time":"2023-11-14T22:13:20Z"}\n')
+    assert json.loads(log.read_bytes())["log"] == "<a&b> \u2028 \x01 \x7f \\b\b\f \u00e9\n"

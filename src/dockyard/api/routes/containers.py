@@ -45,7 +45,7 @@ class ContainerBackend(Protocol):
     def attach(self, ref: str, *, stdin: bool, stdout: bool, stderr: bool, logs: bool,
                gone: Callable[[], bool] = ...) -> Any: ...
     def logs(self, ref: str, *, stdout: bool, stderr: bool, since_ns: int | None, until_ns: int | None,
-             tail: int | None, follow: bool, timestamps: bool) -> Iterator[LogEntry]: ...
+             tail: int | None, follow: bool, timestamps: bool, details: bool = False) -> Iterator[LogEntry]: ...
     def exec_create(self, ref: str, *, cmd: list[str], tty: bool, stdin: bool, stdout: bool, stderr: bool,
                     env: list[str], user: str, workdir: str, privileged: bool, detach_keys: str) -> str: ...
     def exec_get(self, exec_id: str) -> ExecRecord: ...
@@ -304,11 +304,8 @@ class ContainerRoutes:
         timestamps = params.flag(req, "timestamps")
         entries = self.backend.logs(rec.id, stdout=stdout, stderr=stderr, since_ns=since_ns or None,
                                     until_ns=until_ns or None, tail=tail, follow=params.flag(req, "follow"),
-                                    timestamps=False)
+                                    timestamps=False, details=params.flag(req, "details"))
         tty = rec.tty
-        if params.flag(req, "details"):
-            # dockerd puts the entry's attributes and a space before each line (we record none)
-            entries = (entry._replace(line=b" " + entry.line) for entry in entries)
         body = log_stream.body(entries, tty=tty, timestamps=timestamps, follow=params.flag(req, "follow"))
         return Response(200, [("Content-Type", _stream_type(tty))], body)
 

@@ -33,6 +33,7 @@ from dockyard.engine.containers.restart import RestartManager, should_restart
 from dockyard.engine.containers.settings import (
     adapt_host_config,
     command_of,
+    log_attributes,
     log_limits,
     log_path_for,
     merge_image_defaults,
@@ -360,13 +361,15 @@ class ContainerService:
                 json.dump(spec, f)
             log = options.host.log_config
             limits = log_limits(log.type or "json-file", log.config)
+            attrs = log_attributes(log.type or "json-file", log.config, rec.config.get("Labels") or {},
+                                   list(rec.config.get("Env") or []))
             shim = spawn_shim(
                 id=cid, bundle=str(bundle), runtime=self.runtime, runtime_root=str(self.paths.runtime_root),
                 state_dir=str(self.paths.shim_dir(cid)), log_path=rec.log_path,
                 log_driver=log.type or "json-file", tty=rec.tty,
                 stdin=bool(rec.config.get("OpenStdin")),
                 log_max_size=limits.max_size, log_max_file=limits.max_file, log_compress=limits.compress,
-                launcher=self.shim_launcher)
+                log_attrs=attrs, launcher=self.shim_launcher)
         except BaseException:
             self._cleanup_runtime(cid, attachment, mounted=mounted, netns=kind in ("bridge", "none"))
             self._network_event("disconnect", cid, attachment)
@@ -870,7 +873,7 @@ class ContainerService:
         self._event("resize", rec, height=str(height), width=str(width))
 
     def logs(self, ref: str, *, stdout: bool, stderr: bool, since_ns: int | None, until_ns: int | None,
-             tail: int | None, follow: bool, timestamps: bool) -> Iterator[logfile.LogEntry]:
+             tail: int | None, follow: bool, timestamps: bool, details: bool = False) -> Iterator[logfile.LogEntry]:
         rec = self.get(ref)
         if (rec.host_config.get("LogConfig") or {}).get("Type") == "none":
             raise NotImplemented_("configured logging driver does not support reading")
@@ -887,7 +890,7 @@ class ContainerService:
                 return True
 
         return logfile.read_logs(rec.log_path, stdout=stdout, stderr=stderr, since_ns=since_ns, until_ns=until_ns,
-                                 tail=tail, follow=follow, timestamps=timestamps, stop=stopped)
+                                 tail=tail, follow=follow, timestamps=timestamps, stop=stopped, details=details)
 
     # ---- exec ---------------------------------------------------------------------------
 

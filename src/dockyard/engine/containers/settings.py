@@ -4,6 +4,7 @@ signal names."""
 
 from __future__ import annotations
 
+import re
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -151,6 +152,29 @@ def _local_limits(config: Mapping[str, str]) -> LogLimits:
     if compress is not False and max_file is not None and max_file <= 1:  # it compresses by default
         raise ValueError("compression cannot be enabled when max file count is 1")
     return LogLimits(max_size, max_file, compress)
+
+
+def log_attributes(driver: str, config: Mapping[str, str], labels: Mapping[str, str],
+                   env: list[str]) -> dict[str, str]:
+    """What json-file records in every entry's ``attrs`` (dockerd's ExtraAttributes): the labels
+    and environment variables its ``labels``, ``labels-regex``, ``env`` and ``env-regex`` options
+    name; ``logs --details`` shows them."""
+    if driver != "json-file":
+        return {}
+    env_map = dict(e.split("=", 1) for e in env if "=" in e)
+    extra: dict[str, str] = {}
+    # dockerd's order, which decides between a label and a variable of the same name
+    for names, regex, values in (("labels", "labels-regex", labels), ("env", "env-regex", env_map)):
+        for key in filter(None, (config.get(names) or "").split(",")):
+            if key in values:
+                extra[key] = values[key]
+        if config.get(regex):
+            try:
+                pattern = re.compile(config[regex])
+            except re.error as exc:
+                raise InvalidArgument(f"{LOG_INIT_FAILED}error parsing regexp: {exc}") from None
+            extra.update({k: v for k, v in values.items() if pattern.search(k)})
+    return extra
 
 
 def adapt_host_config(host_config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
