@@ -329,6 +329,27 @@ def test_run_failed_start_stays_created_with_error(d: DaemonHandle) -> None:
     d.docker("rm", "bad", timeout=T)
 
 
+def test_working_directory_is_made_at_create(d: DaemonHandle) -> None:
+    """dockerd makes the working directory (root's, 0755) in the container's layer at create, and a
+    working directory that names a file fails the create and leaves nothing behind."""
+    before = d.docker("ps", "-aq", timeout=T).stdout
+    for workdir in ("/etc/passwd", "/bin/sh"):
+        proc = d.docker("create", "-w", workdir, "busybox", "pwd", check=False, timeout=T)
+        assert proc.returncode == 1
+        assert proc.stderr == f"Error response from daemon: Cannot mkdir: {workdir} is not a directory\n"
+    proc = d.docker("run", "--rm", "-w", "/etc/passwd", "busybox", "pwd", check=False, timeout=T)
+    assert proc.returncode == 125 and "Cannot mkdir: /etc/passwd is not a directory" in proc.stderr
+    assert d.docker("ps", "-aq", timeout=T).stdout == before
+    assert not mount_points_under(d.root)
+    d.docker("create", "--name", "wd", "-u", "nobody", "-w", "/a/b", "busybox", "true", timeout=T)
+    upper = Path(inspect(d, "wd")["GraphDriver"]["Data"]["UpperDir"])
+    assert (upper / "a" / "b").is_dir() and oct((upper / "a" / "b").stat().st_mode & 0o7777) == "0o755"
+    out = d.docker("run", "--rm", "-u", "nobody", "-w", "/a/b", "busybox", "sh", "-c", "pwd; stat -c '%U %a' .",
+                   timeout=T).stdout
+    assert out == "/a/b\nroot 755\n"
+    d.docker("rm", "wd", timeout=T)
+
+
 # --- docker CLI: Docker's errors ------------------------------------------------------------------
 
 

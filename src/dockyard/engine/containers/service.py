@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard import detachkeys
+from dockyard.archive.securejoin import secure_join
 from dockyard.engine.containers import health, resources, top
 from dockyard.engine.containers.names import generate_name, validate_name
 from dockyard.engine.containers.networking import BridgeNetwork
@@ -238,10 +239,18 @@ class ContainerService:
             self.metadata.set_refs("container", cid, [("snapshot", key)])
         image_config = self.images.config_of(image)
         cmd = command_of(options, image_config.config)
+        merged = merge_image_defaults({**config, "Image": image_ref}, image_config.config)
+        try:
+            self._setup_working_dir(cid, key, str(merged.get("WorkingDir") or ""))
+        except BaseException:
+            self.images.snapshotter.remove(key)
+            self.metadata.delete_refs("container", cid)
+            shutil.rmtree(self.paths.bundle(cid), ignore_errors=True)
+            raise
         container_dir = self.paths.container_dir(cid)
         container_dir.mkdir(parents=True, exist_ok=True)
         host_config, warnings = adapt_host_config(request.get("HostConfig") or {})
-        stored = {"Config": merge_image_defaults({**config, "Image": image_ref}, image_config.config),
+        stored = {"Config": merged,
                   "HostConfig": host_config,
                   "NetworkingConfig": request.get("NetworkingConfig") or {}}
         rec = ContainerRecord(
@@ -261,6 +270,23 @@ class ContainerService:
                                "that name.") from exc
         self._event("create", rec)
         return cid, warnings
+
+    def _setup_working_dir(self, cid: str, key: str, workdir: str) -> None:
+        """dockerd's SetupWorkingDirectory: at create, the working directory is made (root's,
+        0755) in the container's layer, and one that names a file fails the create."""
+        if workdir in ("", "/"):
+            return
+        rootfs = self.paths.bundle(cid) / "rootfs"
+        rootfs.mkdir(parents=True, exist_ok=True)
+        mount_all(self.images.snapshotter.mounts(key), str(rootfs))
+        try:
+            path = secure_join(str(rootfs), workdir)
+            try:
+                os.makedirs(path, mode=0o755, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                raise DockyardError(f"Cannot mkdir: {workdir} is not a directory") from None
+        finally:
+            unmount(str(rootfs), detach=True)
 
     # ---- start --------------------------------------------------------------------------
 
