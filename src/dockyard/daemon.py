@@ -32,6 +32,7 @@ from dockyard.engine.events import EventBus
 from dockyard.engine.images import ImageEngine
 from dockyard.engine.registry import RegistryEngine
 from dockyard.engine.system import SystemEngine
+from dockyard.engine.volumes import VolumeEngine
 from dockyard.errors import DockyardError, InvalidArgument
 from dockyard.http.server import HTTPServer
 from dockyard.image.ingest import is_resumable_ingest
@@ -47,6 +48,7 @@ from dockyard.store.snapshots.base import Snapshotter
 from dockyard.store.snapshots.native import NativeSnapshotter
 from dockyard.store.snapshots.overlay import OverlaySnapshotter
 from dockyard.sys import process
+from dockyard.volume.local import LocalVolumes
 
 logger = logging.getLogger("dockyardd")
 
@@ -101,12 +103,14 @@ def build(cfg: daemon_config.DaemonConfig, *, shim_launcher: str | None = None) 
                               max_uploads=cfg.max_concurrent_uploads)
     system = SystemEngine(cfg, images, bus, graph_driver=graph_driver, started=time.time())
     network = BridgeNetwork(BridgeSettings(name=cfg.bridge_name, cidr=cfg.bip), cfg.exec_root / "netns")
+    volumes = LocalVolumes(metadata, cfg.data_root / "volumes")
     containers = ContainerService(
         images=images, leases=leases, paths=Paths(cfg.data_root, cfg.exec_root), network=network,
-        publish=bus.publish, runtime=_runtime_binary(cfg.default_runtime), shim_launcher=shim_launcher)
+        publish=bus.publish, runtime=_runtime_binary(cfg.default_runtime), shim_launcher=shim_launcher,
+        volumes=volumes)
     images.users = containers
     api = EngineAPI(images=image_engine, registry=registry, auth=registry, system=system, containers=containers,
-                    graph_driver=graph_driver)
+                    volumes=VolumeEngine(volumes, bus.publish), graph_driver=graph_driver)
     return Daemon(cfg, metadata, content, snapshotter, graph_driver, bus, images, leases, api, containers,
                   network)
 

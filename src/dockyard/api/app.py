@@ -11,6 +11,7 @@ from dockyard.api.routes.containers import ContainerBackend, ContainerRoutes
 from dockyard.api.routes.distribution import AuthBackend, DistributionRoutes
 from dockyard.api.routes.images import ImageBackend, ImageRoutes, RegistryBackend
 from dockyard.api.routes.system import SystemBackend, SystemRoutes
+from dockyard.api.routes.volumes import VolumeBackend, VolumeRoutes
 from dockyard.api.versioning import COMMON_HEADERS, split_version
 from dockyard.errors import DockyardError
 from dockyard.http.server import Request, Response
@@ -20,10 +21,12 @@ logger = logging.getLogger(__name__)
 
 class EngineAPI:
     def __init__(self, *, images: ImageBackend, registry: RegistryBackend, auth: AuthBackend,
-                 system: SystemBackend, containers: ContainerBackend, graph_driver: str) -> None:
+                 system: SystemBackend, containers: ContainerBackend, volumes: VolumeBackend,
+                 graph_driver: str) -> None:
         self.router = Router()
         ContainerRoutes(containers, graph_driver=graph_driver).register(self.router)
         SystemRoutes(system).register(self.router)
+        VolumeRoutes(volumes).register(self.router)
         ImageRoutes(images, registry).register(self.router)
         DistributionRoutes(auth).register(self.router)
 

@@ -232,6 +232,9 @@ def _mounts(rec: ContainerRecord) -> tuple[set[str], set[str]]:
     destinations: set[str] = set()
     for target in rec.config.get("Volumes") or {}:
         destinations.add(posixpath.normpath(str(target)))
+    for target, (name, _) in rec.volumes.items():  # anonymous ones too, by their generated names
+        destinations.add(target)
+        names.add(name)
     host = rec.host_config
     for bind in host.get("Binds") or []:
         try:

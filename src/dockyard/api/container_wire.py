@@ -70,15 +70,24 @@ def _ports(rec: ContainerRecord) -> dict[str, Any]:
 def _mounts(rec: ContainerRecord) -> list[dict[str, Any]]:
     """``Mounts``: the binds and tmpfs mounts of -v and --mount, as dockerd's MountPoints."""
     hc = rec.host_config
-    if not (hc.get("Binds") or hc.get("Mounts")):
+    if not (hc.get("Binds") or hc.get("Mounts") or rec.volumes):
         return []  # nothing to show: skip parsing the whole create request again (every inspect)
     try:
         host = from_docker_json(rec.config, rec.host_config, {}).host
     except DockyardError:
         return []
     out: list[dict[str, Any]] = []
+    shown: set[str] = set()
     for m in (*host.binds, *host.mounts):
-        if m.type == MountType.BIND:
+        if m.type == MountType.VOLUME and m.target in rec.volumes:
+            name, source = rec.volumes[m.target]
+            shown.add(m.target)
+            parts = m.raw.split(":")
+            # dockerd 20.10: "z" unless -v gave a mode; nothing for -v of an anonymous volume
+            mode = (parts[2] if len(parts) > 2 else "z" if m.source else "") if m.raw else "z"
+            out.append({"Type": "volume", "Name": name, "Source": source, "Destination": m.target,
+                        "Driver": "local", "Mode": mode, "RW": not m.read_only, "Propagation": ""})
+        elif m.type == MountType.BIND:
             parts = m.raw.split(":")
             out.append({"Type": "bind", "Source": m.source, "Destination": m.target,
                         "Mode": parts[2] if len(parts) > 2 else "", "RW": not m.read_only,
@@ -86,6 +95,10 @@ def _mounts(rec: ContainerRecord) -> list[dict[str, Any]]:
         elif m.type == MountType.TMPFS:
             out.append({"Type": "tmpfs", "Source": "", "Destination": m.target, "Mode": "", "RW": not m.read_only,
                         "Propagation": ""})
+    for dest, (name, source) in rec.volumes.items():  # the image's and Config.Volumes' anonymous ones
+        if dest not in shown:
+            out.append({"Type": "volume", "Name": name, "Source": source, "Destination": dest, "Driver": "local",
+                        "Mode": "", "RW": True, "Propagation": ""})
     return out
 
 

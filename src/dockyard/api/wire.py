@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dockyard.engine.volumes import VolumeView
 from dockyard.image.model import DeleteRecord, HistoryItem, ImageView, PruneReport
 from dockyard.oci.image import ContainerConfig, format_rfc3339
 
@@ -108,3 +109,15 @@ def _at_least(version: str, other: str) -> bool:
     a = tuple(int(x) for x in version.split("."))
     b = tuple(int(x) for x in other.split("."))
     return a >= b
+
+
+def volume(view: VolumeView) -> dict[str, Any]:
+    """A volume as dockerd shows it; ``UsageData`` only when it was measured (system df)."""
+    rec = view.record
+    out: dict[str, Any] = {
+        "CreatedAt": format_rfc3339(int(rec.created_at)), "Driver": rec.driver, "Labels": dict(rec.labels) or None,
+        "Mountpoint": view.mountpoint, "Name": rec.name, "Options": dict(rec.options) or None, "Scope": "local",
+    }
+    if view.size >= 0:
+        out["UsageData"] = {"Size": view.size, "RefCount": view.ref_count}
+    return out

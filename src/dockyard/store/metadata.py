@@ -19,7 +19,7 @@ from typing import Any
 from dockyard.errors import AlreadyExists, Conflict, DataLoss, FailedPrecondition, InvalidArgument, NotFound
 
 SNAPSHOT_KINDS = ("active", "view", "committed")
-REF_KINDS = ("content", "snapshot", "ingest")
+REF_KINDS = ("content", "snapshot", "ingest", "volume")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,15 @@ class ContainerRow:
     image_id: str
     created_at: float
     document: str      # JSON owned by the container service
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeRecord:
+    name: str
+    driver: str
+    created_at: float
+    labels: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +103,14 @@ def _v2(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX containers_image ON containers(image_id)")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+def _v3(db: sqlite3.Connection) -> None:
+    # Which containers use a volume is in refs (owner "container", kind "volume").
+    db.execute("""CREATE TABLE volumes (
+        name TEXT PRIMARY KEY, driver TEXT NOT NULL, created_at REAL NOT NULL,
+        labels TEXT NOT NULL DEFAULT '{}', options TEXT NOT NULL DEFAULT '{}')""")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
 
 _IMAGE_COLUMNS = ("id, target_digest, target_media_type, target_size, manifest_digest, config_digest, "
                   "created_at, loaded_at, size, parent")
@@ -467,6 +483,38 @@ class MetadataStore:
             return db.execute("DELETE FROM containers WHERE id = ?", (id,)).rowcount > 0
 
 
+    # volumes --------------------------------------------------------------------------------
+
+    def add_volume(self, rec: VolumeRecord) -> VolumeRecord:
+        """Insert, or return the volume that has that name already."""
+        with self.transaction() as db:
+            row = db.execute(f"SELECT {_VOLUME_COLUMNS} FROM volumes WHERE name = ?", (rec.name,)).fetchone()
+            if row is not None:
+                return _volume(row)
+            db.execute(f"INSERT INTO volumes ({_VOLUME_COLUMNS}) VALUES (?,?,?,?,?)",
+                       (rec.name, rec.driver, rec.created_at, json.dumps(rec.labels), json.dumps(rec.options)))
+            return rec
+
+    def find_volume(self, name: str) -> VolumeRecord | None:
+        rows = self._query(f"SELECT {_VOLUME_COLUMNS} FROM volumes WHERE name = ?", (name,))
+        return _volume(rows[0]) if rows else None
+
+    def list_volumes(self) -> list[VolumeRecord]:
+        return [_volume(r) for r in self._query(f"SELECT {_VOLUME_COLUMNS} FROM volumes ORDER BY name")]
+
+    def delete_volume(self, name: str) -> bool:
+        with self.transaction() as db:
+            return db.execute("DELETE FROM volumes WHERE name = ?", (name,)).rowcount > 0
+
+
+_VOLUME_COLUMNS = "name, driver, created_at, labels, options"
+
+
+def _volume(row: tuple[Any, ...]) -> VolumeRecord:
+    return VolumeRecord(str(row[0]), str(row[1]), float(row[2]), dict(json.loads(str(row[3]))),
+                        dict(json.loads(str(row[4]))))
+
+
 _CONTAINER_COLUMNS = "id, name, image_id, created_at, document"
 
 
@@ -480,4 +528,5 @@ def _lease(row: tuple[Any, ...]) -> LeaseRecord:
                        float(expires) if expires is not None else None)
 
 
-__all__ = ["MIGRATIONS", "ContainerRow", "ImageRecord", "LeaseRecord", "MetadataStore", "SnapshotRecord"]
+__all__ = ["MIGRATIONS", "ContainerRow", "ImageRecord", "LeaseRecord", "MetadataStore", "SnapshotRecord",
+           "VolumeRecord"]

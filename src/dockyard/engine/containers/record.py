@@ -43,6 +43,8 @@ class ContainerRecord:
     snapshot_key: str = ""
     log_path: str = ""
     hostname: str = ""
+    # volume mount points: destination -> [volume name, its directory on the host]
+    volumes: dict[str, list[str]] = field(default_factory=dict)
 
     def with_state(self, **changes: Any) -> ContainerRecord:
         return replace(self, state=replace(self.state, **changes))

@@ -13,13 +13,14 @@ import dataclasses
 import json
 import logging
 import os
+import posixpath
 import secrets
 import shutil
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ from dockyard.engine.spec.builder import SHM_DIR, build_spec
 from dockyard.engine.spec.defaults import ALL_CAPS
 from dockyard.engine.spec.host import JoinedNamespaces
 from dockyard.engine.spec.hostprobe import find_init, probe_host
-from dockyard.engine.spec.model import CreateOptions, MountType
+from dockyard.engine.spec.model import CreateOptions, MountSpec, MountType
 from dockyard.engine.spec.user import RootfsPasswdReader, resolve_user
 from dockyard.engine.spec.validate import check_resources
 from dockyard.engine.spec.wire import from_docker_json, parse_config, parse_host_config
@@ -69,6 +70,7 @@ from dockyard.shim.protocol import CreateFailed, ExitInfo
 from dockyard.store.leases import LeaseManager
 from dockyard.store.metadata import ContainerRow
 from dockyard.store.mount import Mount, mount_all, unmount
+from dockyard.volume.local import ANONYMOUS_LABEL, DRIVER, LocalVolumes
 
 logger = logging.getLogger(__name__)
 
@@ -144,13 +146,14 @@ class ExecRecord:
 class ContainerService:
     def __init__(self, *, images: ImageService, leases: LeaseManager, paths: Paths, network: BridgeNetwork,
                  publish: Publish, runtime: str = "dockyard-runtime", init_path: str | None = None,
-                 shim_launcher: str | None = None) -> None:
+                 shim_launcher: str | None = None, volumes: LocalVolumes | None = None) -> None:
         self.images = images
         self.metadata = images.metadata
         self.leases = leases
         self.paths = paths
         self.network = network
         self.publish = publish
+        self.volumes = volumes or LocalVolumes(self.metadata, paths.data_root / "volumes")
         self.runtime = runtime
         self.shim_launcher = shim_launcher  # a launcher socket forking ready shims, or None: exec one each time
         self.init_path = init_path or find_init()
@@ -240,11 +243,14 @@ class ContainerService:
         image_config = self.images.config_of(image)
         cmd = command_of(options, image_config.config)
         merged = merge_image_defaults({**config, "Image": image_ref}, image_config.config)
+        volumes: dict[str, list[str]] = {}
         try:
             self._setup_working_dir(cid, key, str(merged.get("WorkingDir") or ""))
+            volumes = self._create_volumes(cid, key, options, image_config.config.volumes)
         except BaseException:
             self.images.snapshotter.remove(key)
             self.metadata.delete_refs("container", cid)
+            self._remove_anonymous_volumes(volumes)
             shutil.rmtree(self.paths.bundle(cid), ignore_errors=True)
             raise
         container_dir = self.paths.container_dir(cid)
@@ -257,7 +263,7 @@ class ContainerService:
             id=cid, name=name, created=time.time(), image=image_ref, image_id=image.id, request=stored,
             path=cmd[0] if cmd else "", args=tuple(cmd[1:]), snapshot_key=key,
             log_path=log_path_for(container_dir, cid, options.host.log_config.type),
-            hostname=options.config.hostname or cid[:12],
+            hostname=options.config.hostname or cid[:12], volumes=volumes,
         )
         with self._lock:
             try:
@@ -265,11 +271,51 @@ class ContainerService:
             except AlreadyExists as exc:
                 self.images.snapshotter.remove(key)
                 self.metadata.delete_refs("container", cid)
+                self._remove_anonymous_volumes(volumes)
                 raise Conflict(f'Conflict. The container name "/{name}" is already in use by container '
                                f'"{exc}". You have to remove (or rename) that container to be able to reuse '
                                "that name.") from exc
         self._event("create", rec)
         return cid, warnings
+
+    def _create_volumes(self, cid: str, snapshot_key: str, options: CreateOptions,
+                        image_volumes: Iterable[str]) -> dict[str, list[str]]:
+        """The volumes of ``-v``/``--mount`` (a named one is made on first use, an unnamed one is
+        anonymous) and an anonymous one for each image or config volume nothing else covers;
+        recorded as the container's. Returns destination -> [name, host directory]."""
+        out: dict[str, list[str]] = {}
+        host = options.host
+        covered = {posixpath.normpath(m.target) for m in (*host.binds, *host.mounts)}
+        covered.update(posixpath.normpath(d) for d in host.tmpfs)
+        wanted: list[tuple[str, MountSpec | None]] = [
+            (posixpath.normpath(m.target), m) for m in (*host.binds, *host.mounts) if m.type is MountType.VOLUME]
+        for dest in (*image_volumes, *options.config.volumes):
+            clean = posixpath.normpath(dest)
+            if clean not in covered:
+                covered.add(clean)
+                wanted.append((clean, None))
+        try:
+            for dest, spec in wanted:
+                rec, created = self.volumes.create(
+                    spec.source if spec else "", driver=spec.volume_driver if spec else "",
+                    labels=spec.volume_labels if spec else None, options=spec.volume_options if spec else None)
+                out[dest] = [rec.name, str(self.volumes.path(rec.name))]
+                if created:
+                    self.publish("volume", "create", rec.name, {"driver": rec.driver})
+        except BaseException:
+            self._remove_anonymous_volumes(out)
+            raise
+        self.metadata.set_refs("container", cid, [("snapshot", snapshot_key),
+                                                  *(("volume", name) for name, _ in out.values())])
+        return out
+
+    def _remove_anonymous_volumes(self, volumes: Mapping[str, list[str]]) -> None:
+        """What ``rm -v`` and ``--rm`` remove: the container's anonymous volumes no one else uses."""
+        for name, _ in volumes.values():
+            with contextlib.suppress(DockyardError):
+                if ANONYMOUS_LABEL in self.volumes.get(name).labels and not self.volumes.users(name):
+                    self.volumes.remove(name)
+                    self.publish("volume", "destroy", name, {"driver": DRIVER})
 
     def _setup_working_dir(self, cid: str, key: str, workdir: str) -> None:
         """dockerd's SetupWorkingDirectory: at create, the working directory is made (root's,
@@ -341,6 +387,13 @@ class ContainerService:
             with contextlib.suppress(DockyardError):
                 self.remove(cid, force=True)
 
+    def _copy_up_volumes(self, rec: ContainerRecord, options: CreateOptions, rootfs: str) -> None:
+        """An empty volume gets what the image has at its mount point, unless ``nocopy``."""
+        no_copy = {posixpath.normpath(m.target) for m in (*options.host.binds, *options.host.mounts) if m.no_copy}
+        for dest, (name, _) in rec.volumes.items():
+            if dest not in no_copy:
+                self.volumes.copy_up(name, secure_join(rootfs, dest))
+
     def _start(self, rec: ContainerRecord, options: CreateOptions) -> None:
         cid = rec.id
         bundle = self.paths.bundle(cid)
@@ -374,8 +427,10 @@ class ContainerService:
                                        f"size={options.host.shm_size}")).mount(str(shm))
             _create_bind_sources(options)
             image_config = self.images.config_of(self.images.metadata.get_image(rec.image_id))
+            self._copy_up_volumes(rec, options, str(rootfs))
             spec = build_spec(options, image_config, container_id=cid, rootfs=str(rootfs),
                               container_dir=str(container_dir), netns_path=netns_path,
+                              volume_sources={dest: source for dest, (_, source) in rec.volumes.items()},
                               passwd=RootfsPasswdReader(str(rootfs)),
                               host=probe_host([d.path_on_host for d in options.host.resources.devices],
                                               privileged=options.host.privileged),
@@ -812,13 +867,15 @@ class ContainerService:
             with contextlib.suppress(NotFound):
                 self.images.snapshotter.remove(rec.snapshot_key)
             with self._lock:
-                self.metadata.delete_container(cid)
+                self.metadata.delete_container(cid)  # and its refs: the volumes are free
                 manager = self._restarts.pop(cid, None)
                 if manager is not None:
                     manager.cancel()
                 self._changed.notify_all()
             for path in (self.paths.container_dir(cid), self.paths.bundle(cid), self.paths.shim_dir(cid)):
                 shutil.rmtree(path, ignore_errors=True)
+            if volumes or rec.host_config.get("AutoRemove"):
+                self._remove_anonymous_volumes(rec.volumes)
             self._event("destroy", rec)
         finally:
             with self._lock:

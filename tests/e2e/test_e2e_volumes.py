@@ -1,0 +1,123 @@
+"""Named and anonymous volumes against dockyardd: ``run -v``/``--mount``, the image's content copied
+into a new volume, ``rm -v`` and ``--rm``, and ``docker volume`` through the docker CLI, docker-py
+and the API schema."""
+
+from __future__ import annotations
+
+import json
+import os
+from urllib.parse import quote
+
+import docker
+import pytest
+from api_schema import validate_path_response
+from unix_http import request
+
+from conftest import DaemonHandle
+
+pytestmark = pytest.mark.e2e
+
+T = 60
+
+
+def volume_names(d: DaemonHandle) -> set[str]:
+    return set(d.docker("volume", "ls", "-q", timeout=T).stdout.split())
+
+
+def test_named_volumes_outlive_their_containers(d: DaemonHandle) -> None:
+    d.docker("run", "--rm", "-v", "data:/x", "busybox", "sh", "-c", "echo kept > /x/f", timeout=T)
+    assert "data" in volume_names(d)
+    out = d.docker("run", "--rm", "--mount", "type=volume,src=data,dst=/y,readonly", "busybox", "sh", "-c",
+                   "cat /y/f; touch /y/g", check=False, timeout=T)
+    assert out.stdout == "kept\n" and "Read-only file system" in out.stderr
+    info = json.loads(d.docker("volume", "inspect", "data", timeout=T).stdout)[0]
+    assert info["Name"] == "data" and info["Driver"] == "local" and info["Scope"] == "local"
+    assert info["Mountpoint"] == str(d.data_root / "volumes" / "data" / "_data")
+    with open(os.path.join(info["Mountpoint"], "f")) as f:
+        assert f.read() == "kept\n"
+
+
+def test_volume_in_use_and_removal(d: DaemonHandle) -> None:
+    d.docker("volume", "create", "--label", "tier=db", "busy", timeout=T)
+    cid = d.docker("run", "-d", "-v", "busy:/x", "busybox", "sleep", "1000", timeout=T).stdout.strip()
+    proc = d.docker("volume", "rm", "busy", check=False, timeout=T)
+    assert proc.returncode == 1
+    assert proc.stderr == f"Error response from daemon: remove busy: volume is in use - [{cid}]\n"
+    assert d.docker("volume", "ls", "-q", "-f", "label=tier=db", timeout=T).stdout == "busy\n"
+    assert "busy" not in d.docker("volume", "ls", "-q", "-f", "dangling=true", timeout=T).stdout.split()
+    d.docker("rm", "-f", cid, timeout=T)
+    assert "busy" in d.docker("volume", "ls", "-q", "-f", "dangling=true", timeout=T).stdout.split()
+    d.docker("volume", "rm", "busy", timeout=T)
+    missing = d.docker("volume", "inspect", "busy", check=False, timeout=T)
+    assert missing.returncode == 1 and "get busy: no such volume" in missing.stderr
+    assert not (d.data_root / "volumes" / "busy").exists()
+    bad = d.docker("volume", "create", "bad name", check=False, timeout=T)
+    assert bad.returncode == 1 and '"bad name" includes invalid characters for a local volume name' in bad.stderr
+
+
+def test_anonymous_volumes_go_with_rm_v_and_auto_remove(d: DaemonHandle) -> None:
+    before = volume_names(d)
+    d.docker("run", "--rm", "-v", "/anon", "busybox", "sh", "-c", "test -d /anon", timeout=T)
+    assert volume_names(d) == before
+    d.docker("run", "--name", "keep", "-v", "/anon", "-v", "named1:/n", "busybox", "true", timeout=T)
+    mounts = json.loads(d.docker("inspect", "-f", "{{json .Mounts}}", "keep", timeout=T).stdout)
+    by_dest = {m["Destination"]: m for m in mounts}
+    assert by_dest["/n"]["Name"] == "named1" and by_dest["/n"]["Mode"] == "z" and by_dest["/n"]["RW"] is True
+    anonymous = by_dest["/anon"]["Name"]
+    assert len(anonymous) == 64 and by_dest["/anon"]["Type"] == "volume" and by_dest["/anon"]["Mode"] == ""
+    assert anonymous in volume_names(d)
+    d.docker("rm", "-v", "keep", timeout=T)
+    assert anonymous not in volume_names(d) and "named1" in volume_names(d)
+    # without -v an anonymous volume stays until a prune (which leaves named ones alone since API 1.42)
+    d.docker("run", "--name", "keep2", "-v", "/anon", "busybox", "true", timeout=T)
+    left = json.loads(d.docker("inspect", "-f", "{{json .Mounts}}", "keep2", timeout=T).stdout)[0]["Name"]
+    d.docker("rm", "keep2", timeout=T)
+    assert left in volume_names(d)
+    pruned = d.docker("volume", "prune", "-f", timeout=T).stdout
+    assert left in pruned and "named1" not in pruned
+    assert left not in volume_names(d) and "named1" in volume_names(d)
+
+
+def test_a_new_volume_gets_the_image_content_unless_nocopy(d: DaemonHandle) -> None:
+    """dockerd copies what the image has at the mount point into an empty volume, for Config.Volumes
+    (the image's VOLUMEs) and named volumes alike."""
+    resp = request(d.socket, "POST", "/containers/create?name=seeded",
+                   {"Image": "busybox", "Cmd": ["cat", "/etc/group"], "Volumes": {"/etc": {}}})
+    assert resp.status == 201, resp.body
+    d.docker("start", "-a", "seeded", timeout=T)
+    mounts = json.loads(d.docker("inspect", "-f", "{{json .Mounts}}", "seeded", timeout=T).stdout)
+    assert [(m["Destination"], m["Mode"]) for m in mounts] == [("/etc", "")]
+    assert os.path.exists(os.path.join(mounts[0]["Source"], "passwd"))
+    out = d.docker("run", "--rm", "-v", "etcvol:/etc", "busybox", "ls", "/etc", timeout=T).stdout.split()
+    assert "passwd" in out
+    empty = d.docker("run", "--rm", "--mount", "type=volume,src=etcempty,dst=/etc,volume-nocopy", "busybox",
+                     "ls", "-A", "/etc", timeout=T).stdout.split()
+    assert empty == ["hostname", "hosts", "resolv.conf"]  # only what the engine mounts there
+    d.docker("rm", "-v", "seeded", timeout=T)
+
+
+def test_volumes_api_schema_and_docker_py(d: DaemonHandle) -> None:
+    created = request(d.socket, "POST", "/volumes/create", {"Name": "api1", "Labels": {"k": "v"}})
+    assert created.status == 201
+    validate_path_response("post", "/volumes/create", 201, created.json(), go_nulls=True)
+    listed = request(d.socket, "GET", "/volumes")
+    validate_path_response("get", "/volumes", 200, listed.json(), go_nulls=True)
+    inspected = request(d.socket, "GET", "/volumes/api1")
+    validate_path_response("get", "/volumes/{name}", 200, inspected.json(), go_nulls=True)
+    assert inspected.json()["Labels"] == {"k": "v"}
+    assert request(d.socket, "GET", "/volumes/nope").status == 404
+    client = docker.DockerClient(base_url=f"unix://{d.socket}")
+    try:
+        vol = client.volumes.create("py1", labels={"a": "b"})
+        assert client.volumes.get("py1").attrs["Labels"] == {"a": "b"}
+        assert "py1" in [v.name for v in client.volumes.list()]
+        out = client.containers.run("busybox", ["sh", "-c", "echo x > /v/f && cat /v/f"], volumes={"py1": {"bind": "/v"}},
+                                    remove=True)
+        assert out == b"x\n"
+        vol.remove()
+        assert "py1" not in [v.name for v in client.volumes.list()]
+    finally:
+        client.close()
+    pruned = request(d.socket, "POST", "/volumes/prune?filters=" + quote(json.dumps({"all": ["true"]})))
+    validate_path_response("post", "/volumes/prune", 200, pruned.json())
+    assert "api1" in pruned.json()["VolumesDeleted"]
