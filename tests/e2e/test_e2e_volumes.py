@@ -121,3 +121,21 @@ def test_volumes_api_schema_and_docker_py(d: DaemonHandle) -> None:
     pruned = request(d.socket, "POST", "/volumes/prune?filters=" + quote(json.dumps({"all": ["true"]})))
     validate_path_response("post", "/volumes/prune", 200, pruned.json())
     assert "api1" in pruned.json()["VolumesDeleted"]
+
+
+def test_own_cli_volume_commands(d: DaemonHandle) -> None:
+    assert d.dockyard("volume", "create", "own1", timeout=T).stdout == b"own1\n"
+    unnamed = d.dockyard("volume", "create", "--label", "k=v", timeout=T).stdout.decode().strip()
+    assert len(unnamed) == 64
+    table = d.dockyard("volume", "ls", timeout=T).stdout.decode().splitlines()
+    assert table[0].split() == ["DRIVER", "VOLUME", "NAME"] and "local     own1" in table
+    assert d.dockyard("volume", "ls", "-q", "-f", "label=k=v", timeout=T).stdout.decode() == unnamed + "\n"
+    assert d.dockyard("volume", "inspect", "-f", "{{.Name}} {{.Scope}}", "own1", timeout=T).stdout == b"own1 local\n"
+    # a volume made by `volume create` is not anonymous, even without a name: prune leaves it
+    d.dockyard("volume", "prune", "-f", timeout=T)
+    assert unnamed in d.dockyard("volume", "ls", "-q", timeout=T).stdout.decode().split()
+    gone = d.dockyard("volume", "rm", "own1", "nope", check=False, timeout=T)
+    assert gone.returncode == 1 and gone.stdout == b"own1\n"
+    assert gone.stderr == b"Error response from daemon: get nope: no such volume\n"
+    pruned = d.dockyard("volume", "prune", "-a", "-f", timeout=T).stdout.decode()
+    assert pruned.startswith("Deleted Volumes:\n") and unnamed in pruned

@@ -332,6 +332,46 @@ EVENTS = Command(
     "[OPTIONS]", "Get real time events from the server", M + "system:events", _events_flags, 0, 0
 )
 
+def _volume_create_flags(p: _Parser) -> None:
+    p.add_argument("-d", "--driver", default="local", help="Specify volume driver name")
+    p.add_argument("--label", action="append", default=[], help="Set metadata for a volume")
+    p.add_argument("-o", "--opt", action="append", default=[], help="Set driver specific options")
+    p.add_argument("--name", default="", help=argparse.SUPPRESS)
+
+
+def _volume_ls_flags(p: _Parser) -> None:
+    p.add_argument("-f", "--filter", action="append", default=[], help="Provide filter values (e.g. \"dangling=true\")")
+    _format_flag(p)
+    add_bool(p, "-q", "--quiet", help="Only display volume names")
+
+
+def _volume_inspect_flags(p: _Parser) -> None:
+    p.add_argument("-f", "--format", default="", help="Format output using a custom template")
+
+
+def _volume_rm_flags(p: _Parser) -> None:
+    add_bool(p, "-f", "--force", help="Force the removal of one or more volumes")
+
+
+def _volume_prune_flags(p: _Parser) -> None:
+    add_bool(p, "-a", "--all", help="Remove all unused volumes, not just anonymous ones")
+    p.add_argument("--filter", action="append", default=[], help='Provide filter values (e.g. "label=<label>")')
+    add_bool(p, "-f", "--force", help="Do not prompt for confirmation")
+
+
+V = M + "volumes:"
+VOLUME_LS = Command("[OPTIONS]", "List volumes", V + "list_volumes", _volume_ls_flags, 0, 0)
+VOLUME_RM = Command("[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes", V + "remove", _volume_rm_flags,
+                    1, None)
+VOLUME_COMMANDS = {
+    "create": Command("[OPTIONS] [VOLUME]", "Create a volume", V + "create", _volume_create_flags, 0, 1),
+    "inspect": Command("[OPTIONS] VOLUME [VOLUME...]", "Display detailed information on one or more volumes",
+                       V + "inspect", _volume_inspect_flags, 1, None),
+    "ls": VOLUME_LS, "list": VOLUME_LS,
+    "prune": Command("[OPTIONS]", "Remove unused local volumes", V + "prune", _volume_prune_flags, 0, 0),
+    "rm": VOLUME_RM, "remove": VOLUME_RM,
+}
+
 C = M + "containers:"
 R = M + "run:"
 RUN = Command("[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image",
@@ -451,6 +491,7 @@ MANAGEMENT: dict[str, tuple[str, dict[str, Command]]] = {
         },
     ),
     "system": ("Manage dockyard", {"check": CHECK, "df": DF, "events": EVENTS, "info": INFO}),
+    "volume": ("Manage volumes", VOLUME_COMMANDS),
 }
 
 _ALIASES = {"list", "remove", "ps"}

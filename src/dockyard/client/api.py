@@ -156,6 +156,30 @@ class DockyardClient:
         result: JSON = self._json("GET", "/info")
         return result
 
+    # ---- volumes ----------------------------------------------------------------------------
+
+    def volumes(self, filters: Filters | None = None) -> list[JSON]:
+        result = self._json("GET", "/volumes", {"filters": encode_filters(filters)}) or {}
+        return list(result.get("Volumes") or [])
+
+    def volume(self, name: str) -> JSON:
+        result: JSON = self._json("GET", f"/volumes/{quote(name, safe='')}")
+        return result
+
+    def create_volume(self, name: str = "", *, driver: str = "", labels: dict[str, str] | None = None,
+                      options: dict[str, str] | None = None) -> JSON:
+        body = {"Name": name, "Driver": driver or "local", "Labels": labels or {}, "DriverOpts": options or {}}
+        result: JSON = self._json("POST", "/volumes/create", body=json.dumps(body).encode(),
+                                  headers={"Content-Type": "application/json"})
+        return result
+
+    def remove_volume(self, name: str, *, force: bool = False) -> None:
+        self.request("DELETE", f"/volumes/{quote(name, safe='')}", {"force": force}).read()
+
+    def prune_volumes(self, filters: Filters | None = None) -> JSON:
+        result: JSON = self._json("POST", "/volumes/prune", {"filters": encode_filters(filters)}) or {}
+        return result
+
     def system_df(self) -> JSON:
         result: JSON = self._json("GET", "/system/df")
         return result

@@ -42,8 +42,9 @@ class LocalVolumes:
         return self.root / name / "_data"
 
     def create(self, name: str = "", *, driver: str = "", labels: Mapping[str, str] | None = None,
-               options: Mapping[str, str] | None = None) -> tuple[VolumeRecord, bool]:
-        """The volume of that name, made if new (then True); no name: a new anonymous volume."""
+               options: Mapping[str, str] | None = None, anonymous: bool = False) -> tuple[VolumeRecord, bool]:
+        """The volume of that name, made if new (then True); no name: a new one with a random name,
+        labelled anonymous when a container asked for it without a name."""
         if driver not in ("", DRIVER):
             raise NotFound(f'error looking up volume plugin {driver}: plugin "{driver}" not found')
         if options:
@@ -52,7 +53,8 @@ class LocalVolumes:
         labels = dict(labels or {})
         if not name:
             name = secrets.token_hex(32)
-            labels.setdefault(ANONYMOUS_LABEL, "")
+            if anonymous:
+                labels.setdefault(ANONYMOUS_LABEL, "")
         check_name(name)
         existing = self.metadata.find_volume(name)
         if existing is not None:

@@ -26,8 +26,10 @@ def test_named_volume_is_made_once(vols: LocalVolumes) -> None:
 
 
 def test_anonymous_volume_has_a_random_name_and_the_label(vols: LocalVolumes) -> None:
-    rec, created = vols.create()
+    rec, created = vols.create(anonymous=True)
     assert created and len(rec.name) == 64 and ANONYMOUS_LABEL in rec.labels
+    unnamed, _ = vols.create()  # `volume create` without a name: a random name, not anonymous
+    assert len(unnamed.name) == 64 and ANONYMOUS_LABEL not in unnamed.labels
 
 
 @pytest.mark.parametrize("name", ["a", "bad name", "-x", "a/b", "../x"])

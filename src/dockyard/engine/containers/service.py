@@ -298,7 +298,8 @@ class ContainerService:
             for dest, spec in wanted:
                 rec, created = self.volumes.create(
                     spec.source if spec else "", driver=spec.volume_driver if spec else "",
-                    labels=spec.volume_labels if spec else None, options=spec.volume_options if spec else None)
+                    labels=spec.volume_labels if spec else None, options=spec.volume_options if spec else None,
+                    anonymous=not (spec and spec.source))
                 out[dest] = [rec.name, str(self.volumes.path(rec.name))]
                 if created:
                     self.publish("volume", "create", rec.name, {"driver": rec.driver})
