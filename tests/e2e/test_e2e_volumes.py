@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from urllib.parse import quote
 
 import docker
@@ -139,3 +140,25 @@ def test_own_cli_volume_commands(d: DaemonHandle) -> None:
     assert gone.stderr == b"Error response from daemon: get nope: no such volume\n"
     pruned = d.dockyard("volume", "prune", "-a", "-f", timeout=T).stdout.decode()
     assert pruned.startswith("Deleted Volumes:\n") and unnamed in pruned
+
+
+def test_system_df_counts_containers_and_volumes(d: DaemonHandle) -> None:
+    d.docker("volume", "prune", "-a", "-f", timeout=T)
+    for name in [n for n in d.docker("ps", "-aq", timeout=T).stdout.split()]:
+        d.docker("rm", "-f", "-v", name, timeout=T)
+    d.docker("run", "-d", "--name", "dfa", "-v", "dfv:/x", "busybox", "sh", "-c",
+             "echo 12345 > /x/f; echo abc > /f; sleep 1000", timeout=T)
+    d.docker("run", "--name", "dfb", "busybox", "sh", "-c", "echo 123456789 > /g", timeout=T)
+    rows = {line.split("  ")[0]: re.split(r"\s{2,}", line.strip())
+            for line in d.docker("system", "df", timeout=T).stdout.splitlines()[1:]}
+    assert rows["Images"][1:3] == ["1", "1"]  # busybox, used
+    assert rows["Containers"][1:] == ["2", "1", "14B", "10B (71%)"]  # what each wrote; dfb's is reclaimable
+    assert rows["Local Volumes"][1:] == ["1", "1", "6B", "0B (0%)"]
+    body = request(d.socket, "GET", "/system/df").json()
+    validate_path_response("get", "/system/df", 200, body, go_nulls=True)
+    assert {c["Names"][0]: c["SizeRw"] for c in body["Containers"]} == {"/dfa": 4, "/dfb": 10}
+    assert [(v["Name"], v["UsageData"]) for v in body["Volumes"]] == [("dfv", {"Size": 6, "RefCount": 1})]
+    only = request(d.socket, "GET", "/system/df?type=volume").json()
+    assert only["Images"] is None and only["Containers"] is None and len(only["Volumes"]) == 1
+    assert request(d.socket, "GET", "/system/df?type=bogus").status == 400
+    d.docker("rm", "-f", "dfa", "dfb", timeout=T)

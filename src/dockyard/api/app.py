@@ -25,7 +25,7 @@ class EngineAPI:
                  graph_driver: str) -> None:
         self.router = Router()
         ContainerRoutes(containers, graph_driver=graph_driver).register(self.router)
-        SystemRoutes(system).register(self.router)
+        SystemRoutes(system, containers, volumes).register(self.router)
         VolumeRoutes(volumes).register(self.router)
         ImageRoutes(images, registry).register(self.router)
         DistributionRoutes(auth).register(self.router)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
-from dockyard.api import params, wire
+from dockyard.api import container_wire, params, wire
 from dockyard.api.responses import json_response
 from dockyard.api.router import Router
 from dockyard.api.versioning import API_VERSION
+from dockyard.engine.containers.record import ContainerRecord
 from dockyard.engine.events import Event, EventFilter
+from dockyard.engine.volumes import VolumeView
 from dockyard.errors import InvalidArgument
 from dockyard.http.server import Request, Response
 from dockyard.image.model import ImageView
@@ -51,9 +56,26 @@ def _event_json(event: Event) -> dict[str, Any]:
     return out
 
 
+class UsageBackend(Protocol):
+    """What ``/system/df`` adds to the images: the containers with their sizes, the volumes."""
+
+    def all(self) -> list[ContainerRecord]: ...
+    def sizes(self, rec: ContainerRecord) -> tuple[int, int]: ...
+
+
+class VolumeUsage(Protocol):
+    async def volumes(self, filters: Mapping[str, list[str]], *, usage: bool = False) -> list[VolumeView]: ...
+
+
+DF_TYPES = ("container", "image", "volume", "build-cache")
+
+
 class SystemRoutes:
-    def __init__(self, backend: SystemBackend) -> None:
+    def __init__(self, backend: SystemBackend, containers: UsageBackend | None = None,
+                 volumes: VolumeUsage | None = None) -> None:
         self.backend = backend
+        self.containers = containers
+        self.volumes = volumes
 
     def register(self, router: Router) -> None:
         router.add("GET", "/_ping", self.ping)
@@ -77,15 +99,37 @@ class SystemRoutes:
         return json_response(await self.backend.info())
 
     async def df(self, req: Request) -> Response:
-        layers_size, images = await self.backend.disk_usage()
-        return json_response({
-            "LayersSize": layers_size,
-            "Images": [wire.image_summary(v, shared_size=shared, containers=0, api_version=API_VERSION)
-                       for v, shared in images],
-            "Containers": [],
-            "Volumes": [],
-            "BuildCache": [],
-        })
+        types = req.query.get("type") or list(DF_TYPES)  # API 1.42: only the kinds asked for
+        for kind in types:
+            if kind not in DF_TYPES:
+                raise InvalidArgument(f"unknown object type: {kind}")
+        records = await asyncio.to_thread(self.containers.all) if self.containers is not None else []
+        out: dict[str, Any] = {"LayersSize": 0, "Images": None, "Containers": None, "Volumes": None,
+                               "BuildCache": None}
+        if "image" in types:
+            layers_size, images = await self.backend.disk_usage()
+            users = Counter(rec.image_id for rec in records)
+            out["LayersSize"] = layers_size
+            out["Images"] = [wire.image_summary(v, shared_size=shared, containers=users[v.id], api_version=API_VERSION)
+                             for v, shared in images]
+        if "container" in types:
+            out["Containers"] = await asyncio.to_thread(self._container_usage, records)
+        if "volume" in types:
+            views = await self.volumes.volumes({}, usage=True) if self.volumes is not None else []
+            out["Volumes"] = [wire.volume(v) for v in views]
+        if "build-cache" in types:
+            out["BuildCache"] = []
+        return json_response(out)
+
+    def _container_usage(self, records: list[ContainerRecord]) -> list[dict[str, Any]]:
+        assert self.containers is not None
+        now = time.time()
+        summaries = []
+        for rec in records:
+            summary = container_wire.container_summary(rec, now=now)
+            summary["SizeRw"], summary["SizeRootFs"] = self.containers.sizes(rec)
+            summaries.append(summary)
+        return summaries
 
     async def check(self, req: Request) -> Response:
         repair = params.flag(req, "repair")
