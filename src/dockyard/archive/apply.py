@@ -39,6 +39,7 @@ class ApplyResult:
     size: int  # uncompressed tar bytes
     compressed_digest: Digest
     compressed_size: int  # of the raw input bytes
+    content_size: int = 0  # the layer's size as dockerd measures it (see tarsize)
 
 
 def _ns(text: str | None, fallback: float) -> int:
@@ -328,6 +329,7 @@ def apply_layer(src: BinaryIO, root: str | os.PathLike[str], *,
     raw = HashingReader(src)
     plain = HashingReader(open_decompressed(cast(BinaryIO, raw)))
     applier = _Applier(base, whiteouts, owner)
+    content_size = 0
     try:
         reader = ForwardReader(plain)
         tf = open_tar(reader)
@@ -335,6 +337,10 @@ def apply_layer(src: BinaryIO, root: str | os.PathLike[str], *,
             with tf:
                 while (member := tf.next()) is not None:
                     applier.apply(tf, member)
+                    if member.isreg():
+                        content_size += member.size
+                    elif member.issym():
+                        content_size += len(os.fsencode(member.linkname))
                     # Nothing looks back at earlier members: keep memory flat on huge layers.
                     cast(Any, tf).members.clear()
                 check_end(tf, reader)
@@ -351,6 +357,7 @@ def apply_layer(src: BinaryIO, root: str | os.PathLike[str], *,
         size=plain.digester.size,
         compressed_digest=raw.digester.digest(),
         compressed_size=raw.digester.size,
+        content_size=content_size,
     )
 
 

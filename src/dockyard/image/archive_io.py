@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 
 from dockyard.archive.compression import Compression, detect, open_decompressed
 from dockyard.archive.errors import CorruptLayer
+from dockyard.archive.tarsize import TarSizer, tar_content_size
 from dockyard.archive.tarstream import ForwardReader, check_end, open_tar
 from dockyard.errors import DockyardError, InvalidArgument, NotFound
 from dockyard.image import tarstream
@@ -58,7 +59,7 @@ class _Blob:
 @dataclass(frozen=True, slots=True)
 class _LayerFacts:
     diff_id: Digest
-    uncompressed_size: int
+    content_size: int  # dockerd's layer size: the bytes of its files (see archive.tarsize)
     media_type: str
 
 
@@ -249,12 +250,15 @@ class ArchiveIO:
         with content.open(blob.digest) as f:
             kind = detect(f.read(8))
         if kind is Compression.NONE:
-            return _LayerFacts(blob.digest, blob.size, _LAYER_TYPES[kind])
+            with content.open(blob.digest) as f:
+                return _LayerFacts(blob.digest, tar_content_size(f), _LAYER_TYPES[kind])
         digester = Digester()
+        sizer = TarSizer()
         with content.open(blob.digest) as raw, open_decompressed(raw) as plain:
             while chunk := plain.read(COPY_CHUNK):
                 digester.update(chunk)
-        return _LayerFacts(digester.digest(), digester.size, _LAYER_TYPES[kind])
+                sizer.feed(chunk)
+        return _LayerFacts(digester.digest(), sizer.total, _LAYER_TYPES[kind])
 
     def _commit(self, plans: list[_Plan]) -> list[LoadedImage]:
         service = self.service
@@ -289,7 +293,8 @@ class ArchiveIO:
                     id=image_id, target_digest=str(target.digest), target_media_type=target.media_type,
                     target_size=target.size, manifest_digest=str(manifest_digest),
                     config_digest=str(plan.config_digest), created_at=plan.config.created_unix(),
-                    loaded_at=service.now(), size=sum(f.uncompressed_size for _, f in plan.layers), parent="",
+                    loaded_at=service.now(), size=sum(f.content_size for _, f in plan.layers), parent="",
+                    layer_sizes=tuple(f.content_size for _, f in plan.layers),
                 )
                 refs = [str(target.digest), str(plan.config_digest), *extra_refs,
                         *(str(blob.digest) for blob, _ in plan.layers)]

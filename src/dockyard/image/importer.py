@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tarfile
 from typing import BinaryIO
 
@@ -59,9 +60,13 @@ def _import(service: ImageService, leases: LeaseManager, stream: BinaryIO, *, re
             plain = open_decompressed(stream)
             tee = _Tee(plain, writer)
             try:
+                content_size = 0  # dockerd's layer size: the bytes of its files
                 with tarfile.open(fileobj=tee, mode="r|") as tar:  # type: ignore[call-overload]
-                    for _ in tar:
-                        pass  # reading each member validates the tarball while it is stored
+                    for member in tar:  # reading each member validates the tarball while it is stored
+                        if member.isreg():
+                            content_size += member.size
+                        elif member.issym():
+                            content_size += len(os.fsencode(member.linkname))
                 while tee.read(1 << 20):
                     pass
             except (tarfile.TarError, EOFError) as exc:
@@ -96,7 +101,8 @@ def _import(service: ImageService, leases: LeaseManager, stream: BinaryIO, *, re
         record = ImageRecord(
             id=image_id, target_digest=str(manifest_digest), target_media_type=mediatypes.OCI_MANIFEST,
             target_size=len(manifest_bytes), manifest_digest=str(manifest_digest),
-            config_digest=str(config_digest), created_at=now, loaded_at=now, size=size, parent="",
+            config_digest=str(config_digest), created_at=now, loaded_at=now, size=content_size, parent="",
+            layer_sizes=(content_size,),
         )
         with service.lock:
             with service.metadata.transaction():

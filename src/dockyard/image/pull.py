@@ -193,13 +193,12 @@ class Puller:
         repo_digest = f"{ref.name}@{target.digest}"
         with service.lock:
             existing = metadata.find_image(image_id)
-            size = existing.size if existing is not None and existing.size else _image_size(
-                service, manifest, sizes)
             record = ImageRecord(
                 id=image_id, target_digest=str(target.digest), target_media_type=target.media_type,
                 target_size=target.size, manifest_digest=str(manifest_desc.digest),
                 config_digest=str(manifest.config.digest), created_at=config.created_unix(),
-                loaded_at=service.now(), size=size, parent=existing.parent if existing else "",
+                loaded_at=service.now(), size=sum(sizes), parent=existing.parent if existing else "",
+                layer_sizes=sizes,
             )
             refs = [("content", d) for d in dict.fromkeys(
                 [str(target.digest), str(manifest_desc.digest), str(manifest.config.digest),
@@ -218,19 +217,6 @@ class Puller:
         if tag_name:
             return not (existing is not None and previous == image_id and had_digest)
         return not (existing is not None and had_digest)
-
-
-def _image_size(service: ImageService, manifest: Manifest, sizes: tuple[int, ...]) -> int:
-    """Uncompressed size: what unpacking measured, or the blob size for layers stored plain."""
-    total = 0
-    for layer, size in zip(manifest.layers, sizes, strict=True):
-        if size:
-            total += size
-        elif mediatypes.layer_compression(layer.media_type) == "none":
-            total += layer.size
-        else:
-            total += layer.size  # reused from another image: its compressed size is the best we know
-    return total
 
 
 def _repo_display(ref: Reference) -> str:

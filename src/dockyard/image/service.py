@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from dockyard.errors import Conflict, InvalidArgument, NotFound
+from dockyard.archive.compression import open_decompressed
+from dockyard.archive.tarsize import TarSizer
+from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound
 from dockyard.image.model import (
     DeleteRecord,
     EventSink,
@@ -136,12 +138,34 @@ class ImageService:
             layer_sizes=self._layer_sizes(rec),
         )
 
+    def layer_size(self, diff_id: Digest, blob: Digest) -> int:
+        """The size of a layer already stored: as another image recorded it, else read from the
+        headers of its blob (0 when neither is there)."""
+        for rec in self.metadata.list_images():
+            if not rec.layer_sizes:
+                continue
+            try:
+                diff_ids = self.config_of(rec).diff_ids
+            except DockyardError:
+                continue
+            if diff_id in diff_ids and len(diff_ids) == len(rec.layer_sizes):
+                return rec.layer_sizes[diff_ids.index(diff_id)]
+        if not self.content.exists(blob):
+            return 0
+        sizer = TarSizer()
+        with self.content.open(blob) as raw, open_decompressed(raw) as plain:
+            while not sizer.done and (chunk := plain.read(1 << 20)):
+                sizer.feed(chunk)
+        return sizer.total
+
     def _layer_sizes(self, rec: ImageRecord) -> tuple[int, ...]:
+        if rec.layer_sizes:
+            return rec.layer_sizes
         try:
             manifest = self.manifest_of(rec)
         except (NotFound, InvalidArgument):
             return ()
-        # Uncompressed layers are their own size; compressed ones are shown at their blob size.
+        # Recorded by an older version: the blob sizes are the best there is.
         return tuple(layer.size for layer in manifest.layers)
 
     def inspect(self, ref_or_id: str) -> ImageView:
@@ -390,7 +414,7 @@ class ImageService:
                 manifest = self.manifest_of(rec)
             except (NotFound, InvalidArgument):
                 continue
-            layers = [(str(layer.digest), layer.size) for layer in manifest.layers]
+            layers = _layers_with_sizes(rec, manifest)
             layers_of[rec.id] = layers
             for digest, _ in set(layers):
                 count[digest] = count.get(digest, 0) + 1
@@ -405,9 +429,16 @@ class ImageService:
                 manifest = self.manifest_of(rec)
             except (NotFound, InvalidArgument):
                 continue
-            for layer in manifest.layers:
-                sizes[str(layer.digest)] = layer.size
+            sizes.update(_layers_with_sizes(rec, manifest))
         return sum(sizes.values())
+
+
+def _layers_with_sizes(rec: ImageRecord, manifest: Manifest) -> list[tuple[str, int]]:
+    """(layer digest, size) of an image: the sizes dockerd gives layers, when recorded (images
+    stored by older versions have only their blobs' sizes)."""
+    if len(rec.layer_sizes) == len(manifest.layers):
+        return [(str(layer.digest), size) for layer, size in zip(manifest.layers, rec.layer_sizes, strict=True)]
+    return [(str(layer.digest), layer.size) for layer in manifest.layers]
 
 
 def _short(image_id: str) -> str:

@@ -24,7 +24,7 @@ LayerHook = Callable[[int, str], None]   # (layer index, "start" | "done" | "exi
 @dataclass(frozen=True, slots=True)
 class Unpacked:
     chain_ids: tuple[str, ...]
-    sizes: tuple[int, ...]     # uncompressed bytes per layer (0 for layers reused as they were)
+    sizes: tuple[int, ...]     # per layer, its size as dockerd measures it (its files' bytes)
 
 
 def unpack_layers(service: ImageService, leases: LeaseManager, config: ImageConfig, manifest: Manifest,
@@ -50,7 +50,7 @@ def _unpack_layers(service: ImageService, leases: LeaseManager, config: ImageCon
             if exists:
                 lease.add("snapshot", chain)
         if exists:
-            sizes.append(0)
+            sizes.append(service.layer_size(diff_id, layer.digest))
             if on_layer:
                 on_layer(index, "exists")
             parent = chain
@@ -76,7 +76,7 @@ def _unpack_layers(service: ImageService, leases: LeaseManager, config: ImageCon
                 if metadata.find_snapshot(key) is not None:
                     snapshotter.remove(key)
                 raise
-            sizes.append(result.size)
+            sizes.append(result.content_size)
         if on_layer:
             on_layer(index, "done")
         parent = chain

@@ -32,8 +32,9 @@ class ImageRecord:
     config_digest: str
     created_at: float  # from the image config
     loaded_at: float
-    size: int  # sum of uncompressed layer sizes
+    size: int  # sum of the layer sizes
     parent: str = ""
+    layer_sizes: tuple[int, ...] = ()  # per manifest layer, its files' bytes (dockerd's layer size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +111,14 @@ def _v3(db: sqlite3.Connection) -> None:
         labels TEXT NOT NULL DEFAULT '{}', options TEXT NOT NULL DEFAULT '{}')""")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
+def _v4(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE images ADD COLUMN layer_sizes TEXT NOT NULL DEFAULT '[]'")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
 
 _IMAGE_COLUMNS = ("id, target_digest, target_media_type, target_size, manifest_digest, config_digest, "
-                  "created_at, loaded_at, size, parent")
+                  "created_at, loaded_at, size, parent, layer_sizes")
 
 
 def _image(row: tuple[Any, ...]) -> ImageRecord:
@@ -121,6 +126,7 @@ def _image(row: tuple[Any, ...]) -> ImageRecord:
         id=str(row[0]), target_digest=str(row[1]), target_media_type=str(row[2]), target_size=int(row[3]),
         manifest_digest=str(row[4]), config_digest=str(row[5]), created_at=float(row[6]),
         loaded_at=float(row[7]), size=int(row[8]), parent=str(row[9]),
+        layer_sizes=tuple(int(n) for n in json.loads(str(row[10]))),
     )
 
 
@@ -201,9 +207,10 @@ class MetadataStore:
 
     def put_image(self, rec: ImageRecord) -> None:
         with self.transaction() as db:
-            db.execute(f"INSERT OR REPLACE INTO images ({_IMAGE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            db.execute(f"INSERT OR REPLACE INTO images ({_IMAGE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                        (rec.id, rec.target_digest, rec.target_media_type, rec.target_size, rec.manifest_digest,
-                        rec.config_digest, rec.created_at, rec.loaded_at, rec.size, rec.parent))
+                        rec.config_digest, rec.created_at, rec.loaded_at, rec.size, rec.parent,
+                        json.dumps(list(rec.layer_sizes))))
 
     def find_image(self, id: str) -> ImageRecord | None:
         rows = self._query(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE id = ?", (id,))

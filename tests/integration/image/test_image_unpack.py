@@ -18,7 +18,7 @@ from dockyard.image.archive_io import ArchiveIO
 from dockyard.image.importer import import_rootfs
 from dockyard.image.service import ImageService
 from dockyard.image.unpack import unpack
-from dockyard.oci.digest import DigestMismatch
+from dockyard.oci.digest import Digest, DigestMismatch
 from dockyard.oci.image import chain_ids
 from dockyard.store.check import check
 from dockyard.store.content import LocalContentStore
@@ -276,3 +276,19 @@ def test_removing_one_of_two_images_keeps_the_shared_snapshots(stack: Stack) -> 
     stack.service.remove("four:latest")
     assert stack.snapshot_keys() == three
     assert check(stack.metadata, stack.content, stack.snapshotter) == []
+
+
+def test_image_size_is_the_files_bytes_as_dockerd_counts_them(stack: Stack) -> None:
+    """dockerd's layer size is its unpacked directory's (``directory.Size``): the same after a
+    load (read from the tar headers), after unpacking, and in the history."""
+    image_id = load_busybox(stack, layers=3)
+    rec = stack.metadata.get_image(image_id)
+    unpack(stack.service, stack.leases, image_id)
+    assert rec.layer_sizes[0] > 1_000_000  # the busybox binary's layer
+    if isinstance(stack.snapshotter, OverlaySnapshotter):  # an overlay layer is its own directory
+        assert rec.layer_sizes == tuple(stack.snapshotter.usage(c).size for c in top_chain(stack, image_id))
+    assert rec.size == sum(rec.layer_sizes)
+    # a layer stored already keeps the size recorded for it
+    assert stack.service.layer_size(stack.service.config_of(rec).diff_ids[1], Digest.parse("sha256:" + "0" * 64)) \
+        == rec.layer_sizes[1]
+    assert sum(item.size for item in stack.service.history(image_id)) == rec.size
