@@ -162,3 +162,18 @@ def test_system_df_counts_containers_and_volumes(d: DaemonHandle) -> None:
     assert only["Images"] is None and only["Containers"] is None and len(only["Volumes"]) == 1
     assert request(d.socket, "GET", "/system/df?type=bogus").status == 400
     d.docker("rm", "-f", "dfa", "dfb", timeout=T)
+
+
+def test_container_prune_filters_and_reclaimed_space(d: DaemonHandle) -> None:
+    d.docker("run", "--name", "pk", "-l", "keep=1", "busybox", "sh", "-c", "echo 123456789 > /g", timeout=T)
+    d.docker("run", "--name", "pg", "busybox", "sh", "-c", "echo 12 > /g", timeout=T)
+    running = d.docker("run", "-d", "--name", "pr", "busybox", "sleep", "1000", timeout=T).stdout.strip()
+    out = d.docker("container", "prune", "-f", "--filter", "label!=keep", timeout=T).stdout
+    assert out.endswith("Total reclaimed space: 3B\n") and "Deleted Containers:" in out
+    assert d.docker("container", "prune", "-f", "--filter", "until=1h", timeout=T).stdout == \
+        "Total reclaimed space: 0B\n"  # none was made more than an hour ago
+    bad = d.docker("container", "prune", "-f", "--filter", "bogus=1", check=False, timeout=T)
+    assert bad.returncode == 1 and bad.stderr == "Error response from daemon: Invalid filter 'bogus'\n"
+    assert d.docker("container", "prune", "-f", timeout=T).stdout.endswith("Total reclaimed space: 10B\n")
+    assert d.docker("ps", "-aq", "--no-trunc", timeout=T).stdout.split() == [running]
+    d.docker("rm", "-f", "pr", timeout=T)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dockyard.api import params
 from dockyard.engine.containers.networking import BRIDGE_NETWORK_ID
 from dockyard.engine.containers.record import ContainerRecord
 from dockyard.engine.containers.state import STATUSES
@@ -211,6 +212,24 @@ def _included(rec: ContainerRecord, ctx: _Context) -> bool:
         if not (published & ctx.publish or exposed & ctx.expose):
             return False
     return True
+
+
+PRUNE_FILTERS = {"until", "label", "label!"}
+
+
+def prunable(rec: ContainerRecord, filters: Mapping[str, list[str]]) -> bool:
+    """``container prune``: stopped containers, created before ``until`` and matching the labels
+    (``label!``: matching none of them)."""
+    if rec.state.status not in ("exited", "created", "dead"):
+        return False
+    for text in filters.get("until", []):
+        until = params.timestamp_ns(text)
+        if until is not None and not rec.created * 1e9 < until:
+            return False
+    labels = rec.config.get("Labels") or {}
+    if not _labels_match(filters.get("label", []), labels):
+        return False
+    return not any(_labels_match([expr], labels) for expr in filters.get("label!", []))
 
 
 def _labels_match(exprs: list[str], labels: Mapping[str, Any]) -> bool:

@@ -188,13 +188,23 @@ class ContainerRoutes:
         return json_response(summaries)
 
     async def prune(self, req: Request) -> Response:
+        filters = params.filters(req)
+        for key in filters:
+            if key not in container_filters.PRUNE_FILTERS:
+                raise InvalidArgument(f"Invalid filter '{key}'")  # capitalised here, in dockerd's prune
         records = await self._call(self.backend.all)
         deleted = []
+        reclaimed = 0
         for rec in records:
-            if rec.state.status in ("exited", "created", "dead"):
-                await self._call(self.backend.remove, rec.id)
+            if container_filters.prunable(rec, filters):
+                written, _ = await self._call(self.backend.sizes, rec)
+                try:
+                    await self._call(self.backend.remove, rec.id)
+                except NotFound:
+                    continue  # removed meanwhile
                 deleted.append(rec.id)
-        return json_response({"ContainersDeleted": deleted, "SpaceReclaimed": 0})
+                reclaimed += written
+        return json_response({"ContainersDeleted": deleted, "SpaceReclaimed": reclaimed})
 
     async def inspect(self, req: Request) -> Response:
         def load() -> tuple[ContainerRecord, dict[str, str]]:
