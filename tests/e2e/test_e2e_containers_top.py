@@ -1,4 +1,4 @@
-"""``docker top`` and ``logs --details`` (with json-file attributes) against dockyardd: the docker CLI, docker-py and the API schema."""
+"""``docker top``, ``diff`` and ``logs --details`` against dockyardd: the docker CLI, docker-py and the API schema."""
 
 from __future__ import annotations
 
@@ -66,3 +66,42 @@ def test_logs_details_show_the_attributes_json_file_records(d: DaemonHandle) -> 
     assert second.startswith(b'{"log":"\\u003cerr\\u003e\\n","stream":"stderr","attrs":')
     own = d.dockyard("logs", "--details", "da", timeout=T)
     assert own.stdout == b"E1=v+1%26x,XA=9,a=1 hi\n"
+
+
+DIFF_SCRIPT = ("touch /etc/x; rm /bin/ls; mkdir -p /new/deep; echo a > /new/deep/f; echo hi >> /etc/passwd; "
+               "rm -rf /home; mkdir /tmp/t; rm -rf /usr; mkdir -p /usr/again; ln -s /x /lnk; "
+               "touch -d 2001-01-01 /bin/cat")
+# What Docker 20.10 printed (sorted) for DIFF_SCRIPT in busybox on this kernel
+DOCKER_DIFF = """A /etc/x
+A /lnk
+A /new
+A /new/deep
+A /new/deep/f
+A /tmp/t
+A /usr/again
+C /bin
+C /bin/busybox
+C /etc
+C /etc/passwd
+C /tmp
+C /usr
+D /bin/ls
+D /home
+D /usr/bin
+D /usr/sbin
+"""
+
+
+def test_diff_lists_what_the_container_changed(d: DaemonHandle) -> None:
+    d.docker("run", "--name", "dd", "busybox", "sh", "-c", DIFF_SCRIPT, timeout=T)
+    out = d.docker("diff", "dd", timeout=T).stdout
+    assert "".join(sorted(out.splitlines(keepends=True))) == DOCKER_DIFF
+    assert d.dockyard("container", "diff", "dd", timeout=T).stdout.decode() == out
+    resp = request(d.socket, "GET", "/containers/dd/changes")
+    validate_path_response("get", "/containers/{id}/changes", 200, resp.json())
+    d.docker("run", "-d", "--name", "dq", "busybox", "sleep", "1000", timeout=T)
+    assert d.docker("diff", "dq", timeout=T).stdout == ""  # mount points made by the engine are not changes
+    assert request(d.socket, "GET", "/containers/dq/changes").json() is None  # dockerd's null
+    missing = d.docker("diff", "nope", check=False, timeout=T)
+    assert missing.returncode == 1 and missing.stderr == "Error response from daemon: No such container: nope\n"
+    d.docker("rm", "-f", "dd", "dq", timeout=T)

@@ -409,10 +409,13 @@ UPDATE = Command("[OPTIONS] CONTAINER [CONTAINER...]", "Update configuration of 
                  M + "update:update", _update_flags, 1, None)
 TOP = Command("CONTAINER [ps OPTIONS]", "Display the running processes of a container", C + "top", _no_flags,
               1, None, interspersed=False)
+DIFF = Command("CONTAINER", "Inspect changes to files or directories on a container's filesystem", C + "diff",
+               _no_flags, 1, 1)
 
 TOP_LEVEL: dict[str, Command] = {
     "attach": ATTACH,
     "create": CREATE,
+    "diff": DIFF,
     "exec": EXEC,
     "kill": KILL,
     "logs": LOGS,
@@ -452,6 +455,7 @@ MANAGEMENT: dict[str, tuple[str, dict[str, Command]]] = {
             "attach": ATTACH,
             "create": CREATE,
             "exec": EXEC,
+            "diff": DIFF,
             "inspect": CONTAINER_INSPECT,
             "kill": KILL,
             "logs": LOGS,

@@ -489,6 +489,10 @@ class DockyardClient:
     def unpause(self, container: str) -> None:
         self.request("POST", f"/containers/{_id(container)}/unpause").read()
 
+    def changes(self, container: str) -> list[JSON] | None:
+        result: list[JSON] | None = self._json("GET", f"/containers/{_id(container)}/changes")
+        return result
+
     def top(self, container: str, ps_args: str | None = None) -> JSON:
         result: JSON = self._json("GET", f"/containers/{_id(container)}/top", {"ps_args": ps_args or None})
         return result

@@ -51,6 +51,7 @@ class ContainerBackend(Protocol):
     def exec_get(self, exec_id: str) -> ExecRecord: ...
     def exec_start(self, exec_id: str, *, detach: bool, tty: bool | None = None) -> Any: ...
     def exec_when_done(self, exec_id: str, callback: Callable[[], None]) -> None: ...
+    def changes(self, ref: str) -> list[tuple[str, int]]: ...
     def exec_resize(self, exec_id: str, height: int, width: int) -> None: ...
 
 
@@ -137,6 +138,7 @@ class ContainerRoutes:
         add = router.add
         add("POST", "/containers/create", self.create)
         add("GET", "/containers/json", self.list)
+        add("GET", "/containers/{id}/changes", self.changes)
         add("POST", "/containers/prune", self.prune)
         add("GET", "/containers/{id}/json", self.inspect)
         add("POST", "/containers/{id}/start", self.start)
@@ -186,6 +188,11 @@ class ContainerRoutes:
             for summary, rec in zip(summaries, out, strict=True):
                 summary["SizeRw"], summary["SizeRootFs"] = await self._call(self.backend.sizes, rec)
         return json_response(summaries)
+
+    async def changes(self, req: Request) -> Response:
+        found = await self._call(self.backend.changes, req.path_params["id"])
+        # dockerd sends null, not [], when nothing changed
+        return json_response([{"Path": p, "Kind": k} for p, k in found] or None)
 
     async def prune(self, req: Request) -> Response:
         filters = params.filters(req)

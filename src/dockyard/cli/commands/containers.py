@@ -167,6 +167,13 @@ def top(cli: Cli, opts: Namespace, args: list[str]) -> int:
     return 0
 
 
+def diff(cli: Cli, opts: Namespace, args: list[str]) -> int:
+    letters = {0: "C", 1: "A", 2: "D"}
+    for change in cli.client().changes(args[0]) or []:
+        cli.print(f"{letters.get(int(change.get('Kind', 0)), '?')} {change.get('Path', '')}")
+    return 0
+
+
 # -- ps ------------------------------------------------------------------------------------------
 
 
@@ -290,6 +297,7 @@ def inspect_containers(cli: Cli, opts: Namespace, args: list[str]) -> int:
 
 
 __all__ = [
+    "diff",
     "for_each",
     "get_timestamp",
     "inspect_containers",

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard import detachkeys
+from dockyard.archive.changes import overlay_changes, tree_changes
 from dockyard.archive.securejoin import secure_join
 from dockyard.engine.containers import health, resources, top
 from dockyard.engine.containers.names import generate_name, validate_name
@@ -940,6 +941,19 @@ class ContainerService:
         if data:
             data["MergedDir"] = str(self.paths.bundle(rec.id) / "rootfs")
         return data
+
+    def changes(self, ref: str) -> list[tuple[str, int]]:
+        """``docker diff``: (path, kind) of what the container changed in its filesystem."""
+        rec = self.get(ref)
+        snapshotter = self.images.snapshotter
+        for m in snapshotter.mounts(rec.snapshot_key):
+            if m.type == "overlay":
+                opts = dict(o.partition("=")[::2] for o in m.options)
+                lowers = [d for d in opts.get("lowerdir", "").split(":") if d]
+                return [(p, int(k)) for p, k in overlay_changes(opts["upperdir"], lowers)]
+        parent = snapshotter.stat(rec.snapshot_key).parent
+        lower = str(snapshotter.snapshot_dir(self.metadata.get_snapshot(parent).id) / "fs") if parent else None
+        return [(p, int(k)) for p, k in tree_changes(lower, str(snapshotter.upper_path(rec.snapshot_key)))]
 
     def top(self, ref: str, ps_args: str = "") -> tuple[list[str], list[list[str]]]:
         """``ps`` of the host, the container's processes only (dockerd's ``top``)."""
