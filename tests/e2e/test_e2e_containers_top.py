@@ -1,13 +1,19 @@
-"""``docker top``, ``diff`` and ``logs --details`` against dockyardd: the docker CLI, docker-py and the API schema."""
+"""``docker top``, ``diff``, ``export`` and ``logs --details`` against dockyardd: the docker CLI, docker-py and the API schema."""
 
 from __future__ import annotations
+
+import io
+import subprocess
+import tarfile
+from pathlib import Path
 
 import docker
 import pytest
 from api_schema import validate_path_response
+from leak_checks import mount_points_under
 from unix_http import request
 
-from conftest import DaemonHandle
+from conftest import DOCKER_CLI, DaemonHandle
 
 pytestmark = pytest.mark.e2e
 
@@ -105,3 +111,30 @@ def test_diff_lists_what_the_container_changed(d: DaemonHandle) -> None:
     missing = d.docker("diff", "nope", check=False, timeout=T)
     assert missing.returncode == 1 and missing.stderr == "Error response from daemon: No such container: nope\n"
     d.docker("rm", "-f", "dd", "dq", timeout=T)
+
+
+def test_export_is_the_container_s_filesystem(d: DaemonHandle, tmp_path: Path) -> None:
+    d.docker("run", "--name", "de", "-v", "/vol", "busybox", "sh", "-c",
+             "touch /etc/x; rm /bin/ls; echo data > /vol/in-volume; rm -rf /usr; mkdir -p /usr/again", timeout=T)
+    out = tmp_path / "de.tar"
+    d.docker("export", "-o", str(out), "de", timeout=T)
+    with tarfile.open(out) as tf:
+        members = {m.name: m for m in tf.getmembers()}
+    # dockerd's init layer, the changes, and nothing mounted over the filesystem (the volume)
+    for name in (".dockerenv", "etc/x", "etc/hostname", "dev/console", "usr/again", "bin/busybox"):
+        assert name in members, name
+    assert "bin/ls" not in members and "usr/bin" not in members and "vol/in-volume" not in members
+    assert members["etc/mtab"].issym() and members["etc/mtab"].linkname == "/proc/mounts"
+    assert (members["bin/busybox"].uname, members["bin/busybox"].gname) == ("root", "root")
+    streamed = d.dockyard("export", "de", timeout=T).stdout
+    with tarfile.open(fileobj=io.BytesIO(streamed)) as tf:
+        assert set(tf.getnames()) == set(members)
+    piped = subprocess.run([DOCKER_CLI, "export", "de"], env=d.env(), capture_output=True, timeout=T)
+    with tarfile.open(fileobj=io.BytesIO(piped.stdout)) as tf:  # the docker CLI's own stream
+        assert set(tf.getnames()) == set(members)
+    d.docker("run", "-d", "--name", "dr", "busybox", "sleep", "1000", timeout=T)
+    with tarfile.open(fileobj=io.BytesIO(d.dockyard("export", "dr", timeout=T).stdout)) as tf:
+        assert "etc/hostname" in tf.getnames()  # a running container's too, its own mount left alone
+    assert d.docker("exec", "dr", "cat", "/etc/hostname", timeout=T).stdout.strip() != ""
+    assert not [m for m in mount_points_under(d.root) if "export-" in m]
+    d.docker("rm", "-f", "-v", "de", "dr", timeout=T)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import queue
 import stat
+import threading
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from dockyard.archive.apply import WHITEOUT_OPAQUE, WHITEOUT_PREFIX
 from dockyard.archive.compression import Compression
@@ -40,13 +42,69 @@ def _sorted_children(directory: str, prefix: str) -> Iterator[tuple[str, str]]:
         yield os.path.join(directory, name), prefix + name
 
 
-def write_tar_from_dir(root: PathArg, out: BinaryIO, *,
-                       compression: Compression = Compression.NONE) -> DiffResult:
+def write_tar_from_dir(root: PathArg, out: BinaryIO, *, compression: Compression = Compression.NONE,
+                       owner_names: bool = False) -> DiffResult:
     """The whole directory ``root`` as one layer (the root itself is not an entry)."""
-    writer = LayerWriter(out, compression)
+    writer = LayerWriter(out, compression, owner_names=owner_names)
     for path, name, st in _walk(os.fspath(root)):
         writer.add_path(path, name, st)
     return writer.finish()
+
+
+class _Stopped(Exception):
+    """The reader of ``iter_tar_from_dir`` went away."""
+
+
+class _QueueWriter:
+    def __init__(self, chunks: queue.Queue[bytes | BaseException | None], stop: threading.Event) -> None:
+        self.chunks = chunks
+        self.stop = stop
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        while True:
+            if self.stop.is_set():
+                raise _Stopped
+            try:
+                self.chunks.put(bytes(data), timeout=0.2)
+                return len(data)
+            except queue.Full:
+                continue
+
+    def flush(self) -> None:
+        pass
+
+
+def iter_tar_from_dir(root: PathArg, *, depth: int = 8, owner_names: bool = False) -> Iterator[bytes]:
+    """``write_tar_from_dir`` as chunks, written by a thread at most ``depth`` chunks ahead of the
+    reader; closing the iterator stops the thread."""
+    chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            write_tar_from_dir(root, cast(BinaryIO, _QueueWriter(chunks, stop)), owner_names=owner_names)
+            end: BaseException | None = None
+        except _Stopped:
+            return
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader, who raises it
+            end = exc
+        while not stop.is_set():
+            try:
+                chunks.put(end, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    worker = threading.Thread(target=produce, name="tar-from-dir", daemon=True)
+    worker.start()
+    try:
+        while (item := chunks.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _is_opaque(path: str) -> bool:
@@ -150,4 +208,4 @@ def write_layer_from_trees(lower: PathArg | None, upper: PathArg, out: BinaryIO,
     return writer.finish()
 
 
-__all__ = ["DiffResult", "write_layer_from_overlay_upper", "write_layer_from_trees", "write_tar_from_dir"]
+__all__ = ["DiffResult", "iter_tar_from_dir", "write_layer_from_overlay_upper", "write_layer_from_trees", "write_tar_from_dir"]

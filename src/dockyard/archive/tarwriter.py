@@ -47,7 +47,11 @@ def read_xattrs(path: str) -> dict[str, bytes]:
 class LayerWriter:
     """Appends entries to a layer stream; ``finish`` closes the tar and returns the digests."""
 
-    def __init__(self, out: BinaryIO, compression: Compression, level: int | None = None) -> None:
+    def __init__(self, out: BinaryIO, compression: Compression, level: int | None = None, *,
+                 owner_names: bool = False) -> None:
+        # owner_names: the host's user and group names beside the numbers, as Go's tar headers of
+        # ``docker export`` have them (layers carry numbers only)
+        self._names: dict[tuple[str, int], str] | None = {} if owner_names else None
         self._out = HashingWriter(out)
         self._comp = compressing_writer(cast(BinaryIO, self._out), compression, level)
         self._plain = Digester()
@@ -71,7 +75,8 @@ class LayerWriter:
             self._pending = bytearray()
 
     def _header(self, info: tarfile.TarInfo) -> None:
-        info.uname = info.gname = ""
+        if self._names is None:
+            info.uname = info.gname = ""
         self._write(info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape"))
 
     def add_path(self, path: str, name: str, st: os.stat_result | None = None) -> None:
@@ -81,6 +86,10 @@ class LayerWriter:
         info = tarfile.TarInfo(name)
         info.mode = stat.S_IMODE(st.st_mode)
         info.uid, info.gid = st.st_uid, st.st_gid
+        if self._names is not None:
+            info.uname, info.gname = self._name("user", st.st_uid), self._name("group", st.st_gid)
+        else:
+            info.uname = info.gname = ""
         info.mtime = int(st.st_mtime)
         fmt = stat.S_IFMT(st.st_mode)
         data = False
@@ -109,6 +118,19 @@ class LayerWriter:
         self._header(info)
         if data:
             self._copy(path, name, info.size)
+
+    def _name(self, kind: str, ident: int) -> str:
+        assert self._names is not None
+        key = (kind, ident)
+        if key not in self._names:
+            import grp
+            import pwd
+
+            try:
+                self._names[key] = pwd.getpwuid(ident).pw_name if kind == "user" else grp.getgrgid(ident).gr_name
+            except KeyError:
+                self._names[key] = ""
+        return self._names[key]
 
     def add_empty(self, name: str, *, mode: int = 0o600, uid: int = 0, gid: int = 0, mtime: int = 0) -> None:
         """Add an empty regular file: how whiteouts travel in a layer."""

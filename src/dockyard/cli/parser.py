@@ -117,6 +117,10 @@ def _save_flags(p: _Parser) -> None:
     p.add_argument("--platform", default="", help="Save only the given platform variant")
 
 
+def _export_flags(p: _Parser) -> None:
+    p.add_argument("-o", "--output", default="", help="Write to a file, instead of STDOUT")
+
+
 def _import_flags(p: _Parser) -> None:
     p.add_argument(
         "-c",
@@ -409,6 +413,8 @@ UPDATE = Command("[OPTIONS] CONTAINER [CONTAINER...]", "Update configuration of 
                  M + "update:update", _update_flags, 1, None)
 TOP = Command("CONTAINER [ps OPTIONS]", "Display the running processes of a container", C + "top", _no_flags,
               1, None, interspersed=False)
+EXPORT = Command("[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive",
+                 M + "transfer:export", _export_flags, 1, 1)
 DIFF = Command("CONTAINER", "Inspect changes to files or directories on a container's filesystem", C + "diff",
                _no_flags, 1, 1)
 
@@ -417,6 +423,7 @@ TOP_LEVEL: dict[str, Command] = {
     "create": CREATE,
     "diff": DIFF,
     "exec": EXEC,
+    "export": EXPORT,
     "kill": KILL,
     "logs": LOGS,
     "pause": PAUSE,
@@ -456,6 +463,7 @@ MANAGEMENT: dict[str, tuple[str, dict[str, Command]]] = {
             "create": CREATE,
             "exec": EXEC,
             "diff": DIFF,
+            "export": EXPORT,
             "inspect": CONTAINER_INSPECT,
             "kill": KILL,
             "logs": LOGS,

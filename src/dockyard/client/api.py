@@ -244,6 +244,12 @@ class DockyardClient:
         )
         return self._stream(resp)
 
+    def export(self, container: str) -> Iterator[bytes]:
+        resp = self._conn.request("GET", f"/v{API_VERSION}/containers/{_id(container)}/export")
+        if resp.status >= 400:
+            raise error_for_status(resp.status, resp.read())
+        return resp.iter_bytes()
+
     def save(self, names: list[str]) -> Iterator[bytes]:
         query = "?" + urlencode([("names", n) for n in names])
         resp = self._conn.request("GET", f"/v{API_VERSION}/images/get{query}")

@@ -14,6 +14,7 @@ from dockyard import detachkeys
 from dockyard.api import container_filters, container_wire, log_stream, params
 from dockyard.api.responses import empty, json_response
 from dockyard.api.router import Router
+from dockyard.engine.bridge import iterate_in_thread
 from dockyard.engine.containers.record import ContainerRecord
 from dockyard.engine.containers.service import ExecRecord, NotModified
 from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound
@@ -52,6 +53,7 @@ class ContainerBackend(Protocol):
     def exec_start(self, exec_id: str, *, detach: bool, tty: bool | None = None) -> Any: ...
     def exec_when_done(self, exec_id: str, callback: Callable[[], None]) -> None: ...
     def changes(self, ref: str) -> list[tuple[str, int]]: ...
+    def export(self, ref: str) -> Iterator[bytes]: ...
     def exec_resize(self, exec_id: str, height: int, width: int) -> None: ...
 
 
@@ -138,6 +140,7 @@ class ContainerRoutes:
         add = router.add
         add("POST", "/containers/create", self.create)
         add("GET", "/containers/json", self.list)
+        add("GET", "/containers/{id}/export", self.export)
         add("GET", "/containers/{id}/changes", self.changes)
         add("POST", "/containers/prune", self.prune)
         add("GET", "/containers/{id}/json", self.inspect)
@@ -188,6 +191,11 @@ class ContainerRoutes:
             for summary, rec in zip(summaries, out, strict=True):
                 summary["SizeRw"], summary["SizeRootFs"] = await self._call(self.backend.sizes, rec)
         return json_response(summaries)
+
+    async def export(self, req: Request) -> Response:
+        chunks = await self._call(self.backend.export, req.path_params["id"])
+
+        return Response(200, [("Content-Type", "application/x-tar")], iterate_in_thread(chunks))
 
     async def changes(self, req: Request) -> Response:
         found = await self._call(self.backend.changes, req.path_params["id"])

@@ -47,14 +47,25 @@ def load(cli: Cli, opts: Namespace, args: list[str]) -> int:
 def save(cli: Cli, opts: Namespace, args: list[str]) -> int:
     if not opts.output and cli.out_is_terminal():
         raise CliError("cowardly refusing to save to a terminal. Use the -o flag or redirect")
-    chunks = cli.client().save(list(args))
-    if not opts.output:
+    _write_tar(cli, cli.client().save(list(args)), opts.output, "failed to save image")
+    return 0
+
+
+def export(cli: Cli, opts: Namespace, args: list[str]) -> int:
+    if not opts.output and cli.out_is_terminal():
+        raise CliError("cowardly refusing to save to a terminal. Use the -o flag or redirect")
+    _write_tar(cli, cli.client().export(args[0]), opts.output, "failed to export container")
+    return 0
+
+
+def _write_tar(cli: Cli, chunks: Iterator[bytes], output: str, failure: str) -> None:
+    if not output:
         for chunk in chunks:
             cli.out_bytes.write(chunk)
         cli.out_bytes.flush()
-        return 0
+        return
     # Write next to the target and rename, so a failed save leaves no truncated tarball.
-    target = opts.output
+    target = output
     tmp = f"{target}.{os.getpid()}.tmp"
     try:
         with open(tmp, "wb") as f:
@@ -62,11 +73,10 @@ def save(cli: Cli, opts: Namespace, args: list[str]) -> int:
                 f.write(chunk)
         os.replace(tmp, target)
     except OSError as exc:
-        raise CliError(f"failed to save image: {exc}") from exc
+        raise CliError(f"{failure}: {exc}") from exc
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return 0
 
 
 def import_image(cli: Cli, opts: Namespace, args: list[str]) -> int:
@@ -99,4 +109,4 @@ def import_image(cli: Cli, opts: Namespace, args: list[str]) -> int:
     return 0
 
 
-__all__ = ["import_image", "load", "save"]
+__all__ = ["export", "import_image", "load", "save"]

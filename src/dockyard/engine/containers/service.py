@@ -18,6 +18,7 @@ import secrets
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -27,6 +28,7 @@ from typing import Any
 
 from dockyard import detachkeys
 from dockyard.archive.changes import overlay_changes, tree_changes
+from dockyard.archive.diff import iter_tar_from_dir
 from dockyard.archive.securejoin import secure_join
 from dockyard.engine.containers import health, resources, top
 from dockyard.engine.containers.names import generate_name, validate_name
@@ -74,6 +76,23 @@ from dockyard.store.mount import Mount, mount_all, unmount
 from dockyard.volume.local import ANONYMOUS_LABEL, DRIVER, LocalVolumes
 
 logger = logging.getLogger(__name__)
+
+# dockerd's init layer: made in every container where the image has nothing there
+INIT_LAYER = (("/dev/pts", "dir"), ("/dev/shm", "dir"), ("/proc", "dir"), ("/sys", "dir"), ("/.dockerenv", "file"),
+              ("/etc/resolv.conf", "file"), ("/etc/hosts", "file"), ("/etc/hostname", "file"),
+              ("/dev/console", "file"), ("/etc/mtab", "/proc/mounts"))
+
+
+def _make_missing(path: str, kind: str) -> None:
+    if os.path.lexists(path):
+        return
+    os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+    if kind == "dir":
+        os.mkdir(path, 0o755)
+    elif kind == "file":
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o755))
+    else:
+        os.symlink(kind, path)
 
 Publish = Callable[[str, str, str, Mapping[str, str]], object]
 
@@ -246,7 +265,7 @@ class ContainerService:
         merged = merge_image_defaults({**config, "Image": image_ref}, image_config.config)
         volumes: dict[str, list[str]] = {}
         try:
-            self._setup_working_dir(cid, key, str(merged.get("WorkingDir") or ""))
+            self._prepare_rootfs(cid, key, str(merged.get("WorkingDir") or ""))
             volumes = self._create_volumes(cid, key, options, image_config.config.volumes)
         except BaseException:
             self.images.snapshotter.remove(key)
@@ -319,15 +338,19 @@ class ContainerService:
                     self.volumes.remove(name)
                     self.publish("volume", "destroy", name, {"driver": DRIVER})
 
-    def _setup_working_dir(self, cid: str, key: str, workdir: str) -> None:
-        """dockerd's SetupWorkingDirectory: at create, the working directory is made (root's,
-        0755) in the container's layer, and one that names a file fails the create."""
-        if workdir in ("", "/"):
-            return
+    def _prepare_rootfs(self, cid: str, key: str, workdir: str) -> None:
+        """At create, in the container's layer: what dockerd's init layer has (``/.dockerenv``,
+        mount points, ``/etc/mtab``), where the image lacks it, and the working directory (root's,
+        0755, as dockerd's SetupWorkingDirectory makes it; one that names a file fails the create)."""
         rootfs = self.paths.bundle(cid) / "rootfs"
         rootfs.mkdir(parents=True, exist_ok=True)
         mount_all(self.images.snapshotter.mounts(key), str(rootfs))
         try:
+            for path, kind in INIT_LAYER:
+                with contextlib.suppress(OSError):  # an image with odd content there: the runtime copes
+                    _make_missing(secure_join(str(rootfs), path), kind)
+            if workdir in ("", "/"):
+                return
             path = secure_join(str(rootfs), workdir)
             try:
                 os.makedirs(path, mode=0o755, exist_ok=True)
@@ -941,6 +964,33 @@ class ContainerService:
         if data:
             data["MergedDir"] = str(self.paths.bundle(rec.id) / "rootfs")
         return data
+
+    def export(self, ref: str) -> Iterator[bytes]:
+        """``docker export``: the container's filesystem as a tar, without what is mounted on it.
+        An overlay snapshot is read through a read-only overlay of all its layers (its upper dir
+        as the top lower one), so a running container's own mount is left alone."""
+        rec = self.get(ref)
+        snapshotter = self.images.snapshotter
+        overlay = next((m for m in snapshotter.mounts(rec.snapshot_key) if m.type == "overlay"), None)
+        if overlay is None:
+            return iter_tar_from_dir(snapshotter.upper_path(rec.snapshot_key), owner_names=True)
+        opts = dict(o.partition("=")[::2] for o in overlay.options)
+        layers = [opts["upperdir"], *(d for d in opts.get("lowerdir", "").split(":") if d)]
+        target = Path(tempfile.mkdtemp(prefix=f"export-{rec.id[:12]}-", dir=self.paths.exec_root))
+        try:
+            Mount("overlay", "overlay", ("ro", "lowerdir=" + ":".join(layers))).mount(str(target))
+        except BaseException:
+            target.rmdir()
+            raise
+        return self._export_chunks(target)
+
+    def _export_chunks(self, mounted: Path) -> Iterator[bytes]:
+        try:
+            yield from iter_tar_from_dir(mounted, owner_names=True)
+        finally:
+            unmount(str(mounted), detach=True)
+            with contextlib.suppress(OSError):
+                mounted.rmdir()
 
     def changes(self, ref: str) -> list[tuple[str, int]]:
         """``docker diff``: (path, kind) of what the container changed in its filesystem."""
