@@ -1,4 +1,4 @@
-"""``docker top``, ``diff``, ``export`` and ``logs --details`` against dockyardd: the docker CLI, docker-py and the API schema."""
+"""``docker top``, ``stats``, ``diff``, ``export`` and ``logs --details`` against dockyardd: the docker CLI, docker-py and the API schema."""
 
 from __future__ import annotations
 
@@ -138,3 +138,29 @@ def test_export_is_the_container_s_filesystem(d: DaemonHandle, tmp_path: Path) -
     assert d.docker("exec", "dr", "cat", "/etc/hostname", timeout=T).stdout.strip() != ""
     assert not [m for m in mount_points_under(d.root) if "export-" in m]
     d.docker("rm", "-f", "-v", "de", "dr", timeout=T)
+
+
+def test_stats_of_a_busy_and_a_stopped_container(d: DaemonHandle) -> None:
+    d.docker("run", "-d", "--name", "busy", "--pids-limit", "50", "-m", "64m", "busybox", "sh", "-c",
+             "while :; do :; done", timeout=T)
+    d.docker("create", "--name", "idle", "busybox", "true", timeout=T)
+    out = d.docker("stats", "--no-stream", "--format", "{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}", "busy",
+                   "idle", timeout=T).stdout.splitlines()
+    name, cpu, used, _, limit, pids = out[0].split()
+    assert name == "busy" and float(cpu.rstrip("%")) > 30 and limit == "64MiB" and pids == "1"
+    assert out[1] == "idle 0.00% 0B / 0B 0"
+    one = request(d.socket, "GET", "/containers/busy/stats?stream=false&one-shot=true").json()
+    validate_path_response("get", "/containers/{id}/stats", 200, one)
+    assert one["pids_stats"] == {"current": 1, "limit": 50} and one["memory_stats"]["limit"] == 64 * 1024 * 1024
+    assert one["name"] == "/busy" and "eth0" in one["networks"] and one["precpu_stats"]["cpu_usage"]["total_usage"] == 0
+    own = d.dockyard("stats", "--no-stream", "busy", timeout=T).stdout.decode().splitlines()
+    assert own[0].split()[:4] == ["CONTAINER", "ID", "NAME", "CPU"] and " busy " in own[1]
+    client = docker.DockerClient(base_url=f"unix://{d.socket}")
+    try:
+        stream = client.containers.get("busy").stats(decode=True)
+        first, second = next(stream), next(stream)
+        assert second["precpu_stats"]["cpu_usage"]["total_usage"] == first["cpu_stats"]["cpu_usage"]["total_usage"]
+        assert second["cpu_stats"]["cpu_usage"]["total_usage"] > first["cpu_stats"]["cpu_usage"]["total_usage"]
+    finally:
+        client.close()
+    d.docker("rm", "-f", "busy", "idle", timeout=T)

@@ -10,11 +10,13 @@ from typing import Any
 from dockyard.engine.containers.record import ContainerRecord
 from dockyard.engine.containers.service import ExecRecord
 from dockyard.engine.containers.state import status_text
+from dockyard.engine.containers.stats import BlkioEntry, CpuSample, StatsSample
 from dockyard.engine.spec.defaults import MASKED_PATHS, READONLY_PATHS
 from dockyard.engine.spec.model import MountType
 from dockyard.engine.spec.wire import from_docker_json
 from dockyard.errors import DockyardError
 from dockyard.oci.image import format_rfc3339
+from dockyard.shim.logrotate import format_time
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -227,3 +229,65 @@ def exec_inspect(ex: ExecRecord) -> dict[str, Any]:
         "OpenStdin": ex.stdin, "OpenStderr": ex.stderr, "OpenStdout": ex.stdout, "CanRemove": False,
         "ContainerID": ex.container_id, "DetachKeys": ex.detach_keys, "Pid": ex.pid,
     }
+
+
+def _stats_time(ns: int) -> str:
+    return format_time(ns) if ns else ZERO_TIME
+
+
+def _blkio(entries: tuple[BlkioEntry, ...]) -> list[dict[str, Any]]:
+    return [{"major": e.major, "minor": e.minor, "op": e.op, "value": e.value} for e in entries]
+
+
+def _cpu_stats(cpu: CpuSample) -> dict[str, Any]:
+    usage: dict[str, Any] = {"total_usage": cpu.total}
+    if cpu.per_cpu:
+        usage["percpu_usage"] = list(cpu.per_cpu)
+    usage["usage_in_kernelmode"] = cpu.kernel
+    usage["usage_in_usermode"] = cpu.user
+    out: dict[str, Any] = {"cpu_usage": usage}
+    if cpu.system_total:
+        out["system_cpu_usage"] = cpu.system_total
+    if cpu.online_cpus:
+        out["online_cpus"] = cpu.online_cpus
+    out["throttling_data"] = {"periods": cpu.periods, "throttled_periods": cpu.throttled_periods,
+                              "throttled_time": cpu.throttled_time}
+    return out
+
+
+def container_stats(rec: ContainerRecord, cur: StatsSample | None, pre: StatsSample | None) -> dict[str, Any]:
+    """One ``/containers/{id}/stats`` object as dockerd (cgroup v1 or v2) sends it; a container
+    that is not running gets dockerd's empty one."""
+    if cur is None:
+        return {"read": ZERO_TIME, "preread": ZERO_TIME, "pids_stats": {},
+                "blkio_stats": {k: None for k in _BLKIO_KEYS}, "num_procs": 0, "storage_stats": {},
+                "cpu_stats": {"cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
+                              "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}},
+                "precpu_stats": {"cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
+                                 "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}},
+                "memory_stats": {}, "name": "/" + rec.name, "id": rec.id}
+    pids: dict[str, Any] = {"current": cur.pids_current}
+    if cur.pids_limit is not None:
+        pids["limit"] = cur.pids_limit
+    blkio: dict[str, Any] = dict.fromkeys(_BLKIO_KEYS, [])
+    blkio["io_service_bytes_recursive"] = _blkio(cur.io_service_bytes)
+    blkio["io_serviced_recursive"] = _blkio(cur.io_serviced)
+    memory: dict[str, Any] = {"usage": cur.memory_usage}
+    if cur.memory_max_usage is not None:
+        memory["max_usage"] = cur.memory_max_usage
+    memory["stats"] = dict(cur.memory_stat)
+    memory["limit"] = cur.memory_limit
+    out: dict[str, Any] = {
+        "read": _stats_time(cur.read_ns), "preread": _stats_time(pre.read_ns if pre else 0),
+        "pids_stats": pids, "blkio_stats": blkio, "num_procs": 0, "storage_stats": {},
+        "cpu_stats": _cpu_stats(cur.cpu), "precpu_stats": _cpu_stats(pre.cpu if pre else CpuSample()),
+        "memory_stats": memory, "name": "/" + rec.name, "id": rec.id,
+    }
+    if cur.networks is not None:
+        out["networks"] = cur.networks
+    return out
+
+
+_BLKIO_KEYS = ("io_service_bytes_recursive", "io_serviced_recursive", "io_queue_recursive",
+               "io_service_time_recursive", "io_wait_time_recursive", "io_merged_recursive", "io_time_recursive",
+               "sectors_recursive")

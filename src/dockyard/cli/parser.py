@@ -117,6 +117,13 @@ def _save_flags(p: _Parser) -> None:
     p.add_argument("--platform", default="", help="Save only the given platform variant")
 
 
+def _stats_flags(p: _Parser) -> None:
+    add_bool(p, "-a", "--all", help="Show all containers (default shows just running)")
+    _format_flag(p)
+    add_bool(p, "--no-stream", help="Disable streaming stats and only pull the first result")
+    add_bool(p, "--no-trunc", help="Do not truncate output")
+
+
 def _export_flags(p: _Parser) -> None:
     p.add_argument("-o", "--output", default="", help="Write to a file, instead of STDOUT")
 
@@ -415,6 +422,8 @@ TOP = Command("CONTAINER [ps OPTIONS]", "Display the running processes of a cont
               1, None, interspersed=False)
 EXPORT = Command("[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive",
                  M + "transfer:export", _export_flags, 1, 1)
+STATS = Command("[OPTIONS] [CONTAINER...]", "Display a live stream of container(s) resource usage statistics",
+                M + "stats:stats", _stats_flags, 0, None)
 DIFF = Command("CONTAINER", "Inspect changes to files or directories on a container's filesystem", C + "diff",
                _no_flags, 1, 1)
 
@@ -433,6 +442,7 @@ TOP_LEVEL: dict[str, Command] = {
     "rm": CONTAINER_RM,
     "run": RUN,
     "start": START,
+    "stats": STATS,
     "stop": STOP,
     "top": TOP,
     "unpause": UNPAUSE,
@@ -477,6 +487,7 @@ MANAGEMENT: dict[str, tuple[str, dict[str, Command]]] = {
             "remove": CONTAINER_RM,
             "run": RUN,
             "start": START,
+            "stats": STATS,
             "stop": STOP,
             "top": TOP,
             "unpause": UNPAUSE,

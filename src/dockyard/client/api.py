@@ -495,6 +495,13 @@ class DockyardClient:
     def unpause(self, container: str) -> None:
         self.request("POST", f"/containers/{_id(container)}/unpause").read()
 
+    def container_stats(self, container: str, *, one_shot: bool = False) -> JSON:
+        """One sample (``stream=false``); without ``one_shot`` the daemon waits for a second one so
+        that ``precpu_stats`` is filled in."""
+        result: JSON = self._json("GET", f"/containers/{_id(container)}/stats",
+                                  {"stream": False, "one-shot": one_shot or None})
+        return result
+
     def changes(self, container: str) -> list[JSON] | None:
         result: list[JSON] | None = self._json("GET", f"/containers/{_id(container)}/changes")
         return result

@@ -17,6 +17,7 @@ from dockyard.api.router import Router
 from dockyard.engine.bridge import iterate_in_thread
 from dockyard.engine.containers.record import ContainerRecord
 from dockyard.engine.containers.service import ExecRecord, NotModified
+from dockyard.engine.containers.stats import StatsSample
 from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound
 from dockyard.http.server import Request, Response
 from dockyard.shim.logfile import LogEntry
@@ -54,9 +55,11 @@ class ContainerBackend(Protocol):
     def exec_when_done(self, exec_id: str, callback: Callable[[], None]) -> None: ...
     def changes(self, ref: str) -> list[tuple[str, int]]: ...
     def export(self, ref: str) -> Iterator[bytes]: ...
+    def stats(self, ref: str) -> tuple[ContainerRecord, StatsSample | None]: ...
     def exec_resize(self, exec_id: str, height: int, width: int) -> None: ...
 
 
+STATS_INTERVAL = 1.0  # seconds between two samples, as dockerd's collector
 EXIT_CODE_GRACE = 5.0  # seconds an exec's exit code may take to arrive after its output ends
 
 
@@ -140,6 +143,7 @@ class ContainerRoutes:
         add = router.add
         add("POST", "/containers/create", self.create)
         add("GET", "/containers/json", self.list)
+        add("GET", "/containers/{id}/stats", self.stats)
         add("GET", "/containers/{id}/export", self.export)
         add("GET", "/containers/{id}/changes", self.changes)
         add("POST", "/containers/prune", self.prune)
@@ -191,6 +195,30 @@ class ContainerRoutes:
             for summary, rec in zip(summaries, out, strict=True):
                 summary["SizeRw"], summary["SizeRootFs"] = await self._call(self.backend.sizes, rec)
         return json_response(summaries)
+
+    async def stats(self, req: Request) -> Response:
+        ref = req.path_params["id"]
+        rec, first = await self._call(self.backend.stats, ref)
+        if not params.flag(req, "stream", True):
+            if params.flag(req, "one-shot") or first is None:
+                return json_response(container_wire.container_stats(rec, first, None))
+            await asyncio.sleep(STATS_INTERVAL)  # dockerd's second sample, for the CPU percentage
+            rec, second = await self._call(self.backend.stats, ref)
+            return json_response(container_wire.container_stats(rec, second, first))
+
+        async def samples() -> AsyncIterator[bytes]:
+            nonlocal rec
+            previous, current = None, first
+            while True:
+                yield json.dumps(container_wire.container_stats(rec, current, previous)).encode() + b"\n"
+                await asyncio.sleep(STATS_INTERVAL)
+                try:
+                    rec, sample = await self._call(self.backend.stats, ref)
+                except NotFound:
+                    return  # removed: the stream ends
+                previous, current = current, sample
+
+        return Response(200, [("Content-Type", "application/json")], samples())
 
     async def export(self, req: Request) -> Response:
         chunks = await self._call(self.backend.export, req.path_params["id"])

@@ -30,7 +30,7 @@ from dockyard import detachkeys
 from dockyard.archive.changes import overlay_changes, tree_changes
 from dockyard.archive.diff import iter_tar_from_dir
 from dockyard.archive.securejoin import secure_join
-from dockyard.engine.containers import health, resources, top
+from dockyard.engine.containers import health, resources, stats, top
 from dockyard.engine.containers.names import generate_name, validate_name
 from dockyard.engine.containers.networking import BridgeNetwork
 from dockyard.engine.containers.record import ContainerRecord, NetworkAttachment
@@ -964,6 +964,14 @@ class ContainerService:
         if data:
             data["MergedDir"] = str(self.paths.bundle(rec.id) / "rootfs")
         return data
+
+    def stats(self, ref: str) -> tuple[ContainerRecord, stats.StatsSample | None]:
+        """The container and a sample of its resource use (None when it is not running)."""
+        rec = self.get(ref)
+        if not rec.state.running or rec.state.pid <= 0:
+            return rec, None
+        mode = str(rec.host_config.get("NetworkMode") or "default")
+        return rec, stats.sample(rec.state.pid, network=mode not in ("host",) and not mode.startswith("container:"))
 
     def export(self, ref: str) -> Iterator[bytes]:
         """``docker export``: the container's filesystem as a tar, without what is mounted on it.
