@@ -17,6 +17,7 @@ import posixpath
 import secrets
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import threading
@@ -944,6 +945,12 @@ class ContainerService:
         """``SizeRw`` (what the container wrote) and ``SizeRootFs`` (that plus its image's files)."""
         try:
             written = self.images.snapshotter.usage(rec.snapshot_key).size
+            upper = self.images.snapshotter.upper_path(rec.snapshot_key)
+            for path, _ in INIT_LAYER:  # dockerd keeps these in a layer of their own: not written
+                with contextlib.suppress(OSError):
+                    st = os.lstat(upper / path.lstrip("/"))
+                    if not stat.S_ISDIR(st.st_mode):
+                        written -= st.st_size
         except (DockyardError, OSError):
             written = 0
         try:
