@@ -31,6 +31,7 @@ _RESERVED_XATTRS = ("trusted.overlay.", "user.overlay.")
 class WhiteoutMode(enum.Enum):
     DELETE = "delete"  # apply onto a full tree: whiteouts remove files
     OVERLAY = "overlay"  # apply into an empty overlayfs upper dir: whiteouts become 0:0 char devices
+    NONE = "none"  # not a layer (docker cp): names starting .wh. are plain names
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +62,22 @@ def _rmtree(path: str) -> None:
     shutil.rmtree(path, onerror=retry)
 
 
+class OverwriteRefused(CorruptLayer):
+    """``no_overwrite_dir_non_dir``: an entry would replace a directory with a non-directory, or
+    the other way round."""
+
+    def __init__(self, name: str, directory_replaced: bool) -> None:
+        self.name = name
+        self.directory_replaced = directory_replaced
+        what = "directory" if directory_replaced else "non-directory"
+        super().__init__(f"cannot overwrite {what} {name!r}")
+
+
 class _Applier:
-    def __init__(self, root: str, whiteouts: WhiteoutMode, same_owner: bool) -> None:
+    def __init__(self, root: str, whiteouts: WhiteoutMode, same_owner: bool,
+                 no_overwrite_dir_non_dir: bool = False) -> None:
         self.root = root
+        self.no_overwrite_dir_non_dir = no_overwrite_dir_non_dir
         self.whiteouts = whiteouts
         self.same_owner = same_owner
         self.is_root = os.geteuid() == 0
@@ -130,7 +144,7 @@ class _Applier:
         if not parts:
             return  # the root itself: its metadata belongs to whoever owns the root
         base = parts[-1]
-        if base.startswith(WHITEOUT_PREFIX):
+        if base.startswith(WHITEOUT_PREFIX) and self.whiteouts is not WhiteoutMode.NONE:
             self._whiteout(member, parts[:-1], base)
             return
         if (member.ischr() or member.isblk()) and not self.is_root:
@@ -142,6 +156,9 @@ class _Applier:
             existing: os.stat_result | None = os.lstat(path)
         except FileNotFoundError:
             existing = None
+        if existing is not None and self.no_overwrite_dir_non_dir and \
+                stat.S_ISDIR(existing.st_mode) != member.isdir():
+            raise OverwriteRefused("/".join(parts), directory_replaced=stat.S_ISDIR(existing.st_mode))
 
         if member.isdir():
             if existing is not None and not stat.S_ISDIR(existing.st_mode):
@@ -316,7 +333,7 @@ class _Applier:
 
 def apply_layer(src: BinaryIO, root: str | os.PathLike[str], *,
                 whiteouts: WhiteoutMode = WhiteoutMode.DELETE,
-                same_owner: bool | None = None) -> ApplyResult:
+                same_owner: bool | None = None, no_overwrite_dir_non_dir: bool = False) -> ApplyResult:
     """Unpack the layer read from ``src`` (plain, gzip or zstd) into ``root``.
 
     Reads ``src`` sequentially to its very end and returns the digests of the raw bytes and of
@@ -328,7 +345,7 @@ def apply_layer(src: BinaryIO, root: str | os.PathLike[str], *,
     owner = os.geteuid() == 0 if same_owner is None else same_owner
     raw = HashingReader(src)
     plain = HashingReader(open_decompressed(cast(BinaryIO, raw)))
-    applier = _Applier(base, whiteouts, owner)
+    applier = _Applier(base, whiteouts, owner, no_overwrite_dir_non_dir)
     content_size = 0
     try:
         reader = ForwardReader(plain)
@@ -361,4 +378,4 @@ def apply_layer(src: BinaryIO, root: str | os.PathLike[str], *,
     )
 
 
-__all__ = ["WHITEOUT_OPAQUE", "WHITEOUT_PREFIX", "ApplyResult", "WhiteoutMode", "apply_layer"]
+__all__ = ["WHITEOUT_OPAQUE", "WHITEOUT_PREFIX", "ApplyResult", "OverwriteRefused", "WhiteoutMode", "apply_layer"]

@@ -6,7 +6,7 @@ import os
 import queue
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO, cast
 
 from dockyard.archive.apply import WHITEOUT_OPAQUE, WHITEOUT_PREFIX
@@ -75,14 +75,19 @@ class _QueueWriter:
 
 
 def iter_tar_from_dir(root: PathArg, *, depth: int = 8, owner_names: bool = False) -> Iterator[bytes]:
-    """``write_tar_from_dir`` as chunks, written by a thread at most ``depth`` chunks ahead of the
-    reader; closing the iterator stops the thread."""
+    """``write_tar_from_dir`` as chunks (see ``iter_writer_chunks``)."""
+    return iter_writer_chunks(lambda out: write_tar_from_dir(root, out, owner_names=owner_names), depth=depth)
+
+
+def iter_writer_chunks(write: Callable[[BinaryIO], object], *, depth: int = 8) -> Iterator[bytes]:
+    """What ``write(out)`` writes, as chunks: it runs in a thread at most ``depth`` chunks ahead of
+    the reader; closing the iterator stops the thread."""
     chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
     def produce() -> None:
         try:
-            write_tar_from_dir(root, cast(BinaryIO, _QueueWriter(chunks, stop)), owner_names=owner_names)
+            write(cast(BinaryIO, _QueueWriter(chunks, stop)))
             end: BaseException | None = None
         except _Stopped:
             return
@@ -208,4 +213,4 @@ def write_layer_from_trees(lower: PathArg | None, upper: PathArg, out: BinaryIO,
     return writer.finish()
 
 
-__all__ = ["DiffResult", "iter_tar_from_dir", "write_layer_from_overlay_upper", "write_layer_from_trees", "write_tar_from_dir"]
+__all__ = ["DiffResult", "iter_tar_from_dir", "iter_writer_chunks", "write_layer_from_overlay_upper", "write_layer_from_trees", "write_tar_from_dir"]

@@ -117,6 +117,12 @@ def _save_flags(p: _Parser) -> None:
     p.add_argument("--platform", default="", help="Save only the given platform variant")
 
 
+def _cp_flags(p: _Parser) -> None:
+    add_bool(p, "-a", "--archive", help="Archive mode (copy all uid/gid information)")
+    add_bool(p, "-L", "--follow-link", help="Always follow symbol link in SRC_PATH")
+    add_bool(p, "-q", "--quiet", help="Suppress progress output during copy")
+
+
 def _stats_flags(p: _Parser) -> None:
     add_bool(p, "-a", "--all", help="Show all containers (default shows just running)")
     _format_flag(p)
@@ -422,6 +428,8 @@ TOP = Command("CONTAINER [ps OPTIONS]", "Display the running processes of a cont
               1, None, interspersed=False)
 EXPORT = Command("[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive",
                  M + "transfer:export", _export_flags, 1, 1)
+CP = Command("[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tdockyard cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+             "Copy files/folders between a container and the local filesystem", M + "cp:cp", _cp_flags, 2, 2)
 STATS = Command("[OPTIONS] [CONTAINER...]", "Display a live stream of container(s) resource usage statistics",
                 M + "stats:stats", _stats_flags, 0, None)
 DIFF = Command("CONTAINER", "Inspect changes to files or directories on a container's filesystem", C + "diff",
@@ -429,6 +437,7 @@ DIFF = Command("CONTAINER", "Inspect changes to files or directories on a contai
 
 TOP_LEVEL: dict[str, Command] = {
     "attach": ATTACH,
+    "cp": CP,
     "create": CREATE,
     "diff": DIFF,
     "exec": EXEC,
@@ -472,6 +481,7 @@ MANAGEMENT: dict[str, tuple[str, dict[str, Command]]] = {
             "attach": ATTACH,
             "create": CREATE,
             "exec": EXEC,
+            "cp": CP,
             "diff": DIFF,
             "export": EXPORT,
             "inspect": CONTAINER_INSPECT,

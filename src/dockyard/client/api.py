@@ -495,6 +495,21 @@ class DockyardClient:
     def unpause(self, container: str) -> None:
         self.request("POST", f"/containers/{_id(container)}/unpause").read()
 
+    def archive_stat(self, container: str, path: str) -> str | None:
+        """``HEAD /containers/{id}/archive``: the base64 JSON stat header of ``path``."""
+        resp = self.request("HEAD", f"/containers/{_id(container)}/archive", {"path": path})
+        resp.read()
+        return resp.headers.get("x-docker-container-path-stat")
+
+    def archive_get(self, container: str, path: str) -> tuple[str | None, Iterator[bytes]]:
+        resp = self.request("GET", f"/containers/{_id(container)}/archive", {"path": path})
+        return resp.headers.get("x-docker-container-path-stat"), resp.iter_bytes()
+
+    def archive_put(self, container: str, path: str, tar: BinaryIO, *, copy_owner: bool = False) -> None:
+        self.request("PUT", f"/containers/{_id(container)}/archive",
+                     {"path": path, "noOverwriteDirNonDir": True, "copyUIDGID": copy_owner or None},
+                     body=tar.read(), headers={"Content-Type": "application/x-tar"}).read()
+
     def container_stats(self, container: str, *, one_shot: bool = False) -> JSON:
         """One sample (``stream=false``); without ``one_shot`` the daemon waits for a second one so
         that ``precpu_stats`` is filled in."""

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol, cast
 
 from dockyard import detachkeys
 from dockyard.api import container_filters, container_wire, log_stream, params
 from dockyard.api.responses import empty, json_response
 from dockyard.api.router import Router
-from dockyard.engine.bridge import iterate_in_thread
+from dockyard.engine.bridge import consume_in_thread, iterate_in_thread
+from dockyard.engine.containers.archive import PathStat
 from dockyard.engine.containers.record import ContainerRecord
 from dockyard.engine.containers.service import ExecRecord, NotModified
 from dockyard.engine.containers.stats import StatsSample
 from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound
 from dockyard.http.server import Request, Response
-from dockyard.shim.logfile import LogEntry
+from dockyard.shim.logfile import LogEntry, format_time
 from dockyard.shim.stdcopy import encode
 
 
@@ -56,9 +58,14 @@ class ContainerBackend(Protocol):
     def changes(self, ref: str) -> list[tuple[str, int]]: ...
     def export(self, ref: str) -> Iterator[bytes]: ...
     def stats(self, ref: str) -> tuple[ContainerRecord, StatsSample | None]: ...
+    def archive_stat(self, ref: str, path: str) -> PathStat: ...
+    def archive_get(self, ref: str, path: str) -> tuple[PathStat, Iterator[bytes]]: ...
+    def archive_put(self, ref: str, path: str, tar: BinaryIO, *, copy_owner: bool,
+                    no_overwrite_dir_non_dir: bool) -> None: ...
     def exec_resize(self, exec_id: str, height: int, width: int) -> None: ...
 
 
+PATH_STAT_HEADER = "X-Docker-Container-Path-Stat"
 STATS_INTERVAL = 1.0  # seconds between two samples, as dockerd's collector
 EXIT_CODE_GRACE = 5.0  # seconds an exec's exit code may take to arrive after its output ends
 
@@ -134,6 +141,20 @@ async def splice(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, ini
     return detached
 
 
+def _archive_path(req: Request) -> str:
+    path = req.query_value("path") or ""
+    if not path:
+        raise InvalidArgument("bad parameter: path cannot be empty")
+    return path
+
+
+def _path_stat(info: PathStat) -> str:
+    """The header's value: the stat as JSON, base64 encoded (dockerd's ContainerPathStat)."""
+    body = {"name": info.name, "size": info.size, "mode": info.mode, "mtime": format_time(info.mtime_ns),
+            "linkTarget": info.link_target}
+    return base64.b64encode(json.dumps(body, separators=(",", ":")).encode()).decode()
+
+
 class ContainerRoutes:
     def __init__(self, backend: ContainerBackend, *, graph_driver: str) -> None:
         self.backend = backend
@@ -143,6 +164,9 @@ class ContainerRoutes:
         add = router.add
         add("POST", "/containers/create", self.create)
         add("GET", "/containers/json", self.list)
+        add("HEAD", "/containers/{id}/archive", self.archive_head)
+        add("GET", "/containers/{id}/archive", self.archive_get)
+        add("PUT", "/containers/{id}/archive", self.archive_put)
         add("GET", "/containers/{id}/stats", self.stats)
         add("GET", "/containers/{id}/export", self.export)
         add("GET", "/containers/{id}/changes", self.changes)
@@ -195,6 +219,23 @@ class ContainerRoutes:
             for summary, rec in zip(summaries, out, strict=True):
                 summary["SizeRw"], summary["SizeRootFs"] = await self._call(self.backend.sizes, rec)
         return json_response(summaries)
+
+    async def archive_head(self, req: Request) -> Response:
+        info = await self._call(self.backend.archive_stat, req.path_params["id"], _archive_path(req))
+        return Response(200, [(PATH_STAT_HEADER, _path_stat(info))], b"")
+
+    async def archive_get(self, req: Request) -> Response:
+        info, chunks = await self._call(self.backend.archive_get, req.path_params["id"], _archive_path(req))
+        return Response(200, [("Content-Type", "application/x-tar"), (PATH_STAT_HEADER, _path_stat(info))],
+                        iterate_in_thread(chunks))
+
+    async def archive_put(self, req: Request) -> Response:
+        ref, path = req.path_params["id"], _archive_path(req)
+        copy_owner = params.flag(req, "copyUIDGID")
+        no_overwrite = params.flag(req, "noOverwriteDirNonDir")
+        await consume_in_thread(req.body_chunks(), lambda reader: self.backend.archive_put(
+            ref, path, cast(BinaryIO, reader), copy_owner=copy_owner, no_overwrite_dir_non_dir=no_overwrite))
+        return Response(200, [], b"")
 
     async def stats(self, req: Request) -> Response:
         ref = req.path_params["id"]

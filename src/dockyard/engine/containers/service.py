@@ -25,13 +25,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from dockyard import detachkeys
 from dockyard.archive.changes import overlay_changes, tree_changes
 from dockyard.archive.diff import iter_tar_from_dir
 from dockyard.archive.securejoin import secure_join
 from dockyard.engine.containers import health, resources, stats, top
+from dockyard.engine.containers.archive import ContainerFS, PathStat
 from dockyard.engine.containers.names import generate_name, validate_name
 from dockyard.engine.containers.networking import BridgeNetwork
 from dockyard.engine.containers.record import ContainerRecord, NetworkAttachment
@@ -61,6 +62,7 @@ from dockyard.errors import (
     InvalidArgument,
     NotFound,
     NotImplemented_,
+    PermissionDenied,
     Unavailable,
 )
 from dockyard.image.service import ImageService
@@ -186,6 +188,7 @@ class ContainerService:
         self._exec_done_callbacks: dict[str, list[Callable[[], None]]] = {}  # by exec ID, while it runs
         self._health: dict[str, health.HealthMonitor] = {}  # by container ID, while it runs
         self._removing: set[str] = set()
+        self._copy_freezes: dict[str, int] = {}  # containers frozen for docker cp: how many copies
         self._pending: dict[str, list[_PendingAttach]] = {}
         self._restarts: dict[str, RestartManager] = {}
         self._closing = False
@@ -971,6 +974,94 @@ class ContainerService:
         if data:
             data["MergedDir"] = str(self.paths.bundle(rec.id) / "rootfs")
         return data
+
+    # ---- files (docker cp) ----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _files(self, ref: str) -> Iterator[ContainerFS]:
+        """The container's filesystem with what is mounted into it, frozen while it runs (dockerd
+        does so too, so that no symlink can be swapped in while we follow paths)."""
+        rec = self.get(ref)
+        container_dir = self.paths.container_dir(rec.id)
+        mounts = [(dest, source) for dest, (_, source) in rec.volumes.items()]
+        try:
+            host = from_docker_json(rec.config, rec.host_config, {}).host
+            mounts += [(m.target, m.source) for m in (*host.binds, *host.mounts) if m.type is MountType.BIND]
+        except DockyardError:
+            pass
+        mounts += [(f"/etc/{name}", str(container_dir / name)) for name in ("hosts", "hostname", "resolv.conf")
+                   if (container_dir / name).exists()]
+        frozen = False
+        temporary: Path | None = None
+        try:
+            if rec.state.running:
+                rootfs = self.paths.bundle(rec.id) / "rootfs"
+                if rec.state.status == "running":
+                    self._freeze(rec.id)
+                    frozen = True
+            else:
+                temporary = Path(tempfile.mkdtemp(prefix=f"cp-{rec.id[:12]}-", dir=self.paths.exec_root))
+                mount_all(self.images.snapshotter.mounts(rec.snapshot_key), str(temporary))
+                rootfs = temporary
+            yield ContainerFS(str(rootfs), mounts)
+        finally:
+            if frozen:
+                self._thaw(rec.id)
+            if temporary is not None:
+                unmount(str(temporary), detach=True)
+                with contextlib.suppress(OSError):
+                    temporary.rmdir()
+
+    def _freeze(self, cid: str) -> None:
+        """Freeze for a copy; copies at the same time share one freeze."""
+        with self._lock:
+            count = self._copy_freezes.get(cid, 0)
+            if count == 0:
+                self._runtime_call("pause", cid)
+            self._copy_freezes[cid] = count + 1
+
+    def _thaw(self, cid: str) -> None:
+        with self._lock:
+            count = self._copy_freezes.pop(cid, 1) - 1
+            if count:
+                self._copy_freezes[cid] = count
+                return
+            with contextlib.suppress(DockyardError):
+                self._runtime_call("resume", cid)
+
+    def archive_stat(self, ref: str, path: str) -> PathStat:
+        with self._files(ref) as fs:
+            return fs.stat(path, ref)
+
+    def archive_get(self, ref: str, path: str) -> tuple[PathStat, Iterator[bytes]]:
+        """The stat of ``path`` and its tar; the container stays frozen until the tar is read."""
+        files = self._files(ref)
+        fs = files.__enter__()
+        try:
+            info, chunks = fs.read_tar(path, ref)
+        except BaseException as exc:
+            files.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+
+        def stream() -> Iterator[bytes]:
+            try:
+                yield from chunks
+            finally:
+                files.__exit__(None, None, None)
+
+        return info, stream()
+
+    def archive_put(self, ref: str, path: str, tar: BinaryIO, *, copy_owner: bool,
+                    no_overwrite_dir_non_dir: bool) -> None:
+        rec = self.get(ref)
+        if rec.host_config.get("ReadonlyRootfs") and not self._under_writable_mount(rec, path):
+            raise PermissionDenied("container rootfs is marked read-only")
+        with self._files(ref) as fs:
+            fs.write_tar(path, ref, tar, copy_owner=copy_owner, no_overwrite_dir_non_dir=no_overwrite_dir_non_dir)
+
+    def _under_writable_mount(self, rec: ContainerRecord, path: str) -> bool:
+        clean = posixpath.normpath("/" + path)
+        return any(clean == dest or clean.startswith(dest.rstrip("/") + "/") for dest in rec.volumes)
 
     def stats(self, ref: str) -> tuple[ContainerRecord, stats.StatsSample | None]:
         """The container and a sample of its resource use (None when it is not running)."""
