@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from pathlib import Path
 from urllib.parse import quote
 
 import docker
@@ -177,3 +178,25 @@ def test_container_prune_filters_and_reclaimed_space(d: DaemonHandle) -> None:
     assert d.docker("container", "prune", "-f", timeout=T).stdout.endswith("Total reclaimed space: 10B\n")
     assert d.docker("ps", "-aq", "--no-trunc", timeout=T).stdout.split() == [running]
     d.docker("rm", "-f", "pr", timeout=T)
+
+
+def test_volumes_from_another_container(d: DaemonHandle, tmp_path: Path) -> None:
+    d.docker("run", "-d", "--name", "vsrc", "-v", "vfv:/vol", "-v", f"{tmp_path}:/hostdir:ro", "-v", "/anon",
+             "busybox", "sh", "-c", "echo v > /vol/inv; sleep 1000", timeout=T)
+    d.docker("exec", "vsrc", "sh", "-c", "while [ ! -e /vol/inv ]; do sleep 0.05; done", timeout=T)
+    ro = d.docker("run", "--name", "vro", "--volumes-from", "vsrc:ro", "busybox", "sh", "-c",
+                  "cat /vol/inv; test -d /anon && test -d /hostdir; touch /vol/x", check=False, timeout=T)
+    assert ro.stdout == "v\n" and "Read-only file system" in ro.stderr
+    mounts = {m["Destination"]: m for m in json.loads(d.docker("inspect", "-f", "{{json .Mounts}}", "vro",
+                                                               timeout=T).stdout)}
+    assert set(mounts) == {"/vol", "/anon", "/hostdir"} and not any(m["RW"] for m in mounts.values())
+    assert mounts["/vol"]["Name"] == "vfv" and mounts["/hostdir"]["Type"] == "bind"
+    d.docker("run", "--rm", "--volumes-from", "vsrc", "busybox", "touch", "/vol/y", timeout=T)  # writable as there
+    assert (d.data_root / "volumes" / "vfv" / "_data" / "y").exists()
+    assert d.docker("ps", "-a", "-q", "--filter", "volume=vfv", timeout=T).stdout.count("\n") == 2
+    for bad, message in (("nope", "No such container: nope"), ("vsrc:xx", "invalid mode for volumes-from: xx")):
+        proc = d.docker("run", "--rm", "--volumes-from", bad, "busybox", "true", check=False, timeout=T)
+        assert proc.returncode == 125 and message in proc.stderr and "Unable to find image" not in proc.stderr
+    busy = d.docker("volume", "rm", "vfv", check=False, timeout=T)
+    assert busy.returncode == 1 and "volume is in use" in busy.stderr
+    d.docker("rm", "-f", "-v", "vsrc", "vro", timeout=T)

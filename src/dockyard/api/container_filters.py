@@ -254,6 +254,9 @@ def _mounts(rec: ContainerRecord) -> tuple[set[str], set[str]]:
     for target, (name, _) in rec.volumes.items():  # anonymous ones too, by their generated names
         destinations.add(target)
         names.add(name)
+    for target, (_, name, source, _) in rec.inherited_mounts.items():
+        destinations.add(target)
+        names.add(name or source)
     host = rec.host_config
     for bind in host.get("Binds") or []:
         try:

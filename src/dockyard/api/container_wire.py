@@ -72,7 +72,7 @@ def _ports(rec: ContainerRecord) -> dict[str, Any]:
 def _mounts(rec: ContainerRecord) -> list[dict[str, Any]]:
     """``Mounts``: the binds and tmpfs mounts of -v and --mount, as dockerd's MountPoints."""
     hc = rec.host_config
-    if not (hc.get("Binds") or hc.get("Mounts") or rec.volumes):
+    if not (hc.get("Binds") or hc.get("Mounts") or rec.volumes or rec.inherited_mounts):
         return []  # nothing to show: skip parsing the whole create request again (every inspect)
     try:
         host = from_docker_json(rec.config, rec.host_config, {}).host
@@ -101,6 +101,13 @@ def _mounts(rec: ContainerRecord) -> list[dict[str, Any]]:
         if dest not in shown:
             out.append({"Type": "volume", "Name": name, "Source": source, "Destination": dest, "Driver": "local",
                         "Mode": "", "RW": True, "Propagation": ""})
+    for dest, (kind, name, source, writable) in sorted(rec.inherited_mounts.items()):  # --volumes-from
+        if kind == "volume":
+            out.append({"Type": "volume", "Name": name, "Source": source, "Destination": dest, "Driver": "local",
+                        "Mode": "", "RW": bool(writable), "Propagation": ""})
+        else:
+            out.append({"Type": "bind", "Source": source, "Destination": dest, "Mode": "", "RW": bool(writable),
+                        "Propagation": "rprivate"})
     return out
 
 

@@ -45,6 +45,8 @@ class ContainerRecord:
     hostname: str = ""
     # volume mount points: destination -> [volume name, its directory on the host]
     volumes: dict[str, list[str]] = field(default_factory=dict)
+    # --volumes-from: destination -> ["volume" or "bind", volume name or "", host directory, writable]
+    inherited_mounts: dict[str, list[Any]] = field(default_factory=dict)
 
     def with_state(self, **changes: Any) -> ContainerRecord:
         return replace(self, state=replace(self.state, **changes))

@@ -86,6 +86,15 @@ INIT_LAYER = (("/dev/pts", "dir"), ("/dev/shm", "dir"), ("/proc", "dir"), ("/sys
               ("/dev/console", "file"), ("/etc/mtab", "/proc/mounts"))
 
 
+def _with_inherited_mounts(options: CreateOptions, rec: ContainerRecord) -> CreateOptions:
+    """The start's options with ``--volumes-from``'s mounts added as binds of their directories."""
+    if not rec.inherited_mounts:
+        return options
+    extra = tuple(MountSpec(MountType.BIND, dest, source, read_only=not writable)
+                  for dest, (_, _, source, writable) in sorted(rec.inherited_mounts.items()))
+    return dataclasses.replace(options, host=dataclasses.replace(options.host, mounts=options.host.mounts + extra))
+
+
 def _make_missing(path: str, kind: str) -> None:
     if os.path.lexists(path):
         return
@@ -268,9 +277,15 @@ class ContainerService:
         cmd = command_of(options, image_config.config)
         merged = merge_image_defaults({**config, "Image": image_ref}, image_config.config)
         volumes: dict[str, list[str]] = {}
+        inherited: dict[str, list[Any]] = {}
         try:
             self._prepare_rootfs(cid, key, str(merged.get("WorkingDir") or ""))
-            volumes = self._create_volumes(cid, key, options, image_config.config.volumes)
+            volumes = self._create_volumes(cid, options, image_config.config.volumes)
+            inherited = self._volumes_from(list((request.get("HostConfig") or {}).get("VolumesFrom") or []),
+                                           options, volumes)
+            self.metadata.set_refs("container", cid, [
+                ("snapshot", key), *(("volume", name) for name, _ in volumes.values()),
+                *(("volume", m[1]) for m in inherited.values() if m[0] == "volume")])
         except BaseException:
             self.images.snapshotter.remove(key)
             self.metadata.delete_refs("container", cid)
@@ -287,7 +302,7 @@ class ContainerService:
             id=cid, name=name, created=time.time(), image=image_ref, image_id=image.id, request=stored,
             path=cmd[0] if cmd else "", args=tuple(cmd[1:]), snapshot_key=key,
             log_path=log_path_for(container_dir, cid, options.host.log_config.type),
-            hostname=options.config.hostname or cid[:12], volumes=volumes,
+            hostname=options.config.hostname or cid[:12], volumes=volumes, inherited_mounts=inherited,
         )
         with self._lock:
             try:
@@ -302,11 +317,11 @@ class ContainerService:
         self._event("create", rec)
         return cid, warnings
 
-    def _create_volumes(self, cid: str, snapshot_key: str, options: CreateOptions,
+    def _create_volumes(self, cid: str, options: CreateOptions,
                         image_volumes: Iterable[str]) -> dict[str, list[str]]:
         """The volumes of ``-v``/``--mount`` (a named one is made on first use, an unnamed one is
-        anonymous) and an anonymous one for each image or config volume nothing else covers;
-        recorded as the container's. Returns destination -> [name, host directory]."""
+        anonymous) and an anonymous one for each image or config volume nothing else covers.
+        Returns destination -> [name, host directory]."""
         out: dict[str, list[str]] = {}
         host = options.host
         covered = {posixpath.normpath(m.target) for m in (*host.binds, *host.mounts)}
@@ -330,8 +345,41 @@ class ContainerService:
         except BaseException:
             self._remove_anonymous_volumes(out)
             raise
-        self.metadata.set_refs("container", cid, [("snapshot", snapshot_key),
-                                                  *(("volume", name) for name, _ in out.values())])
+        return out
+
+    def _volumes_from(self, sources: list[str], options: CreateOptions,
+                      own: Mapping[str, list[str]]) -> dict[str, list[Any]]:
+        """``--volumes-from c[:ro|:rw]``: the other containers' volumes and binds, at the same
+        places, read-only or writable as asked (as they are there by default), where this container
+        mounts nothing itself."""
+        taken = set(own) | {posixpath.normpath(m.target) for m in (*options.host.binds, *options.host.mounts)}
+        taken.update(posixpath.normpath(d) for d in options.host.tmpfs)
+        out: dict[str, list[Any]] = {}
+        for entry in sources:
+            ref, _, mode = str(entry).partition(":")
+            if mode not in ("", "ro", "rw"):
+                raise InvalidArgument(f"invalid mode for volumes-from: {mode}")
+            try:
+                other = self.get(ref)
+            except NotFound as exc:  # not a 404: clients take that for a missing image and pull
+                raise InvalidArgument(str(exc)) from None
+            found: list[tuple[str, list[Any]]] = []
+            for dest, (name, source) in other.volumes.items():
+                found.append((dest, ["volume", name, source, True]))
+            try:
+                host = from_docker_json(other.config, other.host_config, {}).host
+            except DockyardError:
+                host = None
+            for m in (*host.binds, *host.mounts) if host is not None else ():
+                if m.type is MountType.BIND:
+                    found.append((posixpath.normpath(m.target), ["bind", "", m.source, not m.read_only]))
+                elif m.type is MountType.VOLUME and posixpath.normpath(m.target) in other.volumes:
+                    dest = posixpath.normpath(m.target)
+                    found = [(d, [*v[:3], not m.read_only] if d == dest else v) for d, v in found]
+            found += list(other.inherited_mounts.items())
+            for dest, mount in found:
+                if dest not in taken and dest not in out:
+                    out[dest] = [mount[0], mount[1], mount[2], mode == "rw" or (mode == "" and bool(mount[3]))]
         return out
 
     def _remove_anonymous_volumes(self, volumes: Mapping[str, list[str]]) -> None:
@@ -385,7 +433,8 @@ class ContainerService:
         self._start_or_fail(rec)
 
     def _start_or_fail(self, rec: ContainerRecord) -> None:
-        options = from_docker_json(rec.config, rec.host_config, rec.request.get("NetworkingConfig") or {})
+        options = _with_inherited_mounts(
+            from_docker_json(rec.config, rec.host_config, rec.request.get("NetworkingConfig") or {}), rec)
         try:
             self._start(rec, options)
         except BaseException as exc:
@@ -984,6 +1033,7 @@ class ContainerService:
         rec = self.get(ref)
         container_dir = self.paths.container_dir(rec.id)
         mounts = [(dest, source) for dest, (_, source) in rec.volumes.items()]
+        mounts += [(dest, m[2]) for dest, m in rec.inherited_mounts.items()]
         try:
             host = from_docker_json(rec.config, rec.host_config, {}).host
             mounts += [(m.target, m.source) for m in (*host.binds, *host.mounts) if m.type is MountType.BIND]
