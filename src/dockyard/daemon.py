@@ -30,6 +30,7 @@ from dockyard.engine.containers.networking import BridgeNetwork, BridgeSettings
 from dockyard.engine.containers.service import ContainerService, Paths
 from dockyard.engine.events import EventBus
 from dockyard.engine.images import ImageEngine
+from dockyard.engine.networks import NetworkEngine
 from dockyard.engine.registry import RegistryEngine
 from dockyard.engine.system import SystemEngine
 from dockyard.engine.volumes import VolumeEngine
@@ -110,7 +111,8 @@ def build(cfg: daemon_config.DaemonConfig, *, shim_launcher: str | None = None) 
         volumes=volumes)
     images.users = containers
     api = EngineAPI(images=image_engine, registry=registry, auth=registry, system=system, containers=containers,
-                    volumes=VolumeEngine(volumes, bus.publish), graph_driver=graph_driver)
+                    volumes=VolumeEngine(volumes, bus.publish),
+                    networks=NetworkEngine(network, containers, created=time.time()), graph_driver=graph_driver)
     return Daemon(cfg, metadata, content, snapshotter, graph_driver, bus, images, leases, api, containers,
                   network)
 

@@ -10,6 +10,7 @@ from dockyard.api.router import Router
 from dockyard.api.routes.containers import ContainerBackend, ContainerRoutes
 from dockyard.api.routes.distribution import AuthBackend, DistributionRoutes
 from dockyard.api.routes.images import ImageBackend, ImageRoutes, RegistryBackend
+from dockyard.api.routes.networks import NetworkBackend, NetworkRoutes
 from dockyard.api.routes.system import SystemBackend, SystemRoutes
 from dockyard.api.routes.volumes import VolumeBackend, VolumeRoutes
 from dockyard.api.versioning import COMMON_HEADERS, split_version
@@ -22,11 +23,12 @@ logger = logging.getLogger(__name__)
 class EngineAPI:
     def __init__(self, *, images: ImageBackend, registry: RegistryBackend, auth: AuthBackend,
                  system: SystemBackend, containers: ContainerBackend, volumes: VolumeBackend,
-                 graph_driver: str) -> None:
+                 networks: NetworkBackend, graph_driver: str) -> None:
         self.router = Router()
         ContainerRoutes(containers, graph_driver=graph_driver).register(self.router)
         SystemRoutes(system, containers, volumes).register(self.router)
         VolumeRoutes(volumes).register(self.router)
+        NetworkRoutes(networks).register(self.router)
         ImageRoutes(images, registry).register(self.router)
         DistributionRoutes(auth).register(self.router)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from dockyard.engine.networks import NetworkView
 from dockyard.engine.volumes import VolumeView
 from dockyard.image.model import DeleteRecord, HistoryItem, ImageView, PruneReport
 from dockyard.oci.image import ContainerConfig, format_rfc3339
+from dockyard.shim.logrotate import format_time as format_time_ns
 
 
 def _config(cfg: ContainerConfig) -> dict[str, Any]:
@@ -121,3 +123,17 @@ def volume(view: VolumeView) -> dict[str, Any]:
     if view.size >= 0:
         out["UsageData"] = {"Size": view.size, "RefCount": view.ref_count}
     return out
+
+
+def network(view: NetworkView) -> dict[str, Any]:
+    """A network as dockerd shows it in ``network ls`` (the API's list) and ``network inspect``."""
+    config = [{"Subnet": view.subnet, "Gateway": view.gateway}] if view.subnet else []
+    return {
+        "Name": view.name, "Id": view.id, "Created": format_time_ns(int(view.created * 1e9)), "Scope": "local",
+        "Driver": view.driver, "EnableIPv6": False,
+        "IPAM": {"Driver": "default", "Options": None, "Config": config},
+        "Internal": False, "Attachable": False, "Ingress": False, "ConfigFrom": {"Network": ""}, "ConfigOnly": False,
+        "Containers": {e.container_id: {"Name": e.name, "EndpointID": e.endpoint_id, "MacAddress": e.mac_address,
+                                        "IPv4Address": e.ipv4, "IPv6Address": ""} for e in view.endpoints},
+        "Options": dict(view.options), "Labels": {},
+    }

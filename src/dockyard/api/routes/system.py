@@ -82,6 +82,7 @@ class SystemRoutes:
         router.add("GET", "/version", self.version)
         router.add("GET", "/info", self.info)
         router.add("GET", "/system/df", self.df)
+        router.add("POST", "/build/prune", self.build_prune)
         router.add("GET", "/events", self.events)
         router.add("POST", "/dockyard/system/check", self.check)
 
@@ -130,6 +131,10 @@ class SystemRoutes:
             summary["SizeRw"], summary["SizeRootFs"] = self.containers.sizes(rec)
             summaries.append(summary)
         return summaries
+
+    async def build_prune(self, req: Request) -> Response:
+        """There is no build cache (``system df`` shows it empty): nothing to prune."""
+        return json_response({"CachesDeleted": None, "SpaceReclaimed": 0})
 
     async def check(self, req: Request) -> Response:
         repair = params.flag(req, "repair")

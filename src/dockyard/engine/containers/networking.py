@@ -23,6 +23,8 @@ from dockyard.network.ipam import IPAM, MemoryAllocationStore, choose_subnet, de
 from dockyard.network.nftables import Table
 
 BRIDGE_NETWORK_ID = hashlib.sha256(b"dockyard bridge network").hexdigest()
+HOST_NETWORK_ID = hashlib.sha256(b"dockyard host network").hexdigest()
+NONE_NETWORK_ID = hashlib.sha256(b"dockyard none network").hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,14 @@ class BridgeNetwork:
             self.firewall.setup(self.settings.name, gateway.network)
             self.gateway = gateway
             self._ready = True
+
+    def planned_gateway(self) -> IPv4Interface:
+        """The bridge's address and subnet: as set up, or as they will be (nothing is touched)."""
+        if self.gateway is not None:
+            return self.gateway
+        if self.settings.cidr:
+            return IPv4Interface(self.settings.cidr)
+        return default_gateway(choose_subnet(routes=host_routes(exclude_devices=(self.settings.name,))))
 
     def restore(self, owner: str, attachment: NetworkAttachment) -> None:
         """Re-reserve an address held by a container that survived a daemon restart."""
