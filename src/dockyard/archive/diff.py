@@ -123,10 +123,14 @@ def _is_opaque(path: str) -> bool:
 
 
 def write_layer_from_overlay_upper(upper: PathArg, out: BinaryIO, *,
-                                   compression: Compression = Compression.NONE) -> DiffResult:
-    """Convert an overlayfs upper dir to a layer: 0:0 char devices and opaque dirs become whiteouts."""
+                                   compression: Compression = Compression.NONE,
+                                   exclude: frozenset[str] = frozenset()) -> DiffResult:
+    """Convert an overlayfs upper dir to a layer: 0:0 char devices and opaque dirs become whiteouts.
+    ``exclude``: names (``etc/hosts``) left out, with what is below them."""
     writer = LayerWriter(out, compression)
     for path, name, st in _walk(os.fspath(upper)):
+        if exclude and (name in exclude or any(name.startswith(e + "/") for e in exclude)):
+            continue
         if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
             parent, _, base = name.rpartition("/")
             wh = f"{parent}/{WHITEOUT_PREFIX}{base}" if parent else WHITEOUT_PREFIX + base
@@ -198,14 +202,21 @@ def _changes(lower: str | None, upper: str, prefix: str, out: list[_Change]) -> 
 
 
 def write_layer_from_trees(lower: PathArg | None, upper: PathArg, out: BinaryIO, *,
-                           compression: Compression = Compression.NONE) -> DiffResult:
-    """The layer that turns the tree ``lower`` into the tree ``upper`` (deletions as whiteouts)."""
-    if lower is None:
+                           compression: Compression = Compression.NONE,
+                           exclude: frozenset[str] = frozenset()) -> DiffResult:
+    """The layer that turns the tree ``lower`` into the tree ``upper`` (deletions as whiteouts);
+    ``exclude`` as for ``write_layer_from_overlay_upper``."""
+    if lower is None and not exclude:
         return write_tar_from_dir(upper, out, compression=compression)
     changes: list[_Change] = []
-    _changes(os.fspath(lower), os.fspath(upper), "", changes)
+    if lower is None:
+        changes = [("path", path, name, st) for path, name, st in _walk(os.fspath(upper))]
+    else:
+        _changes(os.fspath(lower), os.fspath(upper), "", changes)
     writer = LayerWriter(out, compression)
     for kind, path, name, st in changes:
+        if exclude and (name in exclude or any(name.startswith(e + "/") for e in exclude)):
+            continue
         if kind == "whiteout":
             writer.add_empty(name)
         else:

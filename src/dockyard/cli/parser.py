@@ -117,6 +117,13 @@ def _save_flags(p: _Parser) -> None:
     p.add_argument("--platform", default="", help="Save only the given platform variant")
 
 
+def _commit_flags(p: _Parser) -> None:
+    p.add_argument("-a", "--author", default="", help='Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')
+    p.add_argument("-c", "--change", action="append", default=[], help="Apply Dockerfile instruction to the created image")
+    p.add_argument("-m", "--message", default="", help="Commit message")
+    add_bool(p, "-p", "--pause", default=True, help="Pause container during commit")
+
+
 def _cp_flags(p: _Parser) -> None:
     add_bool(p, "-a", "--archive", help="Archive mode (copy all uid/gid information)")
     add_bool(p, "-L", "--follow-link", help="Always follow symbol link in SRC_PATH")
@@ -428,6 +435,8 @@ TOP = Command("CONTAINER [ps OPTIONS]", "Display the running processes of a cont
               1, None, interspersed=False)
 EXPORT = Command("[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive",
                  M + "transfer:export", _export_flags, 1, 1)
+COMMIT = Command("[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "Create a new image from a container's changes",
+                 M + "images:commit", _commit_flags, 1, 2)
 CP = Command("[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tdockyard cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
              "Copy files/folders between a container and the local filesystem", M + "cp:cp", _cp_flags, 2, 2)
 STATS = Command("[OPTIONS] [CONTAINER...]", "Display a live stream of container(s) resource usage statistics",
@@ -437,6 +446,7 @@ DIFF = Command("CONTAINER", "Inspect changes to files or directories on a contai
 
 TOP_LEVEL: dict[str, Command] = {
     "attach": ATTACH,
+    "commit": COMMIT,
     "cp": CP,
     "create": CREATE,
     "diff": DIFF,
@@ -481,6 +491,7 @@ MANAGEMENT: dict[str, tuple[str, dict[str, Command]]] = {
             "attach": ATTACH,
             "create": CREATE,
             "exec": EXEC,
+            "commit": COMMIT,
             "cp": CP,
             "diff": DIFF,
             "export": EXPORT,

@@ -510,6 +510,19 @@ class DockyardClient:
                      {"path": path, "noOverwriteDirNonDir": True, "copyUIDGID": copy_owner or None},
                      body=tar.read(), headers={"Content-Type": "application/x-tar"}).read()
 
+    def commit(self, container: str, *, repo: str = "", tag: str = "", comment: str = "", author: str = "",
+               pause: bool = True, changes: list[str] | None = None) -> JSON:
+        query: list[tuple[str, str]] = [("container", container), ("pause", "1" if pause else "0")]
+        query += [(k, v) for k, v in (("repo", repo), ("tag", tag), ("comment", comment), ("author", author)) if v]
+        query += [("changes", c) for c in changes or []]
+        resp = self._conn.request("POST", f"/v{API_VERSION}/commit?{urlencode(query)}",
+                                  headers={"Content-Type": "application/json"}, body=b"{}")
+        data = resp.read()
+        if resp.status >= 400:
+            raise error_for_status(resp.status, data)
+        result: JSON = json.loads(data)
+        return result
+
     def container_stats(self, container: str, *, one_shot: bool = False) -> JSON:
         """One sample (``stream=false``); without ``one_shot`` the daemon waits for a second one so
         that ``precpu_stats`` is filled in."""

@@ -222,6 +222,19 @@ class ImageService:
             for size in sizes:
                 items.append(HistoryItem(id="<missing>", created=view.created, created_by="", tags=(),
                                          size=size, comment=""))
+        # each image of the parent chain (images committed or built here) names its own top entry
+        parent_id = view.parent
+        while parent_id:
+            parent = self.metadata.find_image(parent_id)
+            if parent is None:
+                break
+            parent_view = self.view(parent)
+            count = len(parent_view.config.history) or len(parent_view.layer_sizes)
+            if 0 < count <= len(items):
+                row = items[count - 1]
+                items[count - 1] = HistoryItem(id=parent.id, created=row.created, created_by=row.created_by,
+                                               tags=parent_view.repo_tags, size=row.size, comment=row.comment)
+            parent_id = parent.parent
         items.reverse()
         if items:
             top = items[0]

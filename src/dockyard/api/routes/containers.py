@@ -58,6 +58,8 @@ class ContainerBackend(Protocol):
     def changes(self, ref: str) -> list[tuple[str, int]]: ...
     def export(self, ref: str) -> Iterator[bytes]: ...
     def stats(self, ref: str) -> tuple[ContainerRecord, StatsSample | None]: ...
+    def commit(self, ref: str, *, repo_tag: str | None, comment: str, author: str, pause: bool,
+               changes: list[str], config: dict[str, Any] | None) -> str: ...
     def archive_stat(self, ref: str, path: str) -> PathStat: ...
     def archive_get(self, ref: str, path: str) -> tuple[PathStat, Iterator[bytes]]: ...
     def archive_put(self, ref: str, path: str, tar: BinaryIO, *, copy_owner: bool,
@@ -167,6 +169,7 @@ class ContainerRoutes:
         add("HEAD", "/containers/{id}/archive", self.archive_head)
         add("GET", "/containers/{id}/archive", self.archive_get)
         add("PUT", "/containers/{id}/archive", self.archive_put)
+        add("POST", "/commit", self.commit)
         add("GET", "/containers/{id}/stats", self.stats)
         add("GET", "/containers/{id}/export", self.export)
         add("GET", "/containers/{id}/changes", self.changes)
@@ -236,6 +239,20 @@ class ContainerRoutes:
         await consume_in_thread(req.body_chunks(), lambda reader: self.backend.archive_put(
             ref, path, cast(BinaryIO, reader), copy_owner=copy_owner, no_overwrite_dir_non_dir=no_overwrite))
         return Response(200, [], b"")
+
+    async def commit(self, req: Request) -> Response:
+        ref = req.query_value("container") or ""
+        repo, tag = req.query_value("repo") or "", req.query_value("tag") or ""
+        if tag and not repo:
+            raise InvalidArgument("invalid reference format: a tag needs a repository")
+        body = await params.json_body(req)
+        if body is not None and not isinstance(body, dict):
+            raise InvalidArgument("invalid JSON: expected a container config object")
+        image_id = await self._call(
+            self.backend.commit, ref, repo_tag=(f"{repo}:{tag}" if tag else repo) or None,
+            comment=req.query_value("comment") or "", author=req.query_value("author") or "",
+            pause=params.flag(req, "pause", True), changes=req.query.get("changes", []), config=body or None)
+        return json_response({"Id": image_id}, status=201)
 
     async def stats(self, req: Request) -> Response:
         ref = req.path_params["id"]

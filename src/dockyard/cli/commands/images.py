@@ -164,6 +164,16 @@ ALL_WARNING = (
 )
 
 
+def commit(cli: Cli, opts: Namespace, args: list[str]) -> int:
+    repo = tag = ""
+    if len(args) > 1:
+        repo, tag = split_target(args[1])
+    result = cli.client().commit(args[0], repo=repo, tag=tag, comment=opts.message, author=opts.author,
+                                 pause=opts.pause, changes=list(opts.change))
+    cli.print(str(result.get("Id", "")))
+    return 0
+
+
 def prune(cli: Cli, opts: Namespace, args: list[str]) -> int:
     filters = parse_filters(opts.filter)
     filters["dangling"] = ["false" if opts.all else "true"]
@@ -183,4 +193,4 @@ def prune(cli: Cli, opts: Namespace, args: list[str]) -> int:
     return 0
 
 
-__all__ = ["history", "inspect_images", "inspect_objects", "list_images", "prune", "remove", "tag"]
+__all__ = ["commit", "history", "inspect_images", "inspect_objects", "list_images", "prune", "remove", "tag"]

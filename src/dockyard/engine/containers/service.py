@@ -29,8 +29,9 @@ from typing import Any, BinaryIO
 
 from dockyard import detachkeys
 from dockyard.archive.changes import overlay_changes, tree_changes
-from dockyard.archive.diff import iter_tar_from_dir
+from dockyard.archive.diff import iter_tar_from_dir, write_layer_from_overlay_upper, write_layer_from_trees
 from dockyard.archive.securejoin import secure_join
+from dockyard.archive.tarwriter import DiffResult
 from dockyard.engine.containers import health, resources, stats, top
 from dockyard.engine.containers.archive import ContainerFS, PathStat
 from dockyard.engine.containers.names import generate_name, validate_name
@@ -65,9 +66,12 @@ from dockyard.errors import (
     PermissionDenied,
     Unavailable,
 )
+from dockyard.image.changes import apply_changes
+from dockyard.image.commit import commit_image
 from dockyard.image.service import ImageService
 from dockyard.image.unpack import unpack
 from dockyard.network.files import render_hostname, render_hosts, render_resolv_conf
+from dockyard.oci.config import ContainerConfig
 from dockyard.oci.image import format_rfc3339, parse_rfc3339
 from dockyard.runtime.capabilities import CAP_BY_NAME
 from dockyard.shim import logfile
@@ -1112,6 +1116,46 @@ class ContainerService:
     def _under_writable_mount(self, rec: ContainerRecord, path: str) -> bool:
         clean = posixpath.normpath("/" + path)
         return any(clean == dest or clean.startswith(dest.rstrip("/") + "/") for dest in rec.volumes)
+
+    def commit(self, ref: str, *, repo_tag: str | None, comment: str, author: str, pause: bool,
+               changes: list[str], config: Mapping[str, Any] | None) -> str:
+        """``docker commit``: the container's changes as a new layer on its image; its config
+        (then ``config``, then the Dockerfile-like ``changes``) as the new image's."""
+        rec = self.get(ref)
+        # the container's config as dockerd keeps it, with its hostname and image
+        image_config = ContainerConfig.from_json_obj({"Hostname": rec.hostname, **rec.config, **dict(config or {})})
+        image_config = apply_changes(image_config, changes)
+        exclude = frozenset(path.lstrip("/") for path, _ in INIT_LAYER)  # dockerd's init layer stays out
+        snapshotter = self.images.snapshotter
+        overlay = next((m for m in snapshotter.mounts(rec.snapshot_key) if m.type == "overlay"), None)
+        if overlay is not None:
+            upper = dict(o.partition("=")[::2] for o in overlay.options)["upperdir"]
+
+            def write(out: BinaryIO) -> DiffResult:
+                return write_layer_from_overlay_upper(upper, out, exclude=exclude)
+        else:
+            parent = snapshotter.stat(rec.snapshot_key).parent
+            lower = str(snapshotter.snapshot_dir(self.metadata.get_snapshot(parent).id) / "fs") if parent else None
+            tree = str(snapshotter.upper_path(rec.snapshot_key))
+
+            def write(out: BinaryIO) -> DiffResult:
+                return write_layer_from_trees(lower, tree, out, exclude=exclude)
+        frozen = pause and rec.state.status == "running"
+        if frozen:
+            self._freeze(rec.id)
+        try:
+            image_id = commit_image(
+                self.images, self.leases, base_image_id=rec.image_id, write_layer=write, config=image_config,
+                created_by=" ".join([rec.path, *rec.args]), author=author, comment=comment, repo_tag=repo_tag,
+                extra={"container": rec.id})
+        finally:
+            if frozen:
+                self._thaw(rec.id)
+        attrs = {"comment": comment, "imageID": image_id}
+        if repo_tag:
+            attrs["imageRef"] = repo_tag
+        self._event("commit", rec, **attrs)
+        return image_id
 
     def stats(self, ref: str) -> tuple[ContainerRecord, stats.StatsSample | None]:
         """The container and a sample of its resource use (None when it is not running)."""
