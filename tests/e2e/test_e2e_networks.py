@@ -1,15 +1,19 @@
-"""The predefined networks through ``/networks`` (docker network ls/inspect/prune) and
+"""Published ports (``-p``, ``-P``) from the host's loopback and addresses; the predefined networks through ``/networks`` (docker network ls/inspect/prune) and
 ``docker system prune`` against dockyardd, with the API schema."""
 
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import time
+import urllib.request
 
 import pytest
 from api_schema import validate_path_response
 from unix_http import request
 
-from conftest import DaemonHandle
+from conftest import DaemonHandle, _private_network
 
 pytestmark = pytest.mark.e2e
 
@@ -53,3 +57,59 @@ def test_system_prune(d: DaemonHandle) -> None:
     assert "keepme" in d.docker("volume", "ls", "-q", timeout=T).stdout.split()  # named: only with --all
     assert request(d.socket, "POST", "/networks/prune").json() == {"NetworksDeleted": None}
     d.docker("volume", "rm", "keepme", timeout=T)
+
+
+def _get(url: str) -> str:
+    for _ in range(50):
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                return resp.read().decode()
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing answered at {url}")
+
+
+def _host_address() -> str:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing address
+        return str(s.getsockname()[0])
+
+
+def test_published_ports(d: DaemonHandle) -> None:
+    port = _free_port()
+    d.docker("run", "-d", "--name", "web", "-p", f"{port}:80", "busybox", "sh", "-c",
+             "mkdir /www; echo hello > /www/index.html; httpd -f -p 80 -h /www", timeout=T)
+    assert _get(f"http://127.0.0.1:{port}/") == "hello\n"  # the host's loopback
+    assert _get(f"http://{_host_address()}:{port}/") == "hello\n"  # an address of the host
+    assert d.docker("port", "web", timeout=T).stdout == f"80/tcp -> 0.0.0.0:{port}\n"
+    assert d.docker("ps", "--format", "{{.Ports}}", "--filter", "name=web", timeout=T).stdout.strip() == \
+        f"0.0.0.0:{port}->80/tcp"
+    ports = json.loads(d.docker("inspect", "-f", "{{json .NetworkSettings.Ports}}", "web", timeout=T).stdout)
+    assert ports == {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": str(port)}]}
+    taken = d.docker("run", "-d", "--name", "web2", "-p", f"{port}:80", "busybox", "sleep", "100", check=False,
+                     timeout=T)
+    assert taken.returncode == 125
+    assert f"Bind for 0.0.0.0:{port} failed: port is already allocated" in taken.stderr
+    assert "driver failed programming external connectivity on endpoint web2" in taken.stderr
+    d.docker("run", "-d", "--name", "pall", "-P", "--expose", "90", "busybox", "sleep", "100", timeout=T)
+    mapped = d.docker("port", "pall", "90", timeout=T).stdout.strip()
+    assert mapped.startswith("0.0.0.0:") and int(mapped.split(":")[1]) >= 1024
+    bridge = _private_network(d.root)[1]  # the test daemon's bridge: its table is dockyard_<bridge>
+    rules = subprocess.run(["nft", "list", "chain", "inet", f"dockyard_{bridge}", "publish"], capture_output=True,
+                           text=True)
+    assert rules.returncode == 0 and rules.stdout.count("dockyard port") == 2  # web's and pall's
+    d.docker("rm", "-f", "web", "web2", "pall", timeout=T)
+    rules = subprocess.run(["nft", "list", "chain", "inet", f"dockyard_{bridge}", "publish"], capture_output=True,
+                           text=True)
+    assert rules.returncode == 0 and "dockyard port" not in rules.stdout  # removed with the containers
+    # the port is free for the next one
+    d.docker("run", "-d", "--name", "web3", "-p", f"127.0.0.1:{port}:80", "busybox", "sh", "-c",
+             "mkdir /www; echo again > /www/index.html; httpd -f -p 80 -h /www", timeout=T)
+    assert _get(f"http://127.0.0.1:{port}/") == "again\n"
+    d.docker("rm", "-f", "web3", timeout=T)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("0.0.0.0", 0))
+        return int(s.getsockname()[1])

@@ -61,12 +61,34 @@ def _networks(rec: ContainerRecord) -> dict[str, Any]:
 
 
 def _ports(rec: ContainerRecord) -> dict[str, Any]:
+    """``NetworkSettings.Ports``: every exposed or bound port, with its host bindings while published."""
     exposed = rec.config.get("ExposedPorts") or {}
     bindings = rec.host_config.get("PortBindings") or {}
     ports: dict[str, Any] = {str(p): None for p in exposed}
     for port in bindings:
         ports.setdefault(str(port), None)
+    if rec.state.running and rec.network is not None:
+        for proto, container_port, host_ip, host_port in rec.network.ports:
+            entry = ports.get(f"{container_port}/{proto}") or []
+            entry.append({"HostIp": host_ip, "HostPort": str(host_port)})
+            ports[f"{container_port}/{proto}"] = entry
     return ports
+
+
+def _summary_ports(rec: ContainerRecord) -> list[dict[str, Any]]:
+    """``Ports`` of the list: published ports with their host side, exposed ones without."""
+    if not rec.state.running:
+        return []  # dockerd lists the ports of a running container only
+    out: list[dict[str, Any]] = []
+    published = set()
+    for proto, container_port, host_ip, host_port in rec.network.ports if rec.network else ():
+        out.append({"IP": host_ip, "PrivatePort": int(container_port), "PublicPort": int(host_port), "Type": proto})
+        published.add(f"{container_port}/{proto}")
+    for key in rec.config.get("ExposedPorts") or {}:
+        port, _, proto = str(key).partition("/")
+        if f"{port}/{proto or 'tcp'}" not in published:
+            out.append({"PrivatePort": int(port), "Type": proto or "tcp"})
+    return out
 
 
 def _mounts(rec: ContainerRecord) -> list[dict[str, Any]]:
@@ -120,9 +142,7 @@ def container_summary(rec: ContainerRecord, *, now: float | None = None) -> dict
         "ImageID": rec.image_id,
         "Command": _command(rec),
         "Created": int(rec.created),
-        # dockerd lists the ports of a running container only (a stopped one has no network settings)
-        "Ports": [{"PrivatePort": int(p.split("/")[0]), "Type": p.split("/")[1] if "/" in p else "tcp"}
-                  for p in (rec.config.get("ExposedPorts") or {})] if rec.state.running else [],
+        "Ports": _summary_ports(rec),
         "Labels": dict(rec.config.get("Labels") or {}),
         "State": rec.state.status,
         "Status": status_text(rec.state, now=now if now is not None else time.time()),

@@ -7,6 +7,7 @@ idempotent and ``reconcile`` at daemon start brings the rules in line with the l
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable
 from ipaddress import IPv4Network
@@ -24,6 +25,10 @@ from dockyard.network.nftables import (
     create_commands,
     delete_rule_commands,
 )
+from dockyard.network.nftables import (
+    Json as NftCommandJson,
+)
+from dockyard.network.ports import port_comment
 
 IP_FORWARD = "net.ipv4.ip_forward"
 
@@ -60,6 +65,32 @@ class Firewall:
             if self._forward.policy_is_drop():
                 self._forward.ensure(bridge)
             self._enable_forwarding()
+            # published ports reached from the host's loopback are routed out of the bridge
+            with contextlib.suppress(OSError):  # without it only loopback connections fail
+                sysctl.ensure(f"net.ipv4.conf.{bridge}.route_localnet", "1", root=self._sysctl_root)
+
+    def publish(self, owner: str, commands: list[NftCommandJson]) -> None:
+        """Add ``owner``'s DNAT rules (``ports.publish_rules``), replacing any it had."""
+        with self._lock:
+            existing = self._nft.list_rules(self.table) or []
+            stale = [r for r in existing if r.comment == port_comment(owner)]
+            self._nft.apply(create_commands(self.table, existing) + delete_rule_commands(self.table, stale) + commands)
+
+    def unpublish(self, owner: str) -> None:
+        with self._lock:
+            existing = self._nft.list_rules(self.table)
+            if existing:
+                self._nft.apply(delete_rule_commands(self.table, [r for r in existing
+                                                                  if r.comment == port_comment(owner)]))
+
+    def keep_published(self, owners: set[str]) -> None:
+        """Remove the port rules of every owner but these (containers that stopped while we were down)."""
+        prefix = port_comment("")
+        with self._lock:
+            existing = self._nft.list_rules(self.table)
+            if existing:
+                stale = [r for r in existing if r.comment.startswith(prefix) and r.comment[len(prefix):] not in owners]
+                self._nft.apply(delete_rule_commands(self.table, stale))
 
     def teardown(self, bridge: str, subnet: IPv4Network | None = None) -> None:
         """Remove the bridge's rules (nft and iptables); ``subnet`` is not needed, rules are tagged."""

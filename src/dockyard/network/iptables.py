@@ -35,6 +35,7 @@ def accept_specs(bridge: str, comment: str) -> list[list[str]]:
     return [
         ["-i", bridge, *mark, "-j", "ACCEPT"],
         ["-o", bridge, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", *mark, "-j", "ACCEPT"],
+        ["-o", bridge, "-m", "conntrack", "--ctstate", "DNAT", *mark, "-j", "ACCEPT"],  # published ports
     ]
 
 

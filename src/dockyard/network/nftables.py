@@ -107,8 +107,12 @@ def bridge_rules(table: Table, bridge: str, subnet: IPv4Network) -> list[Json]:
     source = {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}},
                         "right": {"prefix": {"addr": str(subnet.network_address), "len": subnet.prefixlen}}}}
     established = {"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": ["established", "related"]}}
+    loopback = {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}},
+                          "right": {"prefix": {"addr": "127.0.0.0", "len": 8}}}}
     rules = [
         ("postrouting", [source, _ifname("oifname", "!=", bridge), {"masquerade": None}]),
+        # the host's own connections to a published port on 127.0.0.1 (with route_localnet)
+        ("postrouting", [loopback, _ifname("oifname", "==", bridge), {"masquerade": None}]),
         ("forward", [_ifname("iifname", "==", bridge), {"accept": None}]),
         ("forward", [_ifname("oifname", "==", bridge), established, {"accept": None}]),
     ]

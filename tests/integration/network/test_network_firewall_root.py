@@ -74,8 +74,9 @@ def test_masquerade_rule_and_teardown(net: NetEnv, topology: Topology) -> None:
     fw.setup(net.bridge, net.subnet)  # idempotent: no duplicate rules
     rules = nft_rules(net.table)
     assert rules is not None
+    # outbound traffic of the subnet, and the host's loopback connections to published ports
     masq = [r for r in rules if r["chain"] == "postrouting"]
-    assert len(masq) == 1 and {"masquerade": None} in masq[0]["expr"]  # type: ignore[operator]
+    assert len(masq) == 2 and all({"masquerade": None} in r["expr"] for r in masq)  # type: ignore[operator]
     assert {"prefix": {"addr": str(net.subnet.network_address), "len": 24}} in \
         [e["match"]["right"] for e in masq[0]["expr"] if "match" in e]  # type: ignore[attr-defined, index]
     # The outside netns has no route back to the bridge subnet: replies only arrive thanks to NAT.
@@ -109,7 +110,8 @@ def test_forward_drop_policy_gets_narrow_accepts(net: NetEnv, topology: Topology
     fw = Firewall(Table(net.table))
     fw.setup(net.bridge, net.subnet)
     ours = [line for line in forward_listing() if f"dockyard {net.table} {net.bridge}" in line]
-    assert len(ours) == 2 and forward_listing()[1:3] == ours  # at the top of FORWARD
+    # out of the bridge, replies in, and published ports' connections in; at the top of FORWARD
+    assert len(ours) == 3 and forward_listing()[1:4] == ours
     assert ForwardRules(net.table).policy_is_drop()
     assert ping(topology.container, topology.outside_address.ip)
     assert ping(topology.container, net.gateway.ip)

@@ -20,7 +20,7 @@ SUBNET = IPv4Network("172.17.0.0/16")
 
 def test_bridge_rules_json() -> None:
     rules = bridge_rules(Table("dockyard", "inet"), "dockyard0", SUBNET)
-    masq, fwd_out, fwd_back = (r["add"]["rule"] for r in rules)
+    masq, loopback, fwd_out, fwd_back = (r["add"]["rule"] for r in rules)
     assert masq == {
         "family": "inet", "table": "dockyard", "chain": "postrouting", "comment": "dockyard bridge dockyard0",
         "expr": [
@@ -29,6 +29,9 @@ def test_bridge_rules_json() -> None:
             {"match": {"op": "!=", "left": {"meta": {"key": "oifname"}}, "right": "dockyard0"}},
             {"masquerade": None},
         ]}
+    # the host's loopback connections to published ports, routed out of the bridge
+    assert loopback["chain"] == "postrouting" and loopback["expr"][-1] == {"masquerade": None}
+    assert {"match": {"op": "==", "left": {"meta": {"key": "oifname"}}, "right": "dockyard0"}} in loopback["expr"]
     assert fwd_out["chain"] == fwd_back["chain"] == "forward"
     assert fwd_out["expr"][-1] == {"accept": None}
     assert {"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": ["established", "related"]}} \
@@ -142,11 +145,12 @@ def test_setup_is_idempotent_and_teardown_removes_exactly_ours(sysctl_root: Path
     fw.setup("br0", SUBNET)
     fw.setup("br0", SUBNET)
     fw.setup("br1", IPv4Network("172.18.0.0/16"))
-    assert [r.comment for r in nft.rules].count("dockyard bridge br0") == 3
+    assert [r.comment for r in nft.rules].count("dockyard bridge br0") == 4
     assert [r.comment for r in nft.rules].count("dockyard publish") == 2
-    assert ipt.rules[:2] == accept_specs("br1", "dockyard dyt br1")
-    assert ipt.rules[2:4] == accept_specs("br0", "dockyard dyt br0")
-    assert ipt.rules[4] == ["-j", "DOCKER-USER"]
+    specs = len(accept_specs("br0", ""))
+    assert ipt.rules[:specs] == accept_specs("br1", "dockyard dyt br1")
+    assert ipt.rules[specs:2 * specs] == accept_specs("br0", "dockyard dyt br0")
+    assert ipt.rules[2 * specs] == ["-j", "DOCKER-USER"]
     assert fw.changed_ip_forward and (sysctl_root / "net/ipv4/ip_forward").read_text() == "1"
 
     fw.teardown("br0", SUBNET)

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
@@ -21,8 +22,16 @@ from dockyard.network import netns
 from dockyard.network.firewall import Firewall
 from dockyard.network.ipam import IPAM, MemoryAllocationStore, choose_subnet, default_gateway, host_routes
 from dockyard.network.nftables import Table
+from dockyard.network.ports import PortAllocator, PortRequest, PublishedPort, publish_rules
 
 BRIDGE_NETWORK_ID = hashlib.sha256(b"dockyard bridge network").hexdigest()
+
+
+def published(attachment: NetworkAttachment | None) -> list[PublishedPort]:
+    """The ports published for the container (none when it is not on the bridge)."""
+    if attachment is None:
+        return []
+    return [PublishedPort(str(p[0]), int(p[1]), str(p[2]), int(p[3])) for p in attachment.ports]
 HOST_NETWORK_ID = hashlib.sha256(b"dockyard host network").hexdigest()
 NONE_NETWORK_ID = hashlib.sha256(b"dockyard none network").hexdigest()
 
@@ -38,6 +47,7 @@ class BridgeNetwork:
         self.settings = settings
         self.netns_dir = netns_dir
         self.ipam = IPAM(MemoryAllocationStore())
+        self.ports = PortAllocator()
         table_name = "dockyard" if settings.name == "dockyard0" else f"dockyard_{settings.name}"
         self.firewall = Firewall(Table(name=table_name))
         self._lock = threading.Lock()
@@ -76,6 +86,12 @@ class BridgeNetwork:
         self._ensure()
         self.ipam.allocate(BRIDGE_NETWORK_ID, self.subnet, self.subnet.network_address + 1,
                            preferred=attachment.ip_address, owner=owner)
+        self.ports.restore(owner, published(attachment))
+
+    def keep_published(self, owners: set[str]) -> None:
+        """At daemon start: the port rules of containers that are no longer running go."""
+        with contextlib.suppress(Exception):
+            self.firewall.keep_published(owners)
 
     def create_namespace(self, container_id: str, *, loopback: bool = False) -> str:
         """A new network namespace for the container; ``loopback``: with ``lo`` up (``--network none``,
@@ -89,26 +105,39 @@ class BridgeNetwork:
             netbridge.loopback_up(created)
         return created
 
-    def attach(self, container_id: str, netns_path: str) -> NetworkAttachment:
+    def attach(self, container_id: str, netns_path: str,
+               ports: Sequence[PortRequest] = ()) -> NetworkAttachment:
+        """An address and an endpoint on the bridge, and the published ``ports``; all or nothing."""
         self._ensure()
         assert self.gateway is not None
         address = self.ipam.allocate(BRIDGE_NETWORK_ID, self.subnet, self.gateway.ip, owner=container_id)
         host_ifname = netbridge.veth_name(container_id)
+        mapped: list[PublishedPort] = []
         try:
+            mapped = self.ports.allocate(container_id, ports)
             endpoint = netbridge.create_endpoint(self.settings.name, netns_path, host_ifname=host_ifname,
                                                  address=address, gateway=self.gateway.ip)
+            if mapped:
+                self.firewall.publish(container_id, publish_rules(self.firewall.table, container_id,
+                                                                  str(address.ip), mapped))
         except BaseException:
+            self.ports.release(container_id)
             self.ipam.release(BRIDGE_NETWORK_ID, address)
             raise
         return NetworkAttachment(
             network="bridge", network_id=BRIDGE_NETWORK_ID,
             endpoint_id=hashlib.sha256(f"{container_id}/{host_ifname}".encode()).hexdigest(),
             ip_address=str(address.ip), prefix_len=address.network.prefixlen, gateway=str(self.gateway.ip),
-            mac_address=endpoint.mac, host_ifname=endpoint.host_ifname)
+            mac_address=endpoint.mac, host_ifname=endpoint.host_ifname,
+            ports=tuple((p.proto, p.container_port, p.host_ip, p.host_port) for p in mapped))
 
     def detach(self, container_id: str, attachment: NetworkAttachment | None) -> None:
         if attachment is None:
             return
+        if attachment.ports:
+            with contextlib.suppress(Exception):  # the rules go with the table at the latest
+                self.firewall.unpublish(container_id)
+            self.ports.release(container_id)
         if not os.path.exists(netns.netns_path(str(self.netns_dir), container_id)):
             # Deleting a veth waits for the kernel (20-50 ms); the namespace's own deletion
             # (delete_namespace, next in every clean-up) takes the pair with it in the background.

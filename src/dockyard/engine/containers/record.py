@@ -24,6 +24,7 @@ class NetworkAttachment:
     gateway: str
     mac_address: str
     host_ifname: str
+    ports: tuple[tuple[str, int, str, int], ...] = ()  # published: (proto, container port, host ip, host port)
 
 
 @dataclass(frozen=True, slots=True)

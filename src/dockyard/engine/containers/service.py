@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -54,7 +55,7 @@ from dockyard.engine.spec.hostprobe import find_init, probe_host
 from dockyard.engine.spec.model import CreateOptions, MountSpec, MountType
 from dockyard.engine.spec.user import RootfsPasswdReader, resolve_user
 from dockyard.engine.spec.validate import check_resources
-from dockyard.engine.spec.wire import from_docker_json, parse_config, parse_host_config
+from dockyard.engine.spec.wire import from_docker_json, normalize_port, parse_config, parse_host_config
 from dockyard.errors import (
     AlreadyExists,
     Conflict,
@@ -70,7 +71,9 @@ from dockyard.image.changes import apply_changes
 from dockyard.image.commit import commit_image
 from dockyard.image.service import ImageService
 from dockyard.image.unpack import unpack
+from dockyard.network.bridge import veth_name
 from dockyard.network.files import render_hostname, render_hosts, render_resolv_conf
+from dockyard.network.ports import requests_of
 from dockyard.oci.config import ContainerConfig
 from dockyard.oci.image import format_rfc3339, parse_rfc3339
 from dockyard.runtime.capabilities import CAP_BY_NAME
@@ -492,7 +495,7 @@ class ContainerService:
             if kind in ("bridge", "none"):
                 netns_path = self.network.create_namespace(cid, loopback=kind == "none")
                 if kind == "bridge":
-                    attachment = self.network.attach(cid, netns_path)
+                    attachment = self._attach(rec, options, netns_path)
                     self._network_event("connect", cid, attachment)
             elif kind == "container":
                 other = self.get(options.host.network_mode.split(":", 1)[1])
@@ -666,6 +669,18 @@ class ContainerService:
         elif rec.host_config.get("AutoRemove"):
             with contextlib.suppress(DockyardError):
                 self.remove(cid, force=True)
+
+    def _attach(self, rec: ContainerRecord, options: CreateOptions, netns_path: str) -> NetworkAttachment:
+        """The container on the bridge, with its published ports (``-p``, ``-P``)."""
+        requests = requests_of({k: [(b.host_ip, b.host_port) for b in v] for k, v in options.host.port_bindings.items()},
+                               publish_all=options.host.publish_all_ports,
+                               exposed=[normalize_port(str(p)) for p in rec.config.get("ExposedPorts") or {}])
+        try:
+            return self.network.attach(rec.id, netns_path, ports=requests)
+        except Conflict as exc:  # dockerd's words for a port taken
+            endpoint = hashlib.sha256(f"{rec.id}/{veth_name(rec.id)}".encode()).hexdigest()
+            raise DockyardError(f"driver failed programming external connectivity on endpoint {rec.name} "
+                                f"({endpoint}): {exc}") from None
 
     def _network_event(self, action: str, cid: str, attachment: NetworkAttachment | None) -> None:
         """dockerd's ``network connect``/``disconnect`` around a container's run on a network."""
@@ -1476,6 +1491,7 @@ class ContainerService:
             else:
                 info = shim.read_exit() or ExitInfo(exit_code=255, error="the container's shim is gone")
                 self._on_exit(rec.id, info, restarts=False)
+        self.network.keep_published({r.id for r in self.all() if r.state.running and r.network and r.network.ports})
         self._restart_on_boot()
 
     def _restart_on_boot(self) -> None:
