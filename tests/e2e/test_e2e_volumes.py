@@ -13,6 +13,7 @@ from urllib.parse import quote
 import docker
 import pytest
 from api_schema import validate_path_response
+from leak_checks import mount_points_under
 from unix_http import request
 
 from conftest import DaemonHandle
@@ -200,3 +201,30 @@ def test_volumes_from_another_container(d: DaemonHandle, tmp_path: Path) -> None
     busy = d.docker("volume", "rm", "vfv", check=False, timeout=T)
     assert busy.returncode == 1 and "volume is in use" in busy.stderr
     d.docker("rm", "-f", "-v", "vsrc", "vro", timeout=T)
+
+
+def test_local_driver_mount_options(d: DaemonHandle, tmp_path: Path) -> None:
+    """``-o type=… -o o=… -o device=…``: what the volume holds is mounted on it at first use; removing
+    the volume never touches what a bind volume shows of the host."""
+    (tmp_path / "important").write_text("keep\n")
+    d.docker("volume", "create", "-o", "type=none", "-o", "o=bind", "-o", f"device={tmp_path}", "bindvol", timeout=T)
+    out = d.docker("run", "--rm", "-v", "bindvol:/x", "busybox", "sh", "-c", "cat /x/important; echo new > /x/made",
+                   timeout=T).stdout
+    assert out == "keep\n" and (tmp_path / "made").read_text() == "new\n"
+    d.docker("run", "--rm", "-v", "bindvol:/x", "busybox", "true", timeout=T)  # mounted once, not again
+    bind_mounts = [m for m in mount_points_under(d.root) if "bindvol" in m]
+    assert bind_mounts == [str(d.data_root / "volumes" / "bindvol" / "_data")]
+    d.docker("volume", "rm", "bindvol", timeout=T)
+    assert (tmp_path / "important").read_text() == "keep\n" and not mount_points_under(d.root)
+    d.docker("volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "-o", "o=size=5m", "tvol", timeout=T)
+    df = d.docker("run", "--rm", "-v", "tvol:/t", "busybox", "df", "-k", "/t", timeout=T).stdout.splitlines()[-1]
+    assert df.split()[0] == "tmpfs" and df.split()[1] == "5120"
+    d.docker("volume", "rm", "tvol", timeout=T)
+    bad = d.docker("volume", "create", "-o", "foo=bar", "ab2", check=False, timeout=T)
+    assert bad.returncode == 1 and bad.stderr == 'Error response from daemon: create ab2: invalid option: "foo"\n'
+    short = d.docker("volume", "create", "x", check=False, timeout=T)
+    assert "create x: volume name is too short" in short.stderr
+    d.docker("volume", "create", "-o", "type=ext4", "-o", "device=/dev/nope", "badvol", timeout=T)
+    failed = d.docker("run", "--rm", "-v", "badvol:/b", "busybox", "true", check=False, timeout=T)
+    assert failed.returncode != 0 and "failed to mount local volume" in failed.stderr
+    d.docker("volume", "rm", "badvol", timeout=T)

@@ -49,7 +49,7 @@ class VolumeEngine:
     def _select(self, filters: Mapping[str, list[str]]) -> list[VolumeRecord]:
         unknown = set(filters) - FILTERS
         if unknown:
-            raise InvalidArgument(f"invalid filter '{sorted(unknown)[0]}'")
+            raise InvalidArgument(f"Invalid filter '{sorted(unknown)[0]}'")
         out = []
         for rec in self.local.all():
             if "name" in filters and not any(v in rec.name for v in filters["name"]):

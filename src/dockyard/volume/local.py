@@ -16,8 +16,9 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from dockyard.errors import Conflict, InvalidArgument, NotFound
+from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound
 from dockyard.store.metadata import MetadataStore, VolumeRecord
+from dockyard.store.mount import Mount, unmount
 from dockyard.store.snapshots.copy import copy_tree, tree_usage
 
 DRIVER = "local"
@@ -25,11 +26,30 @@ ANONYMOUS_LABEL = "com.docker.volume.anonymous"
 _VALID_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
 
 
+MOUNT_OPTIONS = ("type", "o", "device")  # the local driver's: what to mount on the volume's directory
+
+
 def check_name(name: str) -> None:
+    if len(name) == 1:
+        raise InvalidArgument(f"create {name}: volume name is too short, names should be at least two "
+                              "alphanumeric characters")
     if not _VALID_NAME.fullmatch(name):
         raise InvalidArgument(f'create {name}: "{name}" includes invalid characters for a local volume name, only '
                               '"[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, '
                               "use absolute path")
+
+
+def _mounted(path: str) -> bool:
+    """Whether something is mounted on ``path`` (per /proc/self/mountinfo)."""
+    try:
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                point = line.split(" ", 5)[4]
+                if point.encode().decode("unicode_escape") == path:
+                    return True
+    except OSError:
+        pass
+    return False
 
 
 class LocalVolumes:
@@ -46,23 +66,26 @@ class LocalVolumes:
         """The volume of that name, made if new (then True); no name: a new one with a random name,
         labelled anonymous when a container asked for it without a name."""
         if driver not in ("", DRIVER):
-            raise NotFound(f'error looking up volume plugin {driver}: plugin "{driver}" not found')
-        if options:
-            raise InvalidArgument(f"create {name}: the local driver takes no options here: "
-                                  + ", ".join(sorted(options)))
+            raise NotFound(f'create {name}: error looking up volume plugin {driver}: plugin "{driver}" not found')
         labels = dict(labels or {})
         if not name:
             name = secrets.token_hex(32)
             if anonymous:
                 labels.setdefault(ANONYMOUS_LABEL, "")
         check_name(name)
+        options = dict(options or {})
+        for key in sorted(options):
+            if key not in MOUNT_OPTIONS:
+                raise InvalidArgument(f'create {name}: invalid option: "{key}"')
+        if options and "type" in options and not options.get("device") and options["type"] != "tmpfs":
+            raise InvalidArgument(f"create {name}: missing required option: \"device\"")
         existing = self.metadata.find_volume(name)
         if existing is not None:
             return existing, False
         data = self.path(name)
         data.parent.mkdir(mode=0o701, parents=True, exist_ok=True)
         data.mkdir(mode=0o755, exist_ok=True)
-        new = VolumeRecord(name, DRIVER, time.time(), labels, {})
+        new = VolumeRecord(name, DRIVER, time.time(), labels, options)
         rec = self.metadata.add_volume(new)
         return rec, rec is new
 
@@ -88,10 +111,40 @@ class LocalVolumes:
         users = self.users(name)
         if users:
             raise Conflict(f"remove {name}: volume is in use - [{', '.join(users)}]")
+        # Never delete through a mount: a bind volume's directory is the host's own.
+        self._unmount(name)
+        if _mounted(str(self.path(name))):
+            raise Conflict(f"remove {name}: the volume is still mounted")
         # The record first: a crash between the two leaves a directory that no record names,
         # never a record without its directory.
         self.metadata.delete_volume(name)
         shutil.rmtree(self.root / name, ignore_errors=True)
+
+    def mount(self, name: str) -> None:
+        """Mount what the volume's options name (a device, a tmpfs, a bind of a host directory) on
+        its directory before a container uses it; once, until the volume is removed."""
+        rec = self.get(name)
+        if not rec.options or _mounted(str(self.path(name))):
+            return
+        kind = rec.options.get("type", "")
+        flags = tuple(o for o in rec.options.get("o", "").split(",") if o)
+        device = rec.options.get("device", "")
+        target = str(self.path(name))
+        try:
+            if "bind" in flags or "rbind" in flags:
+                Mount("rbind" if "rbind" in flags else "bind", device,
+                      tuple(f for f in flags if f not in ("bind", "rbind"))).mount(target)
+            else:
+                Mount(kind or "none", device or kind, flags).mount(target)
+        except OSError as exc:  # dockerd's words
+            raise DockyardError(f"error while mounting volume '{target}': failed to mount local volume: mount "
+                                f"{device}:{target}, flags: {rec.options.get('o', '')}: "
+                                f"{(exc.strerror or str(exc)).lower()}") from None
+
+    def _unmount(self, name: str) -> None:
+        path = str(self.path(name))
+        while _mounted(path):  # a bind of the same filesystem is no mount point to os.path.ismount
+            unmount(path, detach=True)
 
     def usage(self, name: str) -> int:
         return tree_usage(str(self.path(name)))[0]

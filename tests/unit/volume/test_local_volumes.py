@@ -41,9 +41,14 @@ def test_names_outside_dockerd_s_pattern_are_refused(vols: LocalVolumes, name: s
 def test_unknown_driver_and_options(vols: LocalVolumes) -> None:
     with pytest.raises(NotFound):
         vols.create("x1", driver="nfs")
+    with pytest.raises(InvalidArgument) as info:
+        vols.create("x1", options={"foo": "bar"})
+    assert str(info.value) == 'create x1: invalid option: "foo"'
     with pytest.raises(InvalidArgument):
-        vols.create("x1", options={"type": "tmpfs"})
+        vols.create("x1", options={"type": "ext4"})  # a device to mount is needed
     assert vols.all() == []
+    rec, _ = vols.create("x2", options={"type": "tmpfs", "device": "tmpfs", "o": "size=1m"})
+    assert rec.options == {"type": "tmpfs", "device": "tmpfs", "o": "size=1m"}
 
 
 def test_a_volume_in_use_is_not_removed(vols: LocalVolumes) -> None:

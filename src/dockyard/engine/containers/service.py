@@ -475,6 +475,9 @@ class ContainerService:
     def _copy_up_volumes(self, rec: ContainerRecord, options: CreateOptions, rootfs: str) -> None:
         """An empty volume gets what the image has at its mount point, unless ``nocopy``."""
         no_copy = {posixpath.normpath(m.target) for m in (*options.host.binds, *options.host.mounts) if m.no_copy}
+        for name in [n for n, _ in rec.volumes.values()] + [m[1] for m in rec.inherited_mounts.values()
+                                                               if m[0] == "volume"]:
+            self.volumes.mount(name)  # what a volume with mount options (type, o, device) holds
         for dest, (name, _) in rec.volumes.items():
             if dest not in no_copy:
                 self.volumes.copy_up(name, secure_join(rootfs, dest))
