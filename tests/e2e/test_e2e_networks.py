@@ -39,6 +39,10 @@ def test_network_ls_and_inspect(d: DaemonHandle) -> None:
     assert [c["Name"] for c in host["Containers"].values()] == ["onhost"]
     assert d.docker("network", "ls", "-q", "--filter", "driver=null", "--no-trunc", timeout=T).stdout.strip() == \
         json.loads(d.docker("network", "inspect", "none", timeout=T).stdout)[0]["Id"]
+    for name in ("bridge", "host", "none"):
+        refused = d.docker("network", "rm", name, check=False, timeout=T)
+        assert refused.returncode == 1
+        assert f"{name} is a pre-defined network and cannot be removed" in refused.stderr
     missing = d.docker("network", "inspect", "nope", check=False, timeout=T)
     assert missing.returncode == 1 and "network nope not found" in missing.stderr
     listed = request(d.socket, "GET", "/networks")

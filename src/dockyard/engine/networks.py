@@ -18,7 +18,7 @@ from dockyard.engine.containers.networking import (
     BridgeNetwork,
 )
 from dockyard.engine.containers.record import ContainerRecord
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import InvalidArgument, NotFound, PermissionDenied
 
 FILTERS = {"name", "id", "driver", "type", "label", "scope", "dangling"}
 
@@ -98,6 +98,11 @@ class NetworkEngine:
         if len(prefixed) == 1:
             return prefixed[0]
         raise NotFound(f"network {ref} not found")
+
+    async def remove(self, ref: str) -> None:
+        """The predefined networks are never removed, in dockerd's words."""
+        view = await self.inspect(ref)
+        raise PermissionDenied(f"{view.name} is a pre-defined network and cannot be removed")
 
     async def prune(self, filters: Mapping[str, list[str]]) -> list[str]:
         """Nothing to prune: the predefined networks are never removed."""

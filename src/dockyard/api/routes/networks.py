@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from dockyard.api import params, wire
-from dockyard.api.responses import json_response
+from dockyard.api.responses import empty, json_response
 from dockyard.api.router import Router
 from dockyard.engine.networks import NetworkView
 from dockyard.http.server import Request, Response
@@ -16,6 +16,7 @@ class NetworkBackend(Protocol):
     async def networks(self, filters: Mapping[str, list[str]]) -> list[NetworkView]: ...
     async def inspect(self, ref: str) -> NetworkView: ...
     async def prune(self, filters: Mapping[str, list[str]]) -> list[str]: ...
+    async def remove(self, ref: str) -> None: ...
 
 
 class NetworkRoutes:
@@ -26,6 +27,7 @@ class NetworkRoutes:
         router.add("GET", "/networks", self.list_networks)
         router.add("POST", "/networks/prune", self.prune)
         router.add("GET", "/networks/{id}", self.inspect)
+        router.add("DELETE", "/networks/{id}", self.remove)
 
     async def list_networks(self, req: Request) -> Response:
         views = await self.backend.networks(params.filters(req))
@@ -33,6 +35,10 @@ class NetworkRoutes:
 
     async def inspect(self, req: Request) -> Response:
         return json_response(wire.network(await self.backend.inspect(req.path_params["id"])))
+
+    async def remove(self, req: Request) -> Response:
+        await self.backend.remove(req.path_params["id"])
+        return empty(204)
 
     async def prune(self, req: Request) -> Response:
         deleted = await self.backend.prune(params.filters(req))
