@@ -4,6 +4,7 @@ config (with ``--change``) the image's, through the docker CLI, our CLI and dock
 from __future__ import annotations
 
 import json
+import time
 
 import docker
 import pytest
@@ -37,6 +38,7 @@ def test_commit_makes_an_image_of_the_changes(d: DaemonHandle) -> None:
     assert missing.returncode != 0  # the deletion travelled as a whiteout
     clean = d.docker("run", "--rm", "snap:1", "sh", "-c", "cat /etc/hostname >/dev/null; ls -a /", timeout=T).stdout
     assert ".dockerenv" in clean  # the new container's own, made at its create
+    time.sleep(1.1)  # the CLI sends --until in whole seconds: the commit's second must be over
     events = d.docker("events", "--since", "2m", "--until", "0s", "--filter", "event=commit", "--format",
                       "{{.Type}} {{.Action}} {{.Actor.Attributes.comment}}", timeout=T).stdout
     assert "container commit my msg" in events

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import fcntl
 import json
 import socket
+import struct
+import termios
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, BinaryIO, Protocol, cast
@@ -68,6 +71,7 @@ class ContainerBackend(Protocol):
 
 
 PATH_STAT_HEADER = "X-Docker-Container-Path-Stat"
+HEADERS_READ_WAIT = 0.5  # seconds an exec waits for the client to read the 101 before its process starts
 STATS_INTERVAL = 1.0  # seconds between two samples, as dockerd's collector
 EXIT_CODE_GRACE = 5.0  # seconds an exec's exit code may take to arrive after its output ends
 
@@ -141,6 +145,23 @@ async def splice(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, ini
             with contextlib.suppress(Exception):
                 writer.close()
     return detached
+
+
+def _wait_until_read(fd: int, limit: float) -> None:
+    """Wait (at most ``limit`` seconds) until the client has read all we sent it: the 101 and its
+    headers. Clients that take the raw socket after reading the headers through a buffer (docker-py)
+    would lose output that arrived in the same read."""
+    if fd < 0:
+        return
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            unread = struct.unpack("i", fcntl.ioctl(fd, termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+        except OSError:
+            return  # not a socket that can tell
+        if unread <= 0:
+            return
+        time.sleep(0.0002)
 
 
 def _archive_path(req: Request) -> str:
@@ -475,8 +496,15 @@ class ContainerRoutes:
         async def hijacked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, initial: bytes) -> None:
             # The 101 is out before the process starts: clients that read the raw socket after the
             # headers (docker-py) must not find the first output buffered with them.
+            client = writer.get_extra_info("socket")
+            fd = client.fileno() if client is not None else -1
+
+            def start() -> socket.socket:
+                _wait_until_read(fd, HEADERS_READ_WAIT)
+                return backend.exec_start(exec_id, detach=False)  # type: ignore[no-any-return]
+
             try:
-                sock = await asyncio.to_thread(backend.exec_start, exec_id, detach=False)
+                sock = await asyncio.to_thread(start)
             except DockyardError as exc:
                 message = f"{exc}\r\n".encode()
                 writer.write(message if ex.tty else encode(1, message))
