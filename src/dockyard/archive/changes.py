@@ -21,7 +21,7 @@ import stat
 from collections.abc import Sequence
 from enum import IntEnum
 
-_OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")
+from dockyard.archive.diff import is_opaque
 
 # dockerd's init layer: mount points and files every container gets
 INIT_PATHS = frozenset({
@@ -38,16 +38,6 @@ class ChangeKind(IntEnum):
 
 def _whiteout(st: os.stat_result) -> bool:
     return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
-
-
-def _opaque(path: str) -> bool:
-    for attr in _OPAQUE_XATTRS:
-        try:
-            if os.getxattr(path, attr, follow_symlinks=False) == b"y":
-                return True
-        except OSError:
-            continue
-    return False
 
 
 def _modified(old: os.stat_result, new: os.stat_result) -> bool:
@@ -90,7 +80,7 @@ class _Layers:
                 if name not in seen:
                     seen[name] = None if self.overlay_rules and _whiteout(child) else (
                         os.path.join(directory, name), child)
-            if self.overlay_rules and _opaque(directory):
+            if self.overlay_rules and is_opaque(directory):
                 break
         return {name: found for name, found in seen.items() if found is not None}
 
@@ -118,7 +108,7 @@ def _compare(lower: _Layers, upper_dir: str, rel: str, out: list[tuple[str, Chan
     downs = {} if hidden else lower.children(rel)
     # whether lower entries the upper side lacks are gone: always for a whole tree, else when the
     # upper directory is opaque (overlayfs made it again after a removal)
-    replaced = full_tree or bool(rel) and _opaque(upper_dir)
+    replaced = full_tree or bool(rel) and is_opaque(upper_dir)
     found = False
     for name in sorted(set(ups) | (set(downs) if replaced else set())):
         path = f"/{rel}/{name}" if rel else f"/{name}"

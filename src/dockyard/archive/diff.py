@@ -112,7 +112,7 @@ def iter_writer_chunks(write: Callable[[BinaryIO], object], *, depth: int = 8) -
         worker.join()
 
 
-def _is_opaque(path: str) -> bool:
+def is_opaque(path: str) -> bool:
     for attr in _OPAQUE_XATTRS:
         try:
             if os.getxattr(path, attr, follow_symlinks=False) == b"y":
@@ -137,7 +137,7 @@ def write_layer_from_overlay_upper(upper: PathArg, out: BinaryIO, *,
             writer.add_empty(wh, uid=st.st_uid, gid=st.st_gid, mtime=int(st.st_mtime))
             continue
         writer.add_path(path, name, st)
-        if stat.S_ISDIR(st.st_mode) and _is_opaque(path):
+        if stat.S_ISDIR(st.st_mode) and is_opaque(path):
             writer.add_empty(f"{name}/{WHITEOUT_OPAQUE}", mode=stat.S_IMODE(st.st_mode) & 0o777,
                              uid=st.st_uid, gid=st.st_gid, mtime=int(st.st_mtime))
     return writer.finish()
@@ -224,4 +224,4 @@ def write_layer_from_trees(lower: PathArg | None, upper: PathArg, out: BinaryIO,
     return writer.finish()
 
 
-__all__ = ["DiffResult", "iter_tar_from_dir", "iter_writer_chunks", "write_layer_from_overlay_upper", "write_layer_from_trees", "write_tar_from_dir"]
+__all__ = ["DiffResult", "is_opaque", "iter_tar_from_dir", "iter_writer_chunks", "write_layer_from_overlay_upper", "write_layer_from_trees", "write_tar_from_dir"]

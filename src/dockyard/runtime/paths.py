@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 _MAX_LINKS = 255
 
 
-def secure_join(root: str, unsafe: str) -> str:
-    """Join ``unsafe`` under ``root``; symlinks and ``..`` never leave ``root``."""
+def resolve_parts(unsafe: str, readlink: Callable[[list[str]], str], *, follow_last: bool = True) -> list[str]:
+    """The components ``unsafe`` names inside a root once its symlinks are followed there:
+    ``readlink(components)`` reads the link those components name (OSError: not a link), an
+    absolute target starts again from the root, and ``..`` stops at the root."""
     parts = [p for p in unsafe.split("/") if p]
     resolved: list[str] = []
     links = 0
@@ -20,9 +23,11 @@ def secure_join(root: str, unsafe: str) -> str:
             if resolved:
                 resolved.pop()
             continue
-        candidate = os.path.join(root, *resolved, part)
+        if not parts and not follow_last:
+            resolved.append(part)
+            break
         try:
-            target = os.readlink(candidate)
+            target = readlink([*resolved, part])
         except OSError:
             resolved.append(part)
             continue
@@ -32,4 +37,9 @@ def secure_join(root: str, unsafe: str) -> str:
         if target.startswith("/"):
             resolved = []
         parts = [p for p in target.split("/") if p] + parts
-    return os.path.join(root, *resolved)
+    return resolved
+
+
+def secure_join(root: str, unsafe: str) -> str:
+    """Join ``unsafe`` under ``root``; symlinks and ``..`` never leave ``root``."""
+    return os.path.join(root, *resolve_parts(unsafe, lambda parts: os.readlink(os.path.join(root, *parts))))

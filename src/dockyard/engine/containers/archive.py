@@ -23,8 +23,8 @@ from dockyard.archive.diff import iter_writer_chunks
 from dockyard.archive.errors import CorruptLayer, UnsafeLayer
 from dockyard.archive.tarwriter import LayerWriter
 from dockyard.errors import InvalidArgument, NotFound
+from dockyard.runtime.paths import resolve_parts
 
-_MAX_LINKS = 255
 # Go's os.FileMode type bits, which the docker CLI reads from the path stat header
 _GO_MODE = ((stat.S_ISDIR, 1 << 31), (stat.S_ISLNK, 1 << 27), (stat.S_ISFIFO, 1 << 25), (stat.S_ISSOCK, 1 << 24),
             (stat.S_ISBLK, 1 << 26), (stat.S_ISCHR, (1 << 26) | (1 << 21)))
@@ -79,34 +79,14 @@ class ContainerFS:
         return os.path.join(self.rootfs, container_path.lstrip("/"))
 
     def resolve(self, path: str, *, follow_last: bool = True) -> str:
-        """The container path ``path`` names once its symlinks are followed inside the container."""
-        parts = [p for p in path.split("/") if p]
-        resolved: list[str] = []
-        links = 0
-        while parts:
-            part = parts.pop(0)
-            if part == ".":
-                continue
-            if part == "..":
-                if resolved:
-                    resolved.pop()
-                continue
-            candidate = [*resolved, part]
-            if not parts and not follow_last:
-                resolved = candidate
-                break
-            try:
-                target = os.readlink(self.host_path("/" + "/".join(candidate)))
-            except OSError:
-                resolved = candidate
-                continue
-            links += 1
-            if links > _MAX_LINKS:
-                raise InvalidArgument(f"{path}: too many levels of symbolic links")
-            if target.startswith("/"):
-                resolved = []
-            parts = [p for p in target.split("/") if p] + parts
-        return "/" + "/".join(resolved)
+        """The container path ``path`` names once its symlinks are followed inside the container
+        (a link under a mount read where the mount's source is)."""
+        try:
+            parts = resolve_parts(path, lambda p: os.readlink(self.host_path("/" + "/".join(p))),
+                                  follow_last=follow_last)
+        except OSError as exc:
+            raise InvalidArgument(f"{path}: {exc.strerror}") from None
+        return "/" + "/".join(parts)
 
     def _lookup(self, path: str, container: str) -> tuple[str, str, os.stat_result]:
         """(resolved container path, host path, lstat) of ``path``; a final symlink is not followed
