@@ -260,13 +260,20 @@ def _json_line(raw: bytes, with_time: bool) -> Record | None:
     return record if stream in _STREAMS else None
 
 
-def _decode_json(data: bytes, start: int, stop: int, with_time: bool) -> tuple[Batch, int]:
-    """The records of the whole lines in ``data[start:stop]`` (at least one line if there is one)."""
+def _lines_end(data: bytes, start: int, stop: int) -> int:
+    """Where the whole lines of ``data[start:stop]`` end (past ``stop`` for a first line longer than
+    that); ``start`` when there is none."""
     end = data.rfind(_NL, start, stop) + 1
     if end <= start:
         end = data.find(_NL, stop) + 1
-        if end <= start:
-            return [], start
+    return max(end, start)
+
+
+def _decode_json(data: bytes, start: int, stop: int, with_time: bool) -> tuple[Batch, int]:
+    """The records of the whole lines in ``data[start:stop]`` (at least one line if there is one)."""
+    end = _lines_end(data, start, stop)
+    if end == start:
+        return [], start
     has_err = data.find(b'","stream":"stderr"', start, end) >= 0
     has_out = data.find(b'","stream":"stdout"', start, end) >= 0
     stream = None if has_err and has_out else _STDERR if has_err else _STDOUT
@@ -335,11 +342,9 @@ def _decode_json_details(data: bytes, start: int, stop: int, with_time: bool) ->
     """``_decode_json`` with each line after its attributes (every line parsed: no fast path)."""
     import json
 
-    end = data.rfind(_NL, start, stop) + 1
-    if end <= start:
-        end = data.find(_NL, stop) + 1
-        if end <= start:
-            return [], start
+    end = _lines_end(data, start, stop)
+    if end == start:
+        return [], start
     records: list[Record] = []
     for raw in data[start:end].splitlines():
         try:
