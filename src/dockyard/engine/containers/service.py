@@ -102,6 +102,14 @@ def _with_inherited_mounts(options: CreateOptions, rec: ContainerRecord) -> Crea
     return dataclasses.replace(options, host=dataclasses.replace(options.host, mounts=options.host.mounts + extra))
 
 
+def _make_init_layer(rootfs: str) -> None:
+    """What dockerd's init layer has (``/.dockerenv``, mount points, ``/etc/mtab``), where the
+    image lacks it."""
+    for path, kind in INIT_LAYER:
+        with contextlib.suppress(OSError):  # an image with odd content there: the runtime copes
+            _make_missing(secure_join(rootfs, path), kind)
+
+
 def _make_missing(path: str, kind: str) -> None:
     if os.path.lexists(path):
         return
@@ -398,18 +406,17 @@ class ContainerService:
                     self.publish("volume", "destroy", name, {"driver": DRIVER})
 
     def _prepare_rootfs(self, cid: str, key: str, workdir: str) -> None:
-        """At create, in the container's layer: what dockerd's init layer has (``/.dockerenv``,
-        mount points, ``/etc/mtab``), where the image lacks it, and the working directory (root's,
-        0755, as dockerd's SetupWorkingDirectory makes it; one that names a file fails the create)."""
+        """At create, in the container's layer: the working directory (root's, 0755, as dockerd's
+        SetupWorkingDirectory makes it; one that names a file fails the create), and then what
+        dockerd's init layer has (else made at the first start, where the rootfs is mounted anyway:
+        most creates need no mount of their own)."""
+        if workdir in ("", "/"):
+            return
         rootfs = self.paths.bundle(cid) / "rootfs"
         rootfs.mkdir(parents=True, exist_ok=True)
         mount_all(self.images.snapshotter.mounts(key), str(rootfs))
         try:
-            for path, kind in INIT_LAYER:
-                with contextlib.suppress(OSError):  # an image with odd content there: the runtime copes
-                    _make_missing(secure_join(str(rootfs), path), kind)
-            if workdir in ("", "/"):
-                return
+            _make_init_layer(str(rootfs))
             path = secure_join(str(rootfs), workdir)
             try:
                 os.makedirs(path, mode=0o755, exist_ok=True)
@@ -495,6 +502,7 @@ class ContainerService:
         try:
             mount_all(self.images.snapshotter.mounts(rec.snapshot_key), str(rootfs))
             mounted = True
+            _make_init_layer(str(rootfs))
             if kind in ("bridge", "none"):
                 netns_path = self.network.create_namespace(cid, loopback=kind == "none")
                 if kind == "bridge":
