@@ -104,9 +104,11 @@ def render_resolv_conf(host_resolv: str, *, dns: Sequence[str] = (), search: Seq
     domains = [] if domains == ["."] else domains  # --dns-search . means no search domains
     opts = list(options) if options else host_options
 
-    lines = [f"nameserver {s}" for s in servers]
-    if domains:
-        lines.append("search " + " ".join(domains))
+    nameservers = [f"nameserver {s}" for s in servers]
+    search_line = ["search " + " ".join(domains)] if domains else []
+    # a file built from --dns/--dns-search/--dns-opt has dockerd's order (search first); the
+    # host's keeps the usual one
+    lines = search_line + nameservers if dns or search or options else nameservers + search_line
     if opts:
         lines.append("options " + " ".join(opts))
     return "\n".join(lines) + "\n"

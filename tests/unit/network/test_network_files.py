@@ -58,6 +58,9 @@ def test_resolv_conf_overrides() -> None:
     assert render_resolv_conf(host) == "nameserver 10.1.1.1\nsearch b.example\noptions ndots:2\n"
     out = render_resolv_conf(host, dns=["127.0.0.11"], search=["."], options=["ndots:0"])
     assert out == "nameserver 127.0.0.11\noptions ndots:0\n"
+    # with --dns/--dns-search, dockerd's order: search, nameservers, options
+    assert render_resolv_conf(host, dns=["9.9.9.9"], search=["ex.com"]) == \
+        "search ex.com\nnameserver 9.9.9.9\noptions ndots:2\n"
 
 
 def test_hostname() -> None:
