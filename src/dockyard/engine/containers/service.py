@@ -107,7 +107,9 @@ def _make_init_layer(rootfs: str) -> None:
     image lacks it."""
     for path, kind in INIT_LAYER:
         with contextlib.suppress(OSError):  # an image with odd content there: the runtime copes
-            _make_missing(secure_join(rootfs, path), kind)
+            # the parent resolved inside the rootfs, the entry itself not followed (/etc/mtab is a link)
+            parent, name = posixpath.split(path)
+            _make_missing(os.path.join(secure_join(rootfs, parent), name), kind)
 
 
 def _make_missing(path: str, kind: str) -> None:
