@@ -117,3 +117,24 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("0.0.0.0", 0))
         return int(s.getsockname()[1])
+
+
+def test_legacy_links(d: DaemonHandle) -> None:
+    d.docker("run", "-d", "--name", "l1", "-e", "FOO=bar", "--expose", "80", "busybox", "sleep", "1000", timeout=T)
+    address = d.docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "l1", timeout=T).stdout.strip()
+    cid = d.docker("inspect", "-f", "{{.Id}}", "l1", timeout=T).stdout.strip()
+    out = d.docker("run", "--rm", "--name", "linker", "--link", "l1:db", "busybox", "sh", "-c",
+                   "grep db /etc/hosts; env | grep ^DB_ | sort", timeout=T).stdout.splitlines()
+    assert out[0] == f"{address}\tdb {cid[:12]} l1"
+    assert out[1:] == ["DB_ENV_FOO=bar", "DB_NAME=/linker/db", f"DB_PORT=tcp://{address}:80",
+                       f"DB_PORT_80_TCP=tcp://{address}:80", f"DB_PORT_80_TCP_ADDR={address}",
+                       "DB_PORT_80_TCP_PORT=80", "DB_PORT_80_TCP_PROTO=tcp"]
+    missing = d.docker("run", "--rm", "--link", "nope:x", "busybox", "true", check=False, timeout=T)
+    assert missing.returncode == 125 and "could not get container for nope: No such container: nope" in missing.stderr
+    assert "Unable to find image" not in missing.stderr
+    d.docker("create", "--name", "l2", "--link", "l1", "busybox", "true", timeout=T)
+    assert d.docker("inspect", "-f", "{{.HostConfig.Links}}", "l2", timeout=T).stdout.strip() == "[/l1:/l2/l1]"
+    d.docker("stop", "-t", "0", "l1", timeout=T)
+    stopped = d.docker("start", "l2", check=False, timeout=T)
+    assert stopped.returncode == 1 and "Cannot link to a non running container: /l1 AS /l2/l1" in stopped.stderr
+    d.docker("rm", "-f", "l1", "l2", timeout=T)

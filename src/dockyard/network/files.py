@@ -37,8 +37,9 @@ def parse_extra_host(entry: str) -> tuple[str, str]:
 
 
 def render_hosts(hostname: str, domainname: str, address: str | None, extra_hosts: Sequence[str] = (),
-                 *, host_gateway: str | None = None) -> str:
-    """Docker's /etc/hosts: the fixed entries, ``--add-host`` entries, then the container's own.
+                 *, host_gateway: str | None = None, links: Sequence[tuple[str, str]] = ()) -> str:
+    """Docker's /etc/hosts: the fixed entries, ``--add-host`` entries, ``--link`` ones (address,
+    names), then the container's own.
 
     ``address`` is None for containers without a network address (``--network none``/``host``).
     """
@@ -50,6 +51,7 @@ def render_hosts(hostname: str, domainname: str, address: str | None, extra_host
                 raise InvalidArgument("unable to derive the IP value for host-gateway")
             ip = host_gateway
         lines.append(f"{ip}\t{name}")
+    lines += [f"{ip}\t{names}" for ip, names in links]
     if address:
         names = f"{hostname}.{domainname} {hostname}" if domainname else hostname
         lines.append(f"{address}\t{names}")

@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -91,6 +91,30 @@ logger = logging.getLogger(__name__)
 INIT_LAYER = (("/dev/pts", "dir"), ("/dev/shm", "dir"), ("/proc", "dir"), ("/sys", "dir"), ("/.dockerenv", "file"),
               ("/etc/resolv.conf", "file"), ("/etc/hosts", "file"), ("/etc/hostname", "file"),
               ("/dev/console", "file"), ("/etc/mtab", "/proc/mounts"))
+
+
+def link_env(name: str, links: Sequence[tuple[str, ContainerRecord]]) -> list[str]:
+    """dockerd's legacy link variables: ``ALIAS_NAME``, ``ALIAS_PORT…`` for the exposed ports and
+    ``ALIAS_ENV_…`` for the other container's environment."""
+    out: list[str] = []
+    for alias, other in links:
+        prefix = "".join(c if c.isalnum() else "_" for c in alias).upper()
+        address = other.network.ip_address if other.network is not None else ""
+        ports = sorted((int(str(p).partition("/")[0]), str(p).partition("/")[2] or "tcp")
+                       for p in other.config.get("ExposedPorts") or {})
+        if ports and address:
+            port, proto = ports[0]
+            out.append(f"{prefix}_PORT={proto}://{address}:{port}")
+        for port, proto in ports if address else []:
+            key = f"{prefix}_PORT_{port}_{proto.upper()}"
+            out += [f"{key}={proto}://{address}:{port}", f"{key}_ADDR={address}", f"{key}_PORT={port}",
+                    f"{key}_PROTO={proto}"]
+        out.append(f"{prefix}_NAME=/{name}/{alias}")
+        for item in other.config.get("Env") or []:
+            key, sep, value = str(item).partition("=")
+            if sep and key not in ("HOME", "PATH"):
+                out.append(f"{prefix}_ENV_{key}={value}")
+    return out
 
 
 def _with_inherited_mounts(options: CreateOptions, rec: ContainerRecord) -> CreateOptions:
@@ -312,6 +336,8 @@ class ContainerService:
         container_dir = self.paths.container_dir(cid)
         container_dir.mkdir(parents=True, exist_ok=True)
         host_config, warnings = adapt_host_config(request.get("HostConfig") or {})
+        if host_config.get("Links"):
+            host_config["Links"] = self._links_of(name, list(host_config["Links"]))
         stored = {"Config": merged,
                   "HostConfig": host_config,
                   "NetworkingConfig": request.get("NetworkingConfig") or {}}
@@ -517,7 +543,11 @@ class ContainerService:
                 netns_path = f"/proc/{other.state.pid}/ns/net"
             elif kind == "user":
                 raise NotFound(f"network {options.host.network_mode} not found")
-            self._write_network_files(rec, options, container_dir, attachment)
+            links = self._linked(rec)
+            if links:
+                options = dataclasses.replace(options, config=dataclasses.replace(
+                    options.config, env=(*options.config.env, *link_env(rec.name, links))))
+            self._write_network_files(rec, options, container_dir, attachment, links)
             if options.host.ipc_mode.kind == "shareable":
                 shm = container_dir / SHM_DIR
                 shm.mkdir(exist_ok=True)
@@ -606,8 +636,32 @@ class ContainerService:
             ipc_shm = str(self.paths.container_dir(other.id) / SHM_DIR)
         return JoinedNamespaces(pid=pid_path, ipc=ipc_path, ipc_shm=ipc_shm)
 
+    def _links_of(self, name: str, links: list[Any]) -> list[str]:
+        """``--link c[:alias]`` as dockerd keeps them (``/c:/name/alias``); the containers must exist."""
+        out = []
+        for entry in links:
+            target, _, alias = str(entry).lstrip("/").partition(":")
+            try:
+                other = self.get(target)
+            except NotFound as exc:  # not a 404: clients take that for a missing image and pull
+                raise InvalidArgument(f"could not get container for {target}: {exc}") from None
+            out.append(f"/{other.name}:/{name}/{(alias or other.name).rsplit('/', 1)[-1]}")
+        return out
+
+    def _linked(self, rec: ContainerRecord) -> list[tuple[str, ContainerRecord]]:
+        """(alias, container) of the container's links; each must be running."""
+        out = []
+        for entry in rec.host_config.get("Links") or []:
+            target, _, alias = str(entry).partition(":")
+            other = self.get(target.lstrip("/"))
+            alias = alias.rsplit("/", 1)[-1] or other.name
+            if not other.state.running:
+                raise Conflict(f"Cannot link to a non running container: /{other.name} AS /{rec.name}/{alias}")
+            out.append((alias, other))
+        return out
+
     def _write_network_files(self, rec: ContainerRecord, options: CreateOptions, container_dir: Path,
-                             attachment: Any) -> None:
+                             attachment: Any, links: Sequence[tuple[str, ContainerRecord]] = ()) -> None:
         host = options.host
         if host.network_kind == "host":
             hostname = os.uname().nodename
@@ -615,8 +669,10 @@ class ContainerService:
             hostname = rec.hostname
         (container_dir / "hostname").write_text(render_hostname(hostname))
         address = attachment.ip_address if attachment is not None else None
+        link_lines = [(other.network.ip_address, f"{alias} {other.id[:12]} {other.name}")
+                      for alias, other in links if other.network is not None]
         (container_dir / "hosts").write_text(render_hosts(hostname, options.config.domainname, address,
-                                                          list(host.extra_hosts)))
+                                                          list(host.extra_hosts), links=link_lines))
         try:
             host_resolv = Path("/etc/resolv.conf").read_text()
         except OSError:
