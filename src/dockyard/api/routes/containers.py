@@ -488,7 +488,7 @@ class ContainerRoutes:
         if detach:
             await self._call(self.backend.exec_start, exec_id, detach=True)
             return Response(200, [], b"")
-        container = await self._call(self.backend.get, ex.container_id)
+        container = self.backend.get(ex.container_id)  # one indexed read: no trip to a worker thread
         if not container.state.running or container.state.status == "paused":
             raise Conflict(f"Container {container.id} is not running")
         backend = self.backend

@@ -239,6 +239,8 @@ class ContainerService:
         self._health: dict[str, health.HealthMonitor] = {}  # by container ID, while it runs
         self._removing: set[str] = set()
         self._copy_freezes: dict[str, int] = {}  # containers frozen for docker cp: how many copies
+        # per container: (config.json's inode, mtime, size) and its parsed process, for execs
+        self._processes: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
         self._pending: dict[str, list[_PendingAttach]] = {}
         self._restarts: dict[str, RestartManager] = {}
         self._closing = False
@@ -1034,6 +1036,7 @@ class ContainerService:
                 self.images.snapshotter.remove(rec.snapshot_key)
             with self._lock:
                 self.metadata.delete_container(cid)  # and its refs: the volumes are free
+                self._processes.pop(cid, None)
                 manager = self._restarts.pop(cid, None)
                 if manager is not None:
                     manager.cancel()
@@ -1397,8 +1400,7 @@ class ContainerService:
     def _exec_process_file(self, ex: ExecRecord, rec: Any) -> Path:
         """The exec's process.json: the container's process with the exec's command, terminal,
         environment, working directory, user and privileges."""
-        bundle_spec = json.loads((self.paths.bundle(rec.id) / "config.json").read_text())
-        process = dict(bundle_spec["process"])
+        process = dict(self._bundle_process(rec.id))
         process["args"] = ex.cmd
         process["terminal"] = ex.tty
         env = list(process.get("env") or [])
@@ -1422,6 +1424,16 @@ class ContainerService:
         path = exec_dir / f"{ex.id}.json"
         path.write_text(json.dumps(process))
         return path
+
+    def _bundle_process(self, cid: str) -> Mapping[str, Any]:
+        """The ``process`` of the container's config.json, parsed once per version of the file."""
+        path = self.paths.bundle(cid) / "config.json"
+        st = path.stat()
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        cached = self._processes.get(cid)
+        if cached is None or cached[0] != stamp:
+            cached = self._processes[cid] = (stamp, json.loads(path.read_bytes())["process"])
+        return cached[1]
 
     def exec_when_done(self, exec_id: str, callback: Callable[[], None]) -> None:
         """Call ``callback`` once the exec is not running (at once if it is not): from the thread
