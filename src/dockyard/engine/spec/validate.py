@@ -158,8 +158,16 @@ def validate(options: CreateOptions, facts: HostFacts | None = None) -> None:
         raise InvalidArgument(f"invalid PID mode: {host.pid_mode}")
     if host.uts_mode.kind == "host" and cfg.hostname:
         raise InvalidArgument("Conflicting options: hostname and the UTS mode")
-    if host.network_kind == "container" and cfg.hostname:
-        raise InvalidArgument("conflicting options: hostname and the network mode")
+    if host.network_kind == "container":
+        # dockerd's checks, in its order, for a container that shares another's network stack
+        for present, what in ((cfg.hostname, "hostname and the network mode"),
+                              (host.dns, "dns and the network mode"),
+                              (host.extra_hosts, "custom host-to-IP mapping and the network mode"),
+                              (host.port_bindings or host.publish_all_ports,
+                               "port publishing and the container type network mode"),
+                              (cfg.exposed_ports, "port exposing and the container type network mode")):
+            if present:
+                raise InvalidArgument(f"conflicting options: {what}")
 
 
 __all__ = ["MIN_MEMORY", "check_resources", "check_sysctls", "normalize_caps", "sysctl_namespace", "validate"]
