@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -228,3 +229,14 @@ def test_local_driver_mount_options(d: DaemonHandle, tmp_path: Path) -> None:
     failed = d.docker("run", "--rm", "-v", "badvol:/b", "busybox", "true", check=False, timeout=T)
     assert failed.returncode != 0 and "failed to mount local volume" in failed.stderr
     d.docker("volume", "rm", "badvol", timeout=T)
+
+
+def test_volume_events(d: DaemonHandle) -> None:
+    d.docker("run", "--rm", "-v", "evv:/x", "-v", "evro:/r:ro", "busybox", "true", timeout=T)
+    time.sleep(1.1)  # the CLI sends --until in whole seconds
+    lines = d.docker("events", "--since", "1m", "--until", "0s", "--filter", "type=volume", "--format",
+                     '{{.Action}} {{.Actor.ID}} {{index .Actor.Attributes "read/write"}}', timeout=T).stdout
+    events = lines.splitlines()
+    assert "create evv " in events and "mount evv true" in events and "mount evro false" in events
+    assert "unmount evv " in events
+    d.docker("volume", "rm", "evv", "evro", timeout=T)

@@ -509,12 +509,24 @@ class ContainerService:
             with contextlib.suppress(DockyardError):
                 self.remove(cid, force=True)
 
+    @staticmethod
+    def _volume_mounts(rec: ContainerRecord, read_only: Iterable[str] = ()) -> list[tuple[str, str, bool]]:
+        """(destination, volume, writable) of every volume the container mounts."""
+        fixed = set(read_only)
+        out = [(dest, name, dest not in fixed) for dest, (name, _) in rec.volumes.items()]
+        out += [(dest, m[1], bool(m[3])) for dest, m in rec.inherited_mounts.items() if m[0] == "volume"]
+        return sorted(out)
+
     def _copy_up_volumes(self, rec: ContainerRecord, options: CreateOptions, rootfs: str) -> None:
         """An empty volume gets what the image has at its mount point, unless ``nocopy``."""
         no_copy = {posixpath.normpath(m.target) for m in (*options.host.binds, *options.host.mounts) if m.no_copy}
         for name in [n for n, _ in rec.volumes.values()] + [m[1] for m in rec.inherited_mounts.values()
                                                                if m[0] == "volume"]:
             self.volumes.mount(name)  # what a volume with mount options (type, o, device) holds
+        read_only = {posixpath.normpath(m.target) for m in (*options.host.binds, *options.host.mounts) if m.read_only}
+        for dest, name, writable in self._volume_mounts(rec, read_only):
+            self.publish("volume", "mount", name, {"container": rec.id, "destination": dest, "driver": DRIVER,
+                                                   "propagation": "", "read/write": str(writable).lower()})
         for dest, (name, _) in rec.volumes.items():
             if dest not in no_copy:
                 self.volumes.copy_up(name, secure_join(rootfs, dest))
@@ -734,6 +746,8 @@ class ContainerService:
             self._event("oom", rec)
         ran = max(0, int(finished - rec.state.started_at)) if rec.state.started_at else 0
         self._event("die", rec, exitCode=str(info.exit_code), execDuration=str(ran))
+        for _, name, _ in self._volume_mounts(rec):
+            self.publish("volume", "unmount", name, {"container": cid, "driver": DRIVER})
         self._network_event("disconnect", cid, attachment)
         if delay is not None:
             self._schedule_restart(cid, manager, delay)
