@@ -93,3 +93,18 @@ def test_archive_api_and_own_cli(d: DaemonHandle, c1: str, tmp_path: Path) -> No
     assert d.dockyard(*own, "c1:/d/f", "-", timeout=T).stdout[:1] == b"f"  # a tar on stdout, entry "f"
     refused = d.dockyard(*own, "c1:/a", "c1:/b", check=False, timeout=T)
     assert refused.returncode == 1 and b"copying between containers is not supported" in refused.stderr
+
+
+def test_copies_into_read_only_places_are_refused(d: DaemonHandle, tmp_path: Path) -> None:
+    (tmp_path / "up").write_text("x\n")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    d.docker("run", "-d", "--name", "rov", "-v", f"{ro}:/ro:ro", "busybox", "sleep", "100", timeout=T)
+    refused = d.docker("cp", str(tmp_path / "up"), "rov:/ro/", check=False, timeout=T)
+    assert refused.returncode == 1
+    assert refused.stderr == "Error response from daemon: mounted volume is marked read-only\n"
+    assert not (ro / "up").exists()
+    d.docker("run", "-d", "--name", "rov2", "--read-only", "busybox", "sleep", "100", timeout=T)
+    refused = d.docker("cp", str(tmp_path / "up"), "rov2:/tmp/", check=False, timeout=T)
+    assert refused.stderr == "Error response from daemon: container rootfs is marked read-only\n"
+    d.docker("rm", "-f", "rov", "rov2", timeout=T)

@@ -129,9 +129,11 @@ def test_legacy_links(d: DaemonHandle) -> None:
     assert out[1:] == ["DB_ENV_FOO=bar", "DB_NAME=/linker/db", f"DB_PORT=tcp://{address}:80",
                        f"DB_PORT_80_TCP=tcp://{address}:80", f"DB_PORT_80_TCP_ADDR={address}",
                        "DB_PORT_80_TCP_PORT=80", "DB_PORT_80_TCP_PROTO=tcp"]
-    missing = d.docker("run", "--rm", "--link", "nope:x", "busybox", "true", check=False, timeout=T)
+    volumes_before = d.docker("volume", "ls", "-q", timeout=T).stdout
+    missing = d.docker("run", "--rm", "--link", "nope:x", "-v", "/anon", "busybox", "true", check=False, timeout=T)
     assert missing.returncode == 125 and "could not get container for nope: No such container: nope" in missing.stderr
     assert "Unable to find image" not in missing.stderr
+    assert d.docker("volume", "ls", "-q", timeout=T).stdout == volumes_before  # nothing made for it
     d.docker("create", "--name", "l2", "--link", "l1", "busybox", "true", timeout=T)
     assert d.docker("inspect", "-f", "{{.HostConfig.Links}}", "l2", timeout=T).stdout.strip() == "[/l1:/l2/l1]"
     d.docker("stop", "-t", "0", "l1", timeout=T)

@@ -74,8 +74,8 @@ class _Layers:
                 st = os.lstat(directory)
             except (FileNotFoundError, NotADirectoryError):
                 continue
-            if not stat.S_ISDIR(st.st_mode):
-                break  # a file or a whiteout here hides the directories below
+            if not stat.S_ISDIR(st.st_mode) or os.path.realpath(directory) != os.path.normpath(directory):
+                break  # a file, a whiteout or a link on the way hides the directories below
             for name, child in _entries(directory).items():
                 if name not in seen:
                     seen[name] = None if self.overlay_rules and _whiteout(child) else (

@@ -109,18 +109,40 @@ async def consume_in_thread(chunks: AsyncIterator[bytes], work: Callable[[QueueR
     return await worker
 
 
-async def iterate_in_thread(iterator: Iterator[bytes]) -> AsyncIterator[bytes]:
-    """Drive a blocking byte iterator from a thread, one chunk at a time."""
-    sentinel = object()
-    try:
-        while True:
-            chunk = await asyncio.to_thread(next, iterator, sentinel)
-            if chunk is sentinel:
-                return
-            assert isinstance(chunk, bytes)
-            yield chunk
-    finally:
-        close = getattr(iterator, "close", None)
+def iterate_in_thread(iterator: Iterator[bytes]) -> ThreadIteration:
+    """Drive a blocking byte iterator from a thread, one chunk at a time; closing it (``aclose``)
+    closes the iterator, also when it was never started (a client gone before the headers)."""
+    return ThreadIteration(iterator)
+
+
+class ThreadIteration:
+    def __init__(self, iterator: Iterator[bytes]) -> None:
+        self.iterator = iterator
+        self.closed = False
+
+    def __aiter__(self) -> ThreadIteration:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self.closed:
+            raise StopAsyncIteration
+        sentinel = object()
+        try:
+            chunk = await asyncio.to_thread(next, self.iterator, sentinel)
+        except BaseException:
+            await self.aclose()
+            raise
+        if chunk is sentinel:
+            await self.aclose()
+            raise StopAsyncIteration
+        assert isinstance(chunk, bytes)
+        return chunk
+
+    async def aclose(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        close = getattr(self.iterator, "close", None)
         if close is not None:
             await asyncio.to_thread(close)
 

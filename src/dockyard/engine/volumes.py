@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from dockyard.errors import InvalidArgument
+from dockyard.errors import DockyardError, InvalidArgument
 from dockyard.store.metadata import VolumeRecord
 from dockyard.volume.local import ANONYMOUS_LABEL, DRIVER, LocalVolumes
 
@@ -107,8 +107,8 @@ class VolumeEngine:
                 size = self.local.usage(rec.name)
                 try:
                     self.local.remove(rec.name)
-                except InvalidArgument:
-                    continue
+                except DockyardError:
+                    continue  # taken or still mounted meanwhile: left, as dockerd leaves it
                 self.publish("volume", "destroy", rec.name, {"driver": DRIVER})
                 deleted.append(rec.name)
                 reclaimed += size

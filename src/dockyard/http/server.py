@@ -219,8 +219,8 @@ class _Connection:
             await self._send(h11.EndOfMessage())
             return
         stream = response.body
-        await self._send(h11.Response(status_code=response.status, headers=headers, reason=_reason(response)))
         try:
+            await self._send(h11.Response(status_code=response.status, headers=headers, reason=_reason(response)))
             async for chunk in stream:
                 if chunk:
                     await self._send(h11.Data(data=chunk))

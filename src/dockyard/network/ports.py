@@ -71,6 +71,8 @@ def requests_of(bindings: Mapping[str, Sequence[tuple[str, str]]], *, publish_al
         for host_ip, host_port in hosts or [("", "")]:
             if host_ip and ":" in host_ip:
                 continue  # IPv6 host addresses: containers here have IPv4 only
+            if host_ip == "0.0.0.0":
+                host_ip = ""  # every address, as an empty one
             if host_ip:
                 try:
                     IPv4Address(host_ip)

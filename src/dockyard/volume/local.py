@@ -40,7 +40,8 @@ def check_name(name: str) -> None:
 
 
 def _mounted(path: str) -> bool:
-    """Whether something is mounted on ``path`` (per /proc/self/mountinfo)."""
+    """Whether something is mounted on ``path`` (per /proc/self/mountinfo, which lists real paths)."""
+    path = os.path.realpath(path)
     try:
         with open("/proc/self/mountinfo") as f:
             for line in f:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.engine.containers.archive import ContainerFS, go_file_mode
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import InvalidArgument, NotFound, PermissionDenied
 
 
 @pytest.fixture
@@ -84,3 +84,19 @@ def test_read_and_write_tars(fs: ContainerFS, tmp_path: Path) -> None:
     assert str(refused.value) == 'cannot overwrite directory "/etc" with non-directory "/"'
     with pytest.raises(InvalidArgument):
         fs.write_tar("/etc/passwd", "c1", io.BytesIO(), copy_owner=False, no_overwrite_dir_non_dir=True)
+
+
+def test_read_only_mounts_and_rootfs_refuse_copies(tmp_path: Path) -> None:
+    root, vol = tmp_path / "rootfs", tmp_path / "vol"
+    (root / "etc").mkdir(parents=True)
+    vol.mkdir()
+    ro = ContainerFS(str(root), [("/data", str(vol))], read_only=["/data"])
+    with pytest.raises(PermissionDenied) as info:
+        ro.write_tar("/data", "c1", tar_of(("x", b"x")), copy_owner=False, no_overwrite_dir_non_dir=True)
+    assert str(info.value) == "mounted volume is marked read-only" and not (vol / "x").exists()
+    locked = ContainerFS(str(root), [("/data", str(vol))], rootfs_read_only=True)
+    with pytest.raises(PermissionDenied) as info:
+        locked.write_tar("/etc", "c1", tar_of(("x", b"x")), copy_owner=False, no_overwrite_dir_non_dir=True)
+    assert str(info.value) == "container rootfs is marked read-only"
+    locked.write_tar("/data", "c1", tar_of(("x", b"x")), copy_owner=False, no_overwrite_dir_non_dir=True)
+    assert (vol / "x").read_bytes() == b"x"  # a writable volume under a read-only root filesystem

@@ -25,6 +25,8 @@ def test_requests_from_bindings_and_publish_all() -> None:
 def test_allocator_hands_out_and_keeps_ports() -> None:
     ports = PortAllocator(probe=False)
     assert ports.allocate("a", [PortRequest("tcp", 80, "", 8080, 8080)]) == [PublishedPort("tcp", 80, "0.0.0.0", 8080)]
+    assert requests_of({"80/tcp": [("0.0.0.0", "8080")]}, publish_all=False, exposed=[]) == \
+        [PortRequest("tcp", 80, "", 8080, 8080)]  # 0.0.0.0 is every address, as ""
     with pytest.raises(Conflict) as info:
         ports.allocate("b", [PortRequest("tcp", 81, "127.0.0.1", 8080, 8080)])  # 0.0.0.0 covers every address
     assert str(info.value) == "Bind for 127.0.0.1:8080 failed: port is already allocated"

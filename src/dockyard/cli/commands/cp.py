@@ -88,10 +88,17 @@ def _extract(data: io.BytesIO, target: str, *, rename: str | None, base: str) ->
         members = tf.getmembers()
         for member in members:
             if rename is not None and base:
-                head, _, tail = member.name.partition("/")
-                if head == base:
-                    member.name = "/".join(p for p in (rename, tail) if p) or "."
+                member.name = _rebased(member.name, base, rename)
+                if member.islnk():
+                    member.linkname = _rebased(member.linkname, base, rename)
         tf.extractall(target, members=[m for m in members if m.name != "."], filter="tar")
+
+
+def _rebased(name: str, base: str, rename: str) -> str:
+    head, _, tail = name.partition("/")
+    if head != base:
+        return name
+    return "/".join(p for p in (rename, tail) if p) or "."
 
 
 # ---- into a container ----------------------------------------------------------------------

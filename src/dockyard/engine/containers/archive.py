@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -22,7 +22,7 @@ from dockyard.archive.compression import Compression
 from dockyard.archive.diff import iter_writer_chunks
 from dockyard.archive.errors import CorruptLayer, UnsafeLayer
 from dockyard.archive.tarwriter import LayerWriter
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import InvalidArgument, NotFound, PermissionDenied
 from dockyard.runtime.paths import resolve_parts
 
 # Go's os.FileMode type bits, which the docker CLI reads from the path stat header
@@ -65,18 +65,37 @@ def _base_name(path: str, resolved: str) -> str:
 
 
 class ContainerFS:
-    def __init__(self, rootfs: str, mounts: Sequence[tuple[str, str]]) -> None:
-        """``mounts``: (destination in the container, source on the host)."""
+    def __init__(self, rootfs: str, mounts: Sequence[tuple[str, str]], *, read_only: Iterable[str] = (),
+                 rootfs_read_only: bool = False) -> None:
+        """``mounts``: (destination in the container, source on the host); ``read_only``: the
+        destinations mounted read-only."""
         self.rootfs = rootfs
         self.mounts = sorted(((posixpath.normpath(d), s) for d, s in mounts), key=lambda m: -len(m[0]))
+        self.read_only = {posixpath.normpath(d) for d in read_only}
+        self.rootfs_read_only = rootfs_read_only
+
+    def _mount_of(self, container_path: str) -> tuple[str, str] | None:
+        for dest, source in self.mounts:
+            if container_path == dest or container_path.startswith(dest.rstrip("/") + "/"):
+                return dest, source
+        return None
 
     def host_path(self, container_path: str) -> str:
         """Where a resolved container path is on the host (no symlink followed here)."""
-        for dest, source in self.mounts:
-            if container_path == dest or container_path.startswith(dest.rstrip("/") + "/"):
-                rest = container_path[len(dest):].lstrip("/")
-                return os.path.join(source, rest) if rest else source
+        found = self._mount_of(container_path)
+        if found is not None:
+            dest, source = found
+            rest = container_path[len(dest):].lstrip("/")
+            return os.path.join(source, rest) if rest else source
         return os.path.join(self.rootfs, container_path.lstrip("/"))
+
+    def check_writable(self, container_path: str) -> None:
+        """dockerd's refusals to copy into what is mounted read-only."""
+        found = self._mount_of(container_path)
+        if found is not None and found[0] in self.read_only:
+            raise PermissionDenied("mounted volume is marked read-only")
+        if found is None and self.rootfs_read_only:
+            raise PermissionDenied("container rootfs is marked read-only")
 
     def resolve(self, path: str, *, follow_last: bool = True) -> str:
         """The container path ``path`` names once its symlinks are followed inside the container
@@ -135,6 +154,7 @@ class ContainerFS:
         """Unpack ``tar`` into the directory ``path``. Owners are the container's root unless
         ``copy_owner`` (``docker cp -a``); names starting ``.wh.`` are plain names here."""
         resolved = self.resolve(path)
+        self.check_writable(resolved)
         host = self.host_path(resolved)
         try:
             st = os.stat(host)

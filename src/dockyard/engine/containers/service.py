@@ -64,7 +64,6 @@ from dockyard.errors import (
     InvalidArgument,
     NotFound,
     NotImplemented_,
-    PermissionDenied,
     Unavailable,
 )
 from dockyard.image.changes import apply_changes
@@ -91,6 +90,36 @@ logger = logging.getLogger(__name__)
 INIT_LAYER = (("/dev/pts", "dir"), ("/dev/shm", "dir"), ("/proc", "dir"), ("/sys", "dir"), ("/.dockerenv", "file"),
               ("/etc/resolv.conf", "file"), ("/etc/hosts", "file"), ("/etc/hostname", "file"),
               ("/dev/console", "file"), ("/etc/mtab", "/proc/mounts"))
+
+
+class Releasing:
+    """Chunks that give back what producing them held (a freeze, a mount) once read to the end
+    or closed, also when closed before the first chunk (a client gone before the headers)."""
+
+    def __init__(self, chunks: Iterator[bytes], release: Callable[[], object]) -> None:
+        self.chunks = chunks
+        self._release: Callable[[], object] | None = release
+
+    def __iter__(self) -> Releasing:
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            return next(self.chunks)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        release, self._release = self._release, None
+        if release is None:
+            return
+        try:
+            close = getattr(self.chunks, "close", None)
+            if close is not None:
+                close()
+        finally:
+            release()
 
 
 def link_env(name: str, links: Sequence[tuple[str, ContainerRecord]]) -> list[str]:
@@ -310,6 +339,8 @@ class ContainerService:
                                    "to reuse that name.")
             else:
                 name = generate_name(lambda n: self.metadata.container_by_name(n) is not None)
+        # checked before anything is made for the container: a missing one leaves nothing behind
+        links = self._links_of(name, list((request.get("HostConfig") or {}).get("Links") or []))
         top = unpack(self.images, self.leases, image.id)
         key = f"container-{cid}"
         with self.leases.temporary() as lease:
@@ -338,8 +369,8 @@ class ContainerService:
         container_dir = self.paths.container_dir(cid)
         container_dir.mkdir(parents=True, exist_ok=True)
         host_config, warnings = adapt_host_config(request.get("HostConfig") or {})
-        if host_config.get("Links"):
-            host_config["Links"] = self._links_of(name, list(host_config["Links"]))
+        if links:
+            host_config["Links"] = links
         stored = {"Config": merged,
                   "HostConfig": host_config,
                   "NetworkingConfig": request.get("NetworkingConfig") or {}}
@@ -718,6 +749,8 @@ class ContainerService:
         monitor = self._health.pop(cid, None)
         if monitor is not None:
             monitor.stop()
+        with self._lock:
+            self._copy_freezes.pop(cid, None)  # its process is gone: the next one starts thawed
         attachment = rec.network
         live = self._live.pop(cid, None)
         if live is not None:
@@ -1134,34 +1167,45 @@ class ContainerService:
     @contextlib.contextmanager
     def _files(self, ref: str) -> Iterator[ContainerFS]:
         """The container's filesystem with what is mounted into it, frozen while it runs (dockerd
-        does so too, so that no symlink can be swapped in while we follow paths)."""
+        does so too, so that no symlink can be swapped in while we follow paths), and so are the
+        running containers that share a volume with it."""
         rec = self.get(ref)
         container_dir = self.paths.container_dir(rec.id)
         mounts = [(dest, source) for dest, (_, source) in rec.volumes.items()]
         mounts += [(dest, m[2]) for dest, m in rec.inherited_mounts.items()]
+        read_only = {dest for dest, m in rec.inherited_mounts.items() if not m[3]}
         try:
             host = from_docker_json(rec.config, rec.host_config, {}).host
             mounts += [(m.target, m.source) for m in (*host.binds, *host.mounts) if m.type is MountType.BIND]
+            read_only |= {posixpath.normpath(m.target) for m in (*host.binds, *host.mounts) if m.read_only}
         except DockyardError:
             pass
         mounts += [(f"/etc/{name}", str(container_dir / name)) for name in ("hosts", "hostname", "resolv.conf")
                    if (container_dir / name).exists()]
-        frozen = False
+        frozen: list[str] = []
         temporary: Path | None = None
         try:
-            if rec.state.running:
+            # the containers that can write where the copy goes: this one and those sharing its volumes
+            names = [n for n, _ in rec.volumes.values()] + [m[1] for m in rec.inherited_mounts.values()
+                                                            if m[0] == "volume"]
+            sharers = {owner for name in names for kind, owner in self.metadata.owners_of("volume", name)
+                       if kind == "container" and owner != rec.id}
+            for cid in [rec.id, *sorted(sharers)]:
+                with contextlib.suppress(NotFound):
+                    if self.get(cid).state.status == "running":
+                        self._freeze(cid)
+                        frozen.append(cid)
+            if rec.state.status in ("running", "paused"):  # restarting: unmounted, as a stopped one
                 rootfs = self.paths.bundle(rec.id) / "rootfs"
-                if rec.state.status == "running":
-                    self._freeze(rec.id)
-                    frozen = True
             else:
                 temporary = Path(tempfile.mkdtemp(prefix=f"cp-{rec.id[:12]}-", dir=self.paths.exec_root))
                 mount_all(self.images.snapshotter.mounts(rec.snapshot_key), str(temporary))
                 rootfs = temporary
-            yield ContainerFS(str(rootfs), mounts)
+            yield ContainerFS(str(rootfs), mounts, read_only=read_only,
+                              rootfs_read_only=bool(rec.host_config.get("ReadonlyRootfs")))
         finally:
-            if frozen:
-                self._thaw(rec.id)
+            for cid in frozen:
+                self._thaw(cid)
             if temporary is not None:
                 unmount(str(temporary), detach=True)
                 with contextlib.suppress(OSError):
@@ -1197,26 +1241,12 @@ class ContainerService:
         except BaseException as exc:
             files.__exit__(type(exc), exc, exc.__traceback__)
             raise
-
-        def stream() -> Iterator[bytes]:
-            try:
-                yield from chunks
-            finally:
-                files.__exit__(None, None, None)
-
-        return info, stream()
+        return info, Releasing(chunks, lambda: files.__exit__(None, None, None))
 
     def archive_put(self, ref: str, path: str, tar: BinaryIO, *, copy_owner: bool,
                     no_overwrite_dir_non_dir: bool) -> None:
-        rec = self.get(ref)
-        if rec.host_config.get("ReadonlyRootfs") and not self._under_writable_mount(rec, path):
-            raise PermissionDenied("container rootfs is marked read-only")
         with self._files(ref) as fs:
             fs.write_tar(path, ref, tar, copy_owner=copy_owner, no_overwrite_dir_non_dir=no_overwrite_dir_non_dir)
-
-    def _under_writable_mount(self, rec: ContainerRecord, path: str) -> bool:
-        clean = posixpath.normpath("/" + path)
-        return any(clean == dest or clean.startswith(dest.rstrip("/") + "/") for dest in rec.volumes)
 
     def commit(self, ref: str, *, repo_tag: str | None, comment: str, author: str, pause: bool,
                changes: list[str], config: Mapping[str, Any] | None) -> str:
@@ -1283,15 +1313,12 @@ class ContainerService:
         except BaseException:
             target.rmdir()
             raise
-        return self._export_chunks(target)
-
-    def _export_chunks(self, mounted: Path) -> Iterator[bytes]:
-        try:
-            yield from iter_tar_from_dir(mounted, owner_names=True)
-        finally:
-            unmount(str(mounted), detach=True)
+        def release() -> None:
+            unmount(str(target), detach=True)
             with contextlib.suppress(OSError):
-                mounted.rmdir()
+                target.rmdir()
+
+        return Releasing(iter_tar_from_dir(target, owner_names=True), release)
 
     def changes(self, ref: str) -> list[tuple[str, int]]:
         """``docker diff``: (path, kind) of what the container changed in its filesystem."""
