@@ -240,3 +240,14 @@ def test_volume_events(d: DaemonHandle) -> None:
     assert "create evv " in events and "mount evv true" in events and "mount evro false" in events
     assert "unmount evv " in events
     d.docker("volume", "rm", "evv", "evro", timeout=T)
+
+
+def test_copy_up_into_a_volume_another_container_holds(d: DaemonHandle) -> None:
+    """The holder is frozen during the copy (no symlink can be planted meanwhile) and thawed after."""
+    d.docker("volume", "create", "shv", timeout=T)
+    d.docker("run", "-d", "--name", "holder", "-v", "shv:/x", "busybox", "sleep", "1000", timeout=T)
+    assert "passwd" in d.docker("run", "--rm", "-v", "shv:/etc", "busybox", "ls", "/etc", timeout=T).stdout.split()
+    assert d.docker("inspect", "-f", "{{.State.Status}}", "holder", timeout=T).stdout.strip() == "running"
+    assert "passwd" in d.docker("exec", "holder", "ls", "/x", timeout=T).stdout.split()  # and not frozen
+    d.docker("rm", "-f", "holder", timeout=T)
+    d.docker("volume", "rm", "shv", timeout=T)

@@ -560,7 +560,23 @@ class ContainerService:
                                                    "propagation": "", "read/write": str(writable).lower()})
         for dest, (name, _) in rec.volumes.items():
             if dest not in no_copy:
-                self.volumes.copy_up(name, secure_join(rootfs, dest))
+                self._copy_up(rec.id, name, secure_join(rootfs, dest))
+
+    def _copy_up(self, cid: str, name: str, source: str) -> None:
+        """``copy_up`` with the running containers that already use the volume frozen, so that none
+        can plant a symlink between the check that it is empty and the copy."""
+        frozen: list[str] = []
+        try:
+            for kind, owner in self.metadata.owners_of("volume", name):
+                if kind == "container" and owner != cid:
+                    with contextlib.suppress(NotFound):
+                        if self.get(owner).state.status == "running":
+                            self._freeze(owner)
+                            frozen.append(owner)
+            self.volumes.copy_up(name, source)
+        finally:
+            for owner in frozen:
+                self._thaw(owner)
 
     def _start(self, rec: ContainerRecord, options: CreateOptions) -> None:
         cid = rec.id
