@@ -9,6 +9,7 @@ from dockyard.cli.app import Cli, CliError, CommandFailed
 from dockyard.cli.commands.images import write_inspect
 from dockyard.cli.flags import confirm, parse_filters
 from dockyard.cli.formatter import Row, render, resolve_format
+from dockyard.cli.runopts import kv_map
 from dockyard.cli.template import compile_template
 from dockyard.errors import DockyardError
 from dockyard.units import human_size
@@ -44,21 +45,13 @@ class VolumeRow(Row):
         return ",".join(f"{k}={v}" for k, v in sorted((self.volume.get("Labels") or {}).items()))
 
 
-def _key_values(items: list[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        key, _, value = item.partition("=")
-        out[key] = value
-    return out
-
-
 def create(cli: Cli, opts: Namespace, args: list[str]) -> int:
     name = args[0] if args else opts.name
     if args and opts.name and opts.name != args[0]:
         raise CliError("conflicting options: cannot specify a volume-name through both --name and as a "
                        "positional arg")
-    volume = cli.client().create_volume(name or "", driver=opts.driver, labels=_key_values(opts.label),
-                                        options=_key_values(opts.opt))
+    volume = cli.client().create_volume(name or "", driver=opts.driver, labels=kv_map(opts.label),
+                                        options=kv_map(opts.opt))
     cli.print(str(volume.get("Name", "")))
     return 0
 

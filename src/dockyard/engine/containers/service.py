@@ -551,8 +551,7 @@ class ContainerService:
     def _copy_up_volumes(self, rec: ContainerRecord, options: CreateOptions, rootfs: str) -> None:
         """An empty volume gets what the image has at its mount point, unless ``nocopy``."""
         no_copy = {posixpath.normpath(m.target) for m in (*options.host.binds, *options.host.mounts) if m.no_copy}
-        for name in [n for n, _ in rec.volumes.values()] + [m[1] for m in rec.inherited_mounts.values()
-                                                               if m[0] == "volume"]:
+        for name in self._volume_names(rec):
             self.volumes.mount(name)  # what a volume with mount options (type, o, device) holds
         read_only = {posixpath.normpath(m.target) for m in (*options.host.binds, *options.host.mounts) if m.read_only}
         for dest, name, writable in self._volume_mounts(rec, read_only):
@@ -565,18 +564,48 @@ class ContainerService:
     def _copy_up(self, cid: str, name: str, source: str) -> None:
         """``copy_up`` with the running containers that already use the volume frozen, so that none
         can plant a symlink between the check that it is empty and the copy."""
+        with self._frozen(self._volume_users([name], besides=cid)):
+            self.volumes.copy_up(name, source)
+
+    def _volume_users(self, names: Iterable[str], *, besides: str) -> list[str]:
+        """The containers (but ``besides``) that use any of the volumes ``names``."""
+        return sorted({owner for name in names for kind, owner in self.metadata.owners_of("volume", name)
+                       if kind == "container" and owner != besides})
+
+    @contextlib.contextmanager
+    def _frozen(self, cids: Iterable[str]) -> Iterator[None]:
+        """The running ones of ``cids`` frozen meanwhile."""
         frozen: list[str] = []
         try:
-            for kind, owner in self.metadata.owners_of("volume", name):
-                if kind == "container" and owner != cid:
-                    with contextlib.suppress(NotFound):
-                        if self.get(owner).state.status == "running":
-                            self._freeze(owner)
-                            frozen.append(owner)
-            self.volumes.copy_up(name, source)
+            for cid in cids:
+                with contextlib.suppress(NotFound):
+                    if self.get(cid).state.status == "running":
+                        self._freeze(cid)
+                        frozen.append(cid)
+            yield
         finally:
-            for owner in frozen:
-                self._thaw(owner)
+            for cid in frozen:
+                self._thaw(cid)
+
+    @staticmethod
+    def _volume_names(rec: ContainerRecord) -> list[str]:
+        """The volumes the container mounts: its own and those of ``--volumes-from``."""
+        return [n for n, _ in rec.volumes.values()] + [m[1] for m in rec.inherited_mounts.values() if m[0] == "volume"]
+
+    def _overlay_layers(self, key: str) -> tuple[str, list[str]] | None:
+        """An overlay snapshot's upper dir and lower dirs (topmost first); None for another kind."""
+        for m in self.images.snapshotter.mounts(key):
+            if m.type == "overlay":
+                opts = dict(o.partition("=")[::2] for o in m.options)
+                return opts["upperdir"], [d for d in opts.get("lowerdir", "").split(":") if d]
+        return None
+
+    def _tree_and_parent(self, key: str) -> tuple[str, str | None]:
+        """A copy-based snapshot's whole tree and its parent's (None for a base snapshot)."""
+        snapshotter = self.images.snapshotter
+        parent = snapshotter.stat(key).parent
+        lower = str(snapshotter.snapshot_dir(self.metadata.get_snapshot(parent).id) / "fs") if parent else None
+        return str(snapshotter.upper_path(key)), lower
 
     def _start(self, rec: ContainerRecord, options: CreateOptions) -> None:
         cid = rec.id
@@ -1198,34 +1227,24 @@ class ContainerService:
             pass
         mounts += [(f"/etc/{name}", str(container_dir / name)) for name in ("hosts", "hostname", "resolv.conf")
                    if (container_dir / name).exists()]
-        frozen: list[str] = []
         temporary: Path | None = None
-        try:
-            # the containers that can write where the copy goes: this one and those sharing its volumes
-            names = [n for n, _ in rec.volumes.values()] + [m[1] for m in rec.inherited_mounts.values()
-                                                            if m[0] == "volume"]
-            sharers = {owner for name in names for kind, owner in self.metadata.owners_of("volume", name)
-                       if kind == "container" and owner != rec.id}
-            for cid in [rec.id, *sorted(sharers)]:
-                with contextlib.suppress(NotFound):
-                    if self.get(cid).state.status == "running":
-                        self._freeze(cid)
-                        frozen.append(cid)
-            if rec.state.status in ("running", "paused"):  # restarting: unmounted, as a stopped one
-                rootfs = self.paths.bundle(rec.id) / "rootfs"
-            else:
-                temporary = Path(tempfile.mkdtemp(prefix=f"cp-{rec.id[:12]}-", dir=self.paths.exec_root))
-                mount_all(self.images.snapshotter.mounts(rec.snapshot_key), str(temporary))
-                rootfs = temporary
-            yield ContainerFS(str(rootfs), mounts, read_only=read_only,
-                              rootfs_read_only=bool(rec.host_config.get("ReadonlyRootfs")))
-        finally:
-            for cid in frozen:
-                self._thaw(cid)
-            if temporary is not None:
-                unmount(str(temporary), detach=True)
-                with contextlib.suppress(OSError):
-                    temporary.rmdir()
+        # the containers that can write where the copy goes: this one and those sharing its volumes
+        writers = [rec.id, *self._volume_users(self._volume_names(rec), besides=rec.id)]
+        with self._frozen(writers):
+            try:
+                if rec.state.status in ("running", "paused"):  # restarting: unmounted, as a stopped one
+                    rootfs = self.paths.bundle(rec.id) / "rootfs"
+                else:
+                    temporary = Path(tempfile.mkdtemp(prefix=f"cp-{rec.id[:12]}-", dir=self.paths.exec_root))
+                    mount_all(self.images.snapshotter.mounts(rec.snapshot_key), str(temporary))
+                    rootfs = temporary
+                yield ContainerFS(str(rootfs), mounts, read_only=read_only,
+                                  rootfs_read_only=bool(rec.host_config.get("ReadonlyRootfs")))
+            finally:
+                if temporary is not None:
+                    unmount(str(temporary), detach=True)
+                    with contextlib.suppress(OSError):
+                        temporary.rmdir()
 
     def _freeze(self, cid: str) -> None:
         """Freeze for a copy; copies at the same time share one freeze."""
@@ -1273,31 +1292,22 @@ class ContainerService:
         image_config = ContainerConfig.from_json_obj({"Hostname": rec.hostname, **rec.config, **dict(config or {})})
         image_config = apply_changes(image_config, changes)
         exclude = frozenset(path.lstrip("/") for path, _ in INIT_LAYER)  # dockerd's init layer stays out
-        snapshotter = self.images.snapshotter
-        overlay = next((m for m in snapshotter.mounts(rec.snapshot_key) if m.type == "overlay"), None)
+        overlay = self._overlay_layers(rec.snapshot_key)
         if overlay is not None:
-            upper = dict(o.partition("=")[::2] for o in overlay.options)["upperdir"]
+            upper = overlay[0]
 
             def write(out: BinaryIO) -> DiffResult:
                 return write_layer_from_overlay_upper(upper, out, exclude=exclude)
         else:
-            parent = snapshotter.stat(rec.snapshot_key).parent
-            lower = str(snapshotter.snapshot_dir(self.metadata.get_snapshot(parent).id) / "fs") if parent else None
-            tree = str(snapshotter.upper_path(rec.snapshot_key))
+            tree, lower = self._tree_and_parent(rec.snapshot_key)
 
             def write(out: BinaryIO) -> DiffResult:
                 return write_layer_from_trees(lower, tree, out, exclude=exclude)
-        frozen = pause and rec.state.status == "running"
-        if frozen:
-            self._freeze(rec.id)
-        try:
+        with self._frozen([rec.id] if pause else []):
             image_id = commit_image(
                 self.images, self.leases, base_image_id=rec.image_id, write_layer=write, config=image_config,
                 created_by=" ".join([rec.path, *rec.args]), author=author, comment=comment, repo_tag=repo_tag,
                 extra={"container": rec.id})
-        finally:
-            if frozen:
-                self._thaw(rec.id)
         attrs = {"comment": comment, "imageID": image_id}
         if repo_tag:
             attrs["imageRef"] = repo_tag
@@ -1317,12 +1327,10 @@ class ContainerService:
         An overlay snapshot is read through a read-only overlay of all its layers (its upper dir
         as the top lower one), so a running container's own mount is left alone."""
         rec = self.get(ref)
-        snapshotter = self.images.snapshotter
-        overlay = next((m for m in snapshotter.mounts(rec.snapshot_key) if m.type == "overlay"), None)
+        overlay = self._overlay_layers(rec.snapshot_key)
         if overlay is None:
-            return iter_tar_from_dir(snapshotter.upper_path(rec.snapshot_key), owner_names=True)
-        opts = dict(o.partition("=")[::2] for o in overlay.options)
-        layers = [opts["upperdir"], *(d for d in opts.get("lowerdir", "").split(":") if d)]
+            return iter_tar_from_dir(self.images.snapshotter.upper_path(rec.snapshot_key), owner_names=True)
+        layers = [overlay[0], *overlay[1]]
         target = Path(tempfile.mkdtemp(prefix=f"export-{rec.id[:12]}-", dir=self.paths.exec_root))
         try:
             Mount("overlay", "overlay", ("ro", "lowerdir=" + ":".join(layers))).mount(str(target))
@@ -1339,15 +1347,11 @@ class ContainerService:
     def changes(self, ref: str) -> list[tuple[str, int]]:
         """``docker diff``: (path, kind) of what the container changed in its filesystem."""
         rec = self.get(ref)
-        snapshotter = self.images.snapshotter
-        for m in snapshotter.mounts(rec.snapshot_key):
-            if m.type == "overlay":
-                opts = dict(o.partition("=")[::2] for o in m.options)
-                lowers = [d for d in opts.get("lowerdir", "").split(":") if d]
-                return [(p, int(k)) for p, k in overlay_changes(opts["upperdir"], lowers)]
-        parent = snapshotter.stat(rec.snapshot_key).parent
-        lower = str(snapshotter.snapshot_dir(self.metadata.get_snapshot(parent).id) / "fs") if parent else None
-        return [(p, int(k)) for p, k in tree_changes(lower, str(snapshotter.upper_path(rec.snapshot_key)))]
+        overlay = self._overlay_layers(rec.snapshot_key)
+        if overlay is not None:
+            return [(p, int(k)) for p, k in overlay_changes(*overlay)]
+        tree, lower = self._tree_and_parent(rec.snapshot_key)
+        return [(p, int(k)) for p, k in tree_changes(lower, tree)]
 
     def top(self, ref: str, ps_args: str = "") -> tuple[list[str], list[list[str]]]:
         """``ps`` of the host, the container's processes only (dockerd's ``top``)."""
