@@ -140,3 +140,15 @@ def test_legacy_links(d: DaemonHandle) -> None:
     stopped = d.docker("start", "l2", check=False, timeout=T)
     assert stopped.returncode == 1 and "Cannot link to a non running container: /l1 AS /l2/l1" in stopped.stderr
     d.docker("rm", "-f", "l1", "l2", timeout=T)
+
+
+def test_add_host_gateway(d: DaemonHandle) -> None:
+    """``--add-host name:host-gateway`` is the default bridge's address, on any network (dockerd's
+    default when no --host-gateway-ip is set)."""
+    gateway = json.loads(d.docker("network", "inspect", "bridge", timeout=T).stdout)[0]["IPAM"]["Config"][0]["Gateway"]
+    for network in ("bridge", "none"):
+        out = d.docker("run", "--rm", "--network", network, "--add-host", "host.docker.internal:host-gateway",
+                       "busybox", "grep", "host.docker.internal", "/etc/hosts", timeout=T).stdout
+        assert out == f"{gateway}\thost.docker.internal\n"
+    bad = d.docker("run", "--rm", "--add-host", "x:not-an-ip", "busybox", "true", check=False, timeout=T)
+    assert bad.returncode == 125 and "invalid IP address in add-host" in bad.stderr

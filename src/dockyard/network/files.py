@@ -116,5 +116,5 @@ def render_resolv_conf(host_resolv: str, *, dns: Sequence[str] = (), search: Seq
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["DEFAULT_DNS_V4", "DEFAULT_DNS_V6", "parse_extra_host", "render_hostname", "render_hosts",
+__all__ = ["DEFAULT_DNS_V4", "DEFAULT_DNS_V6", "HOST_GATEWAY", "parse_extra_host", "render_hostname", "render_hosts",
            "render_resolv_conf"]

@@ -71,7 +71,7 @@ from dockyard.image.commit import commit_image
 from dockyard.image.service import ImageService
 from dockyard.image.unpack import unpack
 from dockyard.network.bridge import veth_name
-from dockyard.network.files import render_hostname, render_hosts, render_resolv_conf
+from dockyard.network.files import HOST_GATEWAY, parse_extra_host, render_hostname, render_hosts, render_resolv_conf
 from dockyard.network.ports import requests_of
 from dockyard.oci.config import ContainerConfig
 from dockyard.oci.image import format_rfc3339, parse_rfc3339
@@ -761,8 +761,12 @@ class ContainerService:
         address = attachment.ip_address if attachment is not None else None
         link_lines = [(other.network.ip_address, f"{alias} {other.id[:12]} {other.name}")
                       for alias, other in links if other.network is not None]
-        (container_dir / "hosts").write_text(render_hosts(hostname, options.config.domainname, address,
-                                                          list(host.extra_hosts), links=link_lines))
+        extra_hosts = list(host.extra_hosts)
+        # dockerd's host-gateway: the default bridge's address, whatever network the container is on
+        gateway = str(self.network.planned_gateway().ip) if any(
+            parse_extra_host(entry)[1] == HOST_GATEWAY for entry in extra_hosts) else None
+        (container_dir / "hosts").write_text(render_hosts(hostname, options.config.domainname, address, extra_hosts,
+                                                          host_gateway=gateway, links=link_lines))
         try:
             host_resolv = Path("/etc/resolv.conf").read_text()
         except OSError:
