@@ -71,7 +71,13 @@ from dockyard.image.commit import commit_image
 from dockyard.image.service import ImageService
 from dockyard.image.unpack import unpack
 from dockyard.network.bridge import veth_name
-from dockyard.network.files import HOST_GATEWAY, parse_extra_host, render_hostname, render_hosts, render_resolv_conf
+from dockyard.network.files import (
+    HOST_GATEWAY,
+    parse_extra_host,
+    render_hostname,
+    render_hosts,
+    render_resolv_conf,
+)
 from dockyard.network.ports import requests_of
 from dockyard.oci.config import ContainerConfig
 from dockyard.oci.image import format_rfc3339, parse_rfc3339
