@@ -509,6 +509,21 @@ def test_inspect_config_env_merges_image_env(d: DaemonHandle) -> None:
     assert env == ["A=1", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
 
 
+def test_platform_must_match_the_local_image(d: DaemonHandle) -> None:
+    """``--platform``: the local image serves a request for its own platform; for another one it is
+    not found (the CLI then pulls), in dockerd's words, and stays in the store."""
+    host_arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
+    other = "linux/arm64" if host_arch == "amd64" else "linux/amd64"
+    assert d.docker("run", "--rm", "--platform", f"linux/{host_arch}", "busybox", "echo", "ok",
+                    timeout=T).stdout == "ok\n"
+    wrong = d.docker("run", "--rm", "--pull", "never", "--platform", other, "busybox", "true", check=False, timeout=T)
+    assert wrong.returncode == 125
+    assert (f"image with reference busybox was found but does not match the specified platform: wanted {other}, "
+            f"actual: linux/{host_arch}") in wrong.stderr
+    assert d.docker("images", "-q", "busybox", timeout=T).stdout.strip()
+    assert d.docker("ps", "-aq", timeout=T).stdout == ""
+
+
 def test_inspect_etc_file_paths(d: DaemonHandle) -> None:
     cid = d.docker("run", "-d", "--name", "web", "busybox", "sleep", "1000", timeout=T).stdout.strip()
     body = inspect(d, "web")

@@ -224,7 +224,8 @@ class ContainerRoutes:
             raise InvalidArgument("invalid JSON body: expected an object")
         host_config = body.pop("HostConfig", None) or {}
         networking = body.pop("NetworkingConfig", None) or {}
-        request = {"Config": body, "HostConfig": host_config, "NetworkingConfig": networking}
+        request = {"Config": body, "HostConfig": host_config, "NetworkingConfig": networking,
+                   "Platform": req.query_value("platform") or ""}
         cid, warnings = await self._call(self.backend.create, req.query_value("name") or "", request)
         return json_response({"Id": cid, "Warnings": warnings}, status=201)
 

@@ -81,12 +81,13 @@ from dockyard.network.files import (
 from dockyard.network.ports import requests_of
 from dockyard.oci.config import ContainerConfig
 from dockyard.oci.image import format_rfc3339, parse_rfc3339
+from dockyard.oci.platform import Platform
 from dockyard.runtime.capabilities import CAP_BY_NAME
 from dockyard.shim import logfile
 from dockyard.shim.client import ShimClient, spawn_shim
 from dockyard.shim.protocol import CreateFailed, ExitInfo
 from dockyard.store.leases import LeaseManager
-from dockyard.store.metadata import ContainerRow
+from dockyard.store.metadata import ContainerRow, ImageRecord
 from dockyard.store.mount import Mount, mount_all, unmount
 from dockyard.volume.local import ANONYMOUS_LABEL, DRIVER, LocalVolumes
 
@@ -317,6 +318,15 @@ class ContainerService:
 
     # ---- create -------------------------------------------------------------------------
 
+    def _check_platform(self, ref: str, image: ImageRecord, wanted_text: str) -> None:
+        """``--platform``: a local image built for another platform is not found (then the client
+        pulls the wanted one), in dockerd's words."""
+        wanted = Platform.parse(wanted_text)
+        actual = self.images.config_of(image).platform
+        if not wanted.matches(actual):
+            raise NotFound(f"image with reference {ref} was found but does not match the specified platform: "
+                           f"wanted {wanted}, actual: {actual}")
+
     def create(self, name: str, request: dict[str, Any]) -> tuple[str, list[str]]:
         config = request.get("Config") or {}
         options = from_docker_json(config, request.get("HostConfig") or {}, request.get("NetworkingConfig") or {})
@@ -334,6 +344,8 @@ class ContainerService:
         if not image_ref:
             raise InvalidArgument("config.Image is required")  # Docker: "No command specified"-like
         image = self.images.resolve(image_ref)
+        if request.get("Platform"):
+            self._check_platform(image_ref, image, str(request["Platform"]))
         cid = secrets.token_hex(32)
         with self._lock:
             if name:
