@@ -26,7 +26,7 @@ from typing import IO
 from dockyard.api.app import EngineAPI
 from dockyard.distribution.hosts import RegistryHosts
 from dockyard.engine import config as daemon_config
-from dockyard.engine.containers.networking import BridgeNetwork, BridgeSettings
+from dockyard.engine.containers.networking import BridgeNetwork, BridgeSettings, Networks
 from dockyard.engine.containers.service import ContainerService, Paths
 from dockyard.engine.events import EventBus
 from dockyard.engine.images import ImageEngine
@@ -66,7 +66,7 @@ class Daemon:
     leases: LeaseManager
     api: EngineAPI
     containers: ContainerService
-    network: BridgeNetwork
+    network: Networks
 
 
 def _snapshotter(cfg: daemon_config.DaemonConfig, metadata: MetadataStore) -> tuple[Snapshotter, str]:
@@ -103,16 +103,18 @@ def build(cfg: daemon_config.DaemonConfig, *, shim_launcher: str | None = None) 
     registry = RegistryEngine(images, leases, hosts, max_downloads=cfg.max_concurrent_downloads,
                               max_uploads=cfg.max_concurrent_uploads)
     system = SystemEngine(cfg, images, bus, graph_driver=graph_driver, started=time.time())
-    network = BridgeNetwork(BridgeSettings(name=cfg.bridge_name, cidr=cfg.bip), cfg.exec_root / "netns")
+    network = Networks(BridgeNetwork(BridgeSettings(name=cfg.bridge_name, cidr=cfg.bip), cfg.exec_root / "netns"))
     volumes = LocalVolumes(metadata, cfg.data_root / "volumes")
     containers = ContainerService(
         images=images, leases=leases, paths=Paths(cfg.data_root, cfg.exec_root), network=network,
         publish=bus.publish, runtime=_runtime_binary(cfg.default_runtime), shim_launcher=shim_launcher,
         volumes=volumes)
     images.users = containers
+    # user-defined networks are known before restore() reattaches the running containers
+    networks = NetworkEngine(network, containers, created=time.time(), metadata=metadata, publish=bus.publish)
     api = EngineAPI(images=image_engine, registry=registry, auth=registry, system=system, containers=containers,
                     volumes=VolumeEngine(volumes, bus.publish),
-                    networks=NetworkEngine(network, containers, created=time.time()), graph_driver=graph_driver)
+                    networks=networks, graph_driver=graph_driver)
     return Daemon(cfg, metadata, content, snapshotter, graph_driver, bus, images, leases, api, containers,
                   network)
 

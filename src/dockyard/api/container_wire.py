@@ -7,7 +7,7 @@ import shlex
 import time
 from typing import Any
 
-from dockyard.engine.containers.record import ContainerRecord
+from dockyard.engine.containers.record import ContainerRecord, NetworkAttachment
 from dockyard.engine.containers.service import ExecRecord
 from dockyard.engine.containers.state import status_text
 from dockyard.engine.containers.stats import BlkioEntry, CpuSample, StatsSample
@@ -50,14 +50,27 @@ def _networks(rec: ContainerRecord) -> dict[str, Any]:
     if name.startswith("container:"):
         return {}
     net = rec.network
+    configured = ((rec.request.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}).get(name) or {}
+    aliases = list(configured.get("Aliases") or []) or None
+    ipam = configured.get("IPAMConfig") or None
+    dns_names = None
+    if name != "bridge" and net is not None:  # a user-defined network: dockerd's DNSNames
+        dns_names = list(dict.fromkeys([rec.name, *net.aliases, rec.id[:12], rec.hostname]))
     entry: dict[str, Any] = {
-        "IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": net.mac_address if net else "",
+        "IPAMConfig": ipam, "Links": None, "Aliases": aliases, "MacAddress": net.mac_address if net else "",
         "NetworkID": net.network_id if net else "", "EndpointID": net.endpoint_id if net else "",
         "Gateway": net.gateway if net else "", "IPAddress": net.ip_address if net else "",
         "IPPrefixLen": net.prefix_len if net else 0, "IPv6Gateway": "", "GlobalIPv6Address": "",
-        "GlobalIPv6PrefixLen": 0, "DriverOpts": None, "DNSNames": None,
+        "GlobalIPv6PrefixLen": 0, "DriverOpts": None, "DNSNames": dns_names,
     }
     return {name: entry}
+
+
+def _default_bridge_fields(net: NetworkAttachment | None) -> dict[str, Any]:
+    """The top-level (legacy) address fields: the default bridge's endpoint only, as in dockerd."""
+    return {"EndpointID": net.endpoint_id if net else "", "Gateway": net.gateway if net else "",
+            "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": net.ip_address if net else "",
+            "IPPrefixLen": net.prefix_len if net else 0, "IPv6Gateway": "", "MacAddress": net.mac_address if net else ""}
 
 
 def _ports(rec: ContainerRecord) -> dict[str, Any]:
@@ -239,10 +252,8 @@ def container_inspect(rec: ContainerRecord, *, graph_driver: str, log_path: str,
         "NetworkSettings": {
             "Bridge": "", "SandboxID": "", "SandboxKey": "", "HairpinMode": False,
             "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0, "Ports": _ports(rec),
-            "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None, "EndpointID": net.endpoint_id if net else "",
-            "Gateway": net.gateway if net else "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
-            "IPAddress": net.ip_address if net else "", "IPPrefixLen": net.prefix_len if net else 0,
-            "IPv6Gateway": "", "MacAddress": net.mac_address if net else "",
+            "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None,
+            **_default_bridge_fields(net if net is not None and net.network == "bridge" else None),
             "Networks": _networks(rec),
         },
     }

@@ -127,13 +127,16 @@ def volume(view: VolumeView) -> dict[str, Any]:
 
 def network(view: NetworkView) -> dict[str, Any]:
     """A network as dockerd shows it in ``network ls`` (the API's list) and ``network inspect``."""
-    config = [{"Subnet": view.subnet, "Gateway": view.gateway}] if view.subnet else []
+    config: list[dict[str, str]] = []
+    if view.subnet:
+        config = [{"Subnet": view.subnet, "Gateway": view.gateway, **({"IPRange": view.ip_range} if view.ip_range else {})}]
     return {
         "Name": view.name, "Id": view.id, "Created": format_time_ns(int(view.created * 1e9)), "Scope": "local",
         "Driver": view.driver, "EnableIPv6": False,
-        "IPAM": {"Driver": "default", "Options": None, "Config": config},
-        "Internal": False, "Attachable": False, "Ingress": False, "ConfigFrom": {"Network": ""}, "ConfigOnly": False,
+        "IPAM": {"Driver": "default", "Options": None if view.builtin else {}, "Config": config},
+        "Internal": view.internal, "Attachable": view.attachable, "Ingress": False, "ConfigFrom": {"Network": ""},
+        "ConfigOnly": False,
         "Containers": {e.container_id: {"Name": e.name, "EndpointID": e.endpoint_id, "MacAddress": e.mac_address,
                                         "IPv4Address": e.ipv4, "IPv6Address": ""} for e in view.endpoints},
-        "Options": dict(view.options), "Labels": {},
+        "Options": dict(view.options), "Labels": dict(view.labels),
     }

@@ -18,6 +18,7 @@ DEFAULT_HOSTS = (
 DEFAULT_DNS_V4 = ("8.8.8.8", "8.8.4.4")
 DEFAULT_DNS_V6 = ("2001:4860:4860::8888", "2001:4860:4860::8844")
 HOST_GATEWAY = "host-gateway"
+EMBEDDED_DNS = "127.0.0.11"
 
 
 def parse_extra_host(entry: str) -> tuple[str, str]:
@@ -73,28 +74,51 @@ def _is_v6(server: str) -> bool:
     return ":" in server
 
 
-def render_resolv_conf(host_resolv: str, *, dns: Sequence[str] = (), search: Sequence[str] = (),
-                       options: Sequence[str] = (), ipv6: bool = False) -> str:
-    """The container's resolv.conf from the host's, like Docker's default bridge network.
-
-    Explicit ``dns``/``search``/``options`` replace the host's. Host nameservers on loopback
-    (127.x, ::1) cannot be reached from the container and are dropped, IPv6 ones too without IPv6;
-    when none remain, Docker's public defaults are used.
-    """
-    host_servers: list[str] = []
-    host_search: list[str] = []
-    host_options: list[str] = []
-    for raw in host_resolv.splitlines():
+def _parse_resolv(text: str) -> tuple[list[str], list[str], list[str]]:
+    """(nameservers, search domains, options) of a resolv.conf."""
+    servers: list[str] = []
+    search: list[str] = []
+    options: list[str] = []
+    for raw in text.splitlines():
         fields = raw.split("#", 1)[0].split(";", 1)[0].split()
         if not fields:
             continue
         key, values = fields[0], fields[1:]
         if key == "nameserver" and values:
-            host_servers.append(values[0])
+            servers.append(values[0])
         elif key in ("search", "domain"):
-            host_search = values  # the last search/domain line wins, as in the resolver
+            search = values  # the last search/domain line wins, as in the resolver
         elif key == "options":
-            host_options.extend(values)
+            options.extend(values)
+    return servers, search, options
+
+
+def upstream_servers(host_resolv: str, dns: Sequence[str] = ()) -> list[str]:
+    """Where the embedded DNS sends what it does not answer: ``--dns``, else the host's servers
+    (loopback ones too: it forwards from the host), else Docker's public defaults."""
+    servers = list(dns) or _parse_resolv(host_resolv)[0]
+    return servers or list(DEFAULT_DNS_V4)
+
+
+def render_resolv_conf(host_resolv: str, *, dns: Sequence[str] = (), search: Sequence[str] = (),
+                       options: Sequence[str] = (), ipv6: bool = False, embedded: bool = False) -> str:
+    """The container's resolv.conf from the host's, like Docker's default bridge network.
+
+    Explicit ``dns``/``search``/``options`` replace the host's. Host nameservers on loopback
+    (127.x, ::1) cannot be reached from the container and are dropped, IPv6 ones too without IPv6;
+    when none remain, Docker's public defaults are used. ``embedded``: a user-defined network's,
+    whose only server is the embedded DNS (which forwards to the others), with ``ndots:0`` unless
+    an ndots option is given, as dockerd writes it.
+    """
+    host_servers, host_search, host_options = _parse_resolv(host_resolv)
+    if embedded:
+        domains = list(search) if search else host_search
+        domains = [] if domains == ["."] else domains
+        opts = list(options) if options else host_options
+        if not any(o.startswith("ndots:") for o in opts):
+            opts.append("ndots:0")
+        lines = (["search " + " ".join(domains)] if domains else []) + [f"nameserver {EMBEDDED_DNS}"]
+        return "\n".join([*lines, "options " + " ".join(opts)]) + "\n"
 
     if dns:
         servers = list(dns)
@@ -116,5 +140,5 @@ def render_resolv_conf(host_resolv: str, *, dns: Sequence[str] = (), search: Seq
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["DEFAULT_DNS_V4", "DEFAULT_DNS_V6", "HOST_GATEWAY", "parse_extra_host", "render_hostname", "render_hosts",
-           "render_resolv_conf"]
+__all__ = ["DEFAULT_DNS_V4", "DEFAULT_DNS_V6", "EMBEDDED_DNS", "HOST_GATEWAY", "parse_extra_host", "render_hostname",
+           "render_hosts", "render_resolv_conf", "upstream_servers"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from ipaddress import IPv4Network
 
 from dockyard.network import sysctl
@@ -54,14 +54,17 @@ class Firewall:
     def changed_ip_forward(self) -> bool:
         return self.ip_forward_before is not None
 
-    def setup(self, bridge: str, subnet: IPv4Network) -> None:
-        """Masquerade ``subnet`` leaving through anything but ``bridge`` and let the bridge forward."""
+    def setup(self, bridge: str, subnet: IPv4Network, *, internal: bool = False,
+              isolate_from: Sequence[str] = ()) -> None:
+        """Masquerade ``subnet`` leaving through anything but ``bridge`` and let the bridge forward
+        (``nftables.bridge_rules``)."""
         with self._lock:
             existing = self._nft.list_rules(self.table) or []
             mine = [r for r in existing if _bridge_of(r) == bridge]
             # One batch: replaced rules never leave a window without masquerade.
             self._nft.apply(create_commands(self.table, existing) + delete_rule_commands(self.table, mine)
-                            + bridge_rules(self.table, bridge, subnet))
+                            + bridge_rules(self.table, bridge, subnet, internal=internal,
+                                           isolate_from=isolate_from))
             if self._forward.policy_is_drop():
                 self._forward.ensure(bridge)
             self._enable_forwarding()

@@ -101,23 +101,36 @@ def _ifname(key: str, op: str, name: str) -> Json:
     return {"match": {"op": op, "left": {"meta": {"key": key}}, "right": name}}
 
 
-def bridge_rules(table: Table, bridge: str, subnet: IPv4Network) -> list[Json]:
-    """The ``add rule`` commands one bridge needs: outbound masquerade and forwarding."""
+def bridge_rules(table: Table, bridge: str, subnet: IPv4Network, *, internal: bool = False,
+                 isolate_from: Sequence[str] = ()) -> list[Json]:
+    """The commands one bridge needs: outbound masquerade and forwarding; none of its traffic to
+    the bridges ``isolate_from`` names (interface names, ``dy-*`` patterns), as dockerd isolates
+    its networks from one another; an ``internal`` bridge forwards nothing in or out at all."""
     comment = bridge_comment(bridge)
+    into = _ifname("iifname", "==", bridge)
+    not_out = _ifname("oifname", "!=", bridge)
+    # inserted: ahead of every bridge's accept rules in the chain
+    drops = [[into, not_out, _ifname("oifname", "==", other), {"drop": None}] for other in isolate_from
+             if other != bridge]
+    if internal:
+        drops = [[into, not_out, {"drop": None}],
+                 [_ifname("oifname", "==", bridge), _ifname("iifname", "!=", bridge), {"drop": None}]]
+    inserted = [{"insert": {"rule": {**_where(table), "chain": "forward", "comment": comment, "expr": expr}}}
+                for expr in drops]
     source = {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}},
                         "right": {"prefix": {"addr": str(subnet.network_address), "len": subnet.prefixlen}}}}
     established = {"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": ["established", "related"]}}
     loopback = {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}},
                           "right": {"prefix": {"addr": "127.0.0.0", "len": 8}}}}
-    rules = [
+    rules = [] if internal else [
         ("postrouting", [source, _ifname("oifname", "!=", bridge), {"masquerade": None}]),
         # the host's own connections to a published port on 127.0.0.1 (with route_localnet)
         ("postrouting", [loopback, _ifname("oifname", "==", bridge), {"masquerade": None}]),
         ("forward", [_ifname("iifname", "==", bridge), {"accept": None}]),
         ("forward", [_ifname("oifname", "==", bridge), established, {"accept": None}]),
     ]
-    return [{"add": {"rule": {**_where(table), "chain": chain, "comment": comment, "expr": expr}}}
-            for chain, expr in rules]
+    return inserted + [{"add": {"rule": {**_where(table), "chain": chain, "comment": comment, "expr": expr}}}
+                       for chain, expr in rules]
 
 
 def delete_rule_commands(table: Table, rules: Iterable[Rule]) -> list[Json]:

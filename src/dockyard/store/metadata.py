@@ -66,6 +66,14 @@ class VolumeRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class NetworkRow:
+    id: str
+    name: str
+    created_at: float
+    document: str  # the engine's JSON
+
+
+@dataclass(frozen=True, slots=True)
 class LeaseRecord:
     id: str
     created_at: float
@@ -115,7 +123,13 @@ def _v4(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE images ADD COLUMN layer_sizes TEXT NOT NULL DEFAULT '[]'")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
+def _v5(db: sqlite3.Connection) -> None:
+    # A user-defined network's settings are one JSON document owned by the engine.
+    db.execute("""CREATE TABLE networks (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at REAL NOT NULL, document TEXT NOT NULL)""")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 
 _IMAGE_COLUMNS = ("id, target_digest, target_media_type, target_size, manifest_digest, config_digest, "
                   "created_at, loaded_at, size, parent, layer_sizes")
@@ -514,6 +528,27 @@ class MetadataStore:
             return db.execute("DELETE FROM volumes WHERE name = ?", (name,)).rowcount > 0
 
 
+    # networks -------------------------------------------------------------------------------
+
+    def add_network(self, rec: NetworkRow) -> None:
+        """Insert; AlreadyExists when the name is taken."""
+        with self.transaction() as db:
+            try:
+                db.execute(f"INSERT INTO networks ({_NETWORK_COLUMNS}) VALUES (?,?,?,?)",
+                           (rec.id, rec.name, rec.created_at, rec.document))
+            except sqlite3.IntegrityError:
+                raise AlreadyExists(f"network with name {rec.name} already exists") from None
+
+    def list_networks(self) -> list[NetworkRow]:
+        return [NetworkRow(str(r[0]), str(r[1]), float(r[2]), str(r[3]))
+                for r in self._query(f"SELECT {_NETWORK_COLUMNS} FROM networks ORDER BY created_at, name")]
+
+    def delete_network(self, id: str) -> bool:
+        with self.transaction() as db:
+            return db.execute("DELETE FROM networks WHERE id = ?", (id,)).rowcount > 0
+
+
+_NETWORK_COLUMNS = "id, name, created_at, document"
 _VOLUME_COLUMNS = "name, driver, created_at, labels, options"
 
 
@@ -535,5 +570,5 @@ def _lease(row: tuple[Any, ...]) -> LeaseRecord:
                        float(expires) if expires is not None else None)
 
 
-__all__ = ["MIGRATIONS", "ContainerRow", "ImageRecord", "LeaseRecord", "MetadataStore", "SnapshotRecord",
+__all__ = ["MIGRATIONS", "ContainerRow", "ImageRecord", "LeaseRecord", "MetadataStore", "NetworkRow", "SnapshotRecord",
            "VolumeRecord"]

@@ -1,22 +1,24 @@
-"""``/networks``: list, inspect and prune (the predefined networks)."""
+"""``/networks``: create, list, inspect, remove and prune."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from dockyard.api import params, wire
 from dockyard.api.responses import empty, json_response
 from dockyard.api.router import Router
 from dockyard.engine.networks import NetworkView
+from dockyard.errors import InvalidArgument
 from dockyard.http.server import Request, Response
 
 
 class NetworkBackend(Protocol):
     async def networks(self, filters: Mapping[str, list[str]]) -> list[NetworkView]: ...
     async def inspect(self, ref: str) -> NetworkView: ...
-    async def prune(self, filters: Mapping[str, list[str]]) -> list[str]: ...
+    async def prune(self, filters: Mapping[str, list[str]], *, until_ns: int | None = None) -> list[str]: ...
     async def remove(self, ref: str) -> None: ...
+    async def create(self, body: Mapping[str, Any]) -> tuple[str, str]: ...
 
 
 class NetworkRoutes:
@@ -25,6 +27,7 @@ class NetworkRoutes:
 
     def register(self, router: Router) -> None:
         router.add("GET", "/networks", self.list_networks)
+        router.add("POST", "/networks/create", self.create)
         router.add("POST", "/networks/prune", self.prune)
         router.add("GET", "/networks/{id}", self.inspect)
         router.add("DELETE", "/networks/{id}", self.remove)
@@ -40,6 +43,15 @@ class NetworkRoutes:
         await self.backend.remove(req.path_params["id"])
         return empty(204)
 
+    async def create(self, req: Request) -> Response:
+        body = await params.json_body(req) or {}
+        if not isinstance(body, dict):
+            raise InvalidArgument("invalid JSON body: expected an object")
+        network_id, warning = await self.backend.create(body)
+        return json_response({"Id": network_id, "Warning": warning}, status=201)
+
     async def prune(self, req: Request) -> Response:
-        deleted = await self.backend.prune(params.filters(req))
+        filters = params.filters(req)
+        until = params.timestamp_ns(filters["until"][-1]) if filters.get("until") else None
+        deleted = await self.backend.prune(filters, until_ns=until)
         return json_response({"NetworksDeleted": deleted or None})

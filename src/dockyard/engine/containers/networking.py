@@ -17,6 +17,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 
 from dockyard.engine.containers.record import NetworkAttachment
+from dockyard.errors import NotFound
 from dockyard.network import bridge as netbridge
 from dockyard.network import netns
 from dockyard.network.firewall import Firewall
@@ -32,6 +33,8 @@ def published(attachment: NetworkAttachment | None) -> list[PublishedPort]:
     if attachment is None:
         return []
     return [PublishedPort(str(p[0]), int(p[1]), str(p[2]), int(p[3])) for p in attachment.ports]
+USER_BRIDGE_PREFIX = "dy-"  # + 12 hex of the network's ID: dockerd's br-<id>, told apart from its bridges
+USER_BRIDGE_PATTERN = USER_BRIDGE_PREFIX + "*"
 HOST_NETWORK_ID = hashlib.sha256(b"dockyard host network").hexdigest()
 NONE_NETWORK_ID = hashlib.sha256(b"dockyard none network").hexdigest()
 
@@ -43,13 +46,24 @@ class BridgeSettings:
 
 
 class BridgeNetwork:
-    def __init__(self, settings: BridgeSettings, netns_dir: Path) -> None:
+    """One Linux bridge and its subnet: the default ``bridge`` network or a user-defined one.
+
+    User-defined networks share the default network's firewall table and host port allocator
+    (a host port is published once, whatever the network)."""
+
+    def __init__(self, settings: BridgeSettings, netns_dir: Path, *, network_id: str = BRIDGE_NETWORK_ID,
+                 network_name: str = "bridge", internal: bool = False, firewall: Firewall | None = None,
+                 ports: PortAllocator | None = None, isolate_from: Sequence[str] = (USER_BRIDGE_PATTERN,)) -> None:
         self.settings = settings
         self.netns_dir = netns_dir
+        self.network_id = network_id
+        self.network_name = network_name
+        self.internal = internal
+        self.isolate_from = tuple(isolate_from)
         self.ipam = IPAM(MemoryAllocationStore())
-        self.ports = PortAllocator()
+        self.ports = ports or PortAllocator()
         table_name = "dockyard" if settings.name == "dockyard0" else f"dockyard_{settings.name}"
-        self.firewall = Firewall(Table(name=table_name))
+        self.firewall = firewall or Firewall(Table(name=table_name))
         self._lock = threading.Lock()
         self._ready = False
         self.gateway: IPv4Interface | None = None
@@ -69,7 +83,8 @@ class BridgeNetwork:
                 subnet = choose_subnet(routes=host_routes(exclude_devices=(self.settings.name,)))
                 gateway = default_gateway(subnet)
             netbridge.ensure_bridge(self.settings.name, gateway)
-            self.firewall.setup(self.settings.name, gateway.network)
+            self.firewall.setup(self.settings.name, gateway.network, internal=self.internal,
+                                isolate_from=self.isolate_from)
             self.gateway = gateway
             self._ready = True
 
@@ -84,8 +99,8 @@ class BridgeNetwork:
     def restore(self, owner: str, attachment: NetworkAttachment) -> None:
         """Re-reserve an address held by a container that survived a daemon restart."""
         self._ensure()
-        self.ipam.allocate(BRIDGE_NETWORK_ID, self.subnet, self.subnet.network_address + 1,
-                           preferred=attachment.ip_address, owner=owner)
+        assert self.gateway is not None
+        self.ipam.allocate(self.network_id, self.subnet, self.gateway.ip, preferred=attachment.ip_address, owner=owner)
         self.ports.restore(owner, published(attachment))
 
     def keep_published(self, owners: set[str]) -> None:
@@ -105,12 +120,14 @@ class BridgeNetwork:
             netbridge.loopback_up(created)
         return created
 
-    def attach(self, container_id: str, netns_path: str,
-               ports: Sequence[PortRequest] = ()) -> NetworkAttachment:
-        """An address and an endpoint on the bridge, and the published ``ports``; all or nothing."""
+    def attach(self, container_id: str, netns_path: str, ports: Sequence[PortRequest] = (), *,
+               ipv4: str | None = None, aliases: Sequence[str] = ()) -> NetworkAttachment:
+        """An address (``ipv4`` if given) and an endpoint on the bridge, and the published
+        ``ports``; all or nothing."""
         self._ensure()
         assert self.gateway is not None
-        address = self.ipam.allocate(BRIDGE_NETWORK_ID, self.subnet, self.gateway.ip, owner=container_id)
+        address = self.ipam.allocate(self.network_id, self.subnet, self.gateway.ip, preferred=ipv4 or None,
+                                     owner=container_id)
         host_ifname = netbridge.veth_name(container_id)
         mapped: list[PublishedPort] = []
         try:
@@ -122,10 +139,10 @@ class BridgeNetwork:
                                                                   str(address.ip), mapped))
         except BaseException:
             self.ports.release(container_id)
-            self.ipam.release(BRIDGE_NETWORK_ID, address)
+            self.ipam.release(self.network_id, address)
             raise
         return NetworkAttachment(
-            network="bridge", network_id=BRIDGE_NETWORK_ID,
+            network=self.network_name, network_id=self.network_id, aliases=tuple(aliases),
             endpoint_id=hashlib.sha256(f"{container_id}/{host_ifname}".encode()).hexdigest(),
             ip_address=str(address.ip), prefix_len=address.network.prefixlen, gateway=str(self.gateway.ip),
             mac_address=endpoint.mac, host_ifname=endpoint.host_ifname,
@@ -142,21 +159,128 @@ class BridgeNetwork:
             # Deleting a veth waits for the kernel (20-50 ms); the namespace's own deletion
             # (delete_namespace, next in every clean-up) takes the pair with it in the background.
             netbridge.remove_endpoint(attachment.host_ifname)
-        self.ipam.release(BRIDGE_NETWORK_ID, IPv4Address(attachment.ip_address))
+        self.ipam.release(self.network_id, IPv4Address(attachment.ip_address))
 
     def delete_namespace(self, container_id: str) -> None:
         netns.delete_netns(netns.netns_path(str(self.netns_dir), container_id))
 
-    def shutdown(self) -> None:
+    def shutdown(self, *, destroy_table: bool = True) -> None:
         """Remove the bridge and its rules (only called when no container uses them). Also when
-        this run never set them up: a previous run may have, and its containers are gone now."""
+        this run never set them up: a previous run may have, and its containers are gone now.
+        ``destroy_table``: the whole shared table goes too (the default network, last)."""
         with self._lock:
             if not self._ready and not os.path.exists(f"/sys/class/net/{self.settings.name}"):
                 return
             with contextlib.suppress(Exception):
                 self.firewall.teardown(self.settings.name)
-            with contextlib.suppress(Exception):
-                self.firewall.destroy()
+            if destroy_table:
+                with contextlib.suppress(Exception):
+                    self.firewall.destroy()
             with contextlib.suppress(Exception):
                 netbridge.delete_bridge(self.settings.name)
             self._ready = False
+
+
+@dataclass(frozen=True, slots=True)
+class UserNetworkSpec:
+    """What a user-defined bridge network is made of (kept in the metadata store)."""
+
+    id: str
+    name: str
+    subnet: str        # e.g. "172.18.0.0/16"
+    gateway: str       # e.g. "172.18.0.1"
+    internal: bool = False
+
+
+class Networks:
+    """The bridge networks containers attach to: the default ``bridge`` and the user-defined ones,
+    found by name, ID or ID prefix."""
+
+    def __init__(self, default: BridgeNetwork) -> None:
+        self.default = default
+        self._user: dict[str, BridgeNetwork] = {}
+        self._lock = threading.Lock()
+
+    # -- the default bridge's operations, for what does not depend on a network ----------------
+
+    def create_namespace(self, container_id: str, *, loopback: bool = False) -> str:
+        return self.default.create_namespace(container_id, loopback=loopback)
+
+    def delete_namespace(self, container_id: str) -> None:
+        self.default.delete_namespace(container_id)
+
+    def planned_gateway(self) -> IPv4Interface:
+        return self.default.planned_gateway()
+
+    def keep_published(self, owners: set[str]) -> None:
+        self.default.keep_published(owners)  # one table holds every network's port rules
+
+    # -- user-defined networks -------------------------------------------------------------------
+
+    def add(self, spec: UserNetworkSpec) -> BridgeNetwork:
+        network = BridgeNetwork(
+            BridgeSettings(name=USER_BRIDGE_PREFIX + spec.id[:12], cidr=f"{spec.gateway}/{IPv4Network(spec.subnet).prefixlen}"),
+            self.default.netns_dir, network_id=spec.id, network_name=spec.name, internal=spec.internal,
+            firewall=self.default.firewall, ports=self.default.ports,
+            isolate_from=(USER_BRIDGE_PATTERN, self.default.settings.name))
+        with self._lock:
+            self._user[spec.id] = network
+        return network
+
+    def discard(self, network_id: str) -> None:
+        """Forget a user network and remove its bridge and rules (nothing may be attached)."""
+        with self._lock:
+            network = self._user.pop(network_id, None)
+        if network is not None:
+            network.shutdown(destroy_table=False)
+
+    def user(self) -> list[BridgeNetwork]:
+        with self._lock:
+            return list(self._user.values())
+
+    def subnets_in_use(self) -> list[IPv4Network]:
+        out = [n.planned_gateway().network for n in self.user()]
+        return [self.default.planned_gateway().network, *out]
+
+    def lookup(self, ref: str) -> BridgeNetwork:
+        """A user network by name, ID or unique ID prefix (dockerd's order); NotFound in its words."""
+        networks = self.user()
+        for found in ([n for n in networks if n.network_name == ref], [n for n in networks if n.network_id == ref]):
+            if found:
+                return found[0]
+        prefixed = [n for n in networks if ref and n.network_id.startswith(ref)]
+        if len(prefixed) == 1:
+            return prefixed[0]
+        raise NotFound(f"network {ref} not found")
+
+    def of(self, attachment: NetworkAttachment) -> BridgeNetwork | None:
+        if attachment.network_id == self.default.network_id:
+            return self.default
+        with self._lock:
+            return self._user.get(attachment.network_id)
+
+    # -- a container's attachment, on whichever network it is -------------------------------------
+
+    def attach(self, container_id: str, netns_path: str, ports: Sequence[PortRequest] = (), *,
+               network: BridgeNetwork | None = None, ipv4: str | None = None,
+               aliases: Sequence[str] = ()) -> NetworkAttachment:
+        return (network or self.default).attach(container_id, netns_path, ports, ipv4=ipv4, aliases=aliases)
+
+    def detach(self, container_id: str, attachment: NetworkAttachment | None) -> None:
+        if attachment is None:
+            return
+        network = self.of(attachment)
+        if network is not None:
+            network.detach(container_id, attachment)
+        else:  # its network is gone: only the interface may be left
+            netbridge.remove_endpoint(attachment.host_ifname)
+
+    def restore(self, owner: str, attachment: NetworkAttachment) -> None:
+        network = self.of(attachment)
+        if network is not None:
+            network.restore(owner, attachment)
+
+    def shutdown(self) -> None:
+        for network in self.user():
+            network.shutdown(destroy_table=False)
+        self.default.shutdown()

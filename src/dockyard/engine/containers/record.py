@@ -25,6 +25,7 @@ class NetworkAttachment:
     mac_address: str
     host_ifname: str
     ports: tuple[tuple[str, int, str, int], ...] = ()  # published: (proto, container port, host ip, host port)
+    aliases: tuple[str, ...] = ()  # the names the embedded DNS answers for it on this network
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from dockyard.archive.tarwriter import DiffResult
 from dockyard.engine.containers import health, resources, stats, top
 from dockyard.engine.containers.archive import ContainerFS, PathStat
 from dockyard.engine.containers.names import generate_name, validate_name
-from dockyard.engine.containers.networking import BridgeNetwork
+from dockyard.engine.containers.networking import BridgeNetwork, Networks
 from dockyard.engine.containers.record import ContainerRecord, NetworkAttachment
 from dockyard.engine.containers.restart import RestartManager, should_restart
 from dockyard.engine.containers.settings import (
@@ -70,13 +70,16 @@ from dockyard.image.changes import apply_changes
 from dockyard.image.commit import commit_image
 from dockyard.image.service import ImageService
 from dockyard.image.unpack import unpack
+from dockyard.network import netns
 from dockyard.network.bridge import veth_name
+from dockyard.network.dns import EmbeddedDNS
 from dockyard.network.files import (
     HOST_GATEWAY,
     parse_extra_host,
     render_hostname,
     render_hosts,
     render_resolv_conf,
+    upstream_servers,
 )
 from dockyard.network.ports import requests_of
 from dockyard.oci.config import ContainerConfig
@@ -253,7 +256,7 @@ class ExecRecord:
 
 
 class ContainerService:
-    def __init__(self, *, images: ImageService, leases: LeaseManager, paths: Paths, network: BridgeNetwork,
+    def __init__(self, *, images: ImageService, leases: LeaseManager, paths: Paths, network: Networks,
                  publish: Publish, runtime: str = "dockyard-runtime", init_path: str | None = None,
                  shim_launcher: str | None = None, volumes: LocalVolumes | None = None) -> None:
         self.images = images
@@ -261,6 +264,7 @@ class ContainerService:
         self.leases = leases
         self.paths = paths
         self.network = network
+        self.dns = EmbeddedDNS()
         self.publish = publish
         self.volumes = volumes or LocalVolumes(self.metadata, paths.data_root / "volumes")
         self.runtime = runtime
@@ -336,6 +340,8 @@ class ContainerService:
             raise InvalidArgument(f"unknown or invalid runtime name: {runtime_name}")
         if options.host.network_kind != "user" and any(e.ipv4_address or e.ipv6_address for e in options.endpoints):
             raise InvalidArgument("user specified IP address is supported on user defined networks only")
+        if options.host.network_kind == "user":
+            self.network.lookup(options.host.network_mode)  # dockerd: "network x not found", at create
         for m in options.host.mounts:  # --mount binds, unlike -v, do not create their source
             if m.type is MountType.BIND and not m.create_host_path and not os.path.lexists(m.source):
                 raise InvalidArgument(f'invalid mount config for type "bind": bind source path does not exist: '
@@ -639,18 +645,17 @@ class ContainerService:
             mount_all(self.images.snapshotter.mounts(rec.snapshot_key), str(rootfs))
             mounted = True
             _make_init_layer(str(rootfs))
-            if kind in ("bridge", "none"):
+            if kind in ("bridge", "none", "user"):
+                network = self.network.lookup(options.host.network_mode) if kind == "user" else None
                 netns_path = self.network.create_namespace(cid, loopback=kind == "none")
-                if kind == "bridge":
-                    attachment = self._attach(rec, options, netns_path)
+                if kind != "none":
+                    attachment = self._attach(rec, options, netns_path, network)
                     self._network_event("connect", cid, attachment)
             elif kind == "container":
                 other = self.get(options.host.network_mode.split(":", 1)[1])
                 if not other.state.running:
                     raise Conflict(f"cannot join network of a non running container: {other.id}")
                 netns_path = f"/proc/{other.state.pid}/ns/net"
-            elif kind == "user":
-                raise NotFound(f"network {options.host.network_mode} not found")
             links = self._linked(rec)
             if links:
                 options = dataclasses.replace(options, config=dataclasses.replace(
@@ -688,7 +693,7 @@ class ContainerService:
                 log_max_size=limits.max_size, log_max_file=limits.max_file, log_compress=limits.compress,
                 log_attrs=attrs, launcher=self.shim_launcher)
         except BaseException:
-            self._cleanup_runtime(cid, attachment, mounted=mounted, netns=kind in ("bridge", "none"))
+            self._cleanup_runtime(cid, attachment, mounted=mounted, netns=kind in ("bridge", "none", "user"))
             self._network_event("disconnect", cid, attachment)
             raise
         with self._lock:
@@ -713,7 +718,7 @@ class ContainerService:
             with contextlib.suppress(Exception):
                 shim.shutdown(force=True)
             self._live.pop(cid, None)
-            self._cleanup_runtime(cid, attachment, mounted=True, netns=kind in ("bridge", "none"))
+            self._cleanup_runtime(cid, attachment, mounted=True, netns=kind in ("bridge", "none", "user"))
             self._network_event("disconnect", cid, attachment)
             raise DockyardError(_start_error(str(exc))) from exc
         with self._lock:
@@ -785,12 +790,13 @@ class ContainerService:
             parse_extra_host(entry)[1] == HOST_GATEWAY for entry in extra_hosts) else None
         (container_dir / "hosts").write_text(render_hosts(hostname, options.config.domainname, address, extra_hosts,
                                                           host_gateway=gateway, links=link_lines))
-        try:
-            host_resolv = Path("/etc/resolv.conf").read_text()
-        except OSError:
-            host_resolv = ""
+        host_resolv = _host_resolv()
+        embedded = host.network_kind == "user"
         (container_dir / "resolv.conf").write_text(render_resolv_conf(
-            host_resolv, dns=list(host.dns), search=list(host.dns_search), options=list(host.dns_options)))
+            host_resolv, dns=list(host.dns), search=list(host.dns_search), options=list(host.dns_options),
+            embedded=embedded))
+        if embedded and attachment is not None:
+            self._serve_dns(rec.id, attachment, upstream_servers(host_resolv, list(host.dns)))
 
     def _watch(self, cid: str, shim: ShimClient) -> None:
         def monitor() -> None:
@@ -824,7 +830,7 @@ class ContainerService:
             with contextlib.suppress(Exception):
                 live.shim.shutdown(force=True)
         host = from_docker_json(rec.config, rec.host_config, {}).host
-        self._cleanup_runtime(cid, rec.network, mounted=True, netns=host.network_kind in ("bridge", "none"))
+        self._cleanup_runtime(cid, rec.network, mounted=True, netns=host.network_kind in ("bridge", "none", "user"))
         finished = parse_rfc3339(info.finished_at) if info.finished_at else time.time()
         delay: float | None = None
         with self._lock:
@@ -855,14 +861,24 @@ class ContainerService:
             with contextlib.suppress(DockyardError):
                 self.remove(cid, force=True)
 
-    def _attach(self, rec: ContainerRecord, options: CreateOptions, netns_path: str) -> NetworkAttachment:
-        """The container on the bridge, with its published ports (``-p``, ``-P``)."""
+    def _attach(self, rec: ContainerRecord, options: CreateOptions, netns_path: str,
+                network: BridgeNetwork | None) -> NetworkAttachment:
+        """The container on its bridge network, with its published ports (``-p``, ``-P``) and,
+        on a user-defined network, its address (``--ip``) and DNS aliases (``--network-alias``)."""
         requests = requests_of({k: [(b.host_ip, b.host_port) for b in v] for k, v in options.host.port_bindings.items()},
                                publish_all=options.host.publish_all_ports,
                                exposed=[normalize_port(str(p)) for p in rec.config.get("ExposedPorts") or {}])
+        config = None
+        if network is not None:
+            config = next((e for e in options.endpoints if e.network in (network.network_name, network.network_id)),
+                          None)
         try:
-            return self.network.attach(rec.id, netns_path, ports=requests)
+            return self.network.attach(rec.id, netns_path, ports=requests, network=network,
+                                       ipv4=config.ipv4_address if config else None,
+                                       aliases=config.aliases if config else ())
         except Conflict as exc:  # dockerd's words for a port taken
+            if "port is already allocated" not in str(exc):
+                raise
             endpoint = hashlib.sha256(f"{rec.id}/{veth_name(rec.id)}".encode()).hexdigest()
             raise DockyardError(f"driver failed programming external connectivity on endpoint {rec.name} "
                                 f"({endpoint}): {exc}") from None
@@ -872,6 +888,32 @@ class ContainerService:
         if attachment is not None:
             self.publish("network", action, attachment.network_id,
                          {"container": cid, "name": attachment.network, "type": "bridge"})
+
+    def _serve_dns(self, cid: str, attachment: NetworkAttachment, upstreams: list[str]) -> None:
+        """The embedded DNS at 127.0.0.11 in the container's namespace, for its network's names."""
+        network_id = attachment.network_id
+        self.dns.serve(cid, netns.netns_path(str(self.network.default.netns_dir), cid),
+                       resolve=lambda name: self._dns_addresses(network_id, name),
+                       reverse=lambda address: self._dns_name(network_id, address), upstreams=upstreams)
+
+    def _on_network(self, network_id: str) -> list[tuple[ContainerRecord, NetworkAttachment]]:
+        return [(r, r.network) for r in self.all()
+                if r.state.running and r.network is not None and r.network.network_id == network_id]
+
+    @staticmethod
+    def _dns_names(rec: ContainerRecord, attachment: NetworkAttachment) -> set[str]:
+        """dockerd's DNSNames (name, aliases, short ID, hostname), each also as ``name.network``."""
+        names = {rec.name, *attachment.aliases, rec.id[:12], rec.hostname}
+        return {n.lower() for n in names if n} | {f"{n}.{attachment.network}".lower() for n in names if n}
+
+    def _dns_addresses(self, network_id: str, name: str) -> list[str]:
+        return [att.ip_address for rec, att in self._on_network(network_id) if name in self._dns_names(rec, att)]
+
+    def _dns_name(self, network_id: str, address: str) -> str:
+        for rec, att in self._on_network(network_id):
+            if att.ip_address == address:
+                return f"{rec.name}.{att.network}"
+        return ""
 
     def _schedule_restart(self, cid: str, manager: RestartManager, delay: float) -> None:
         """Start the container again after the delay, unless a stop, kill or rm cancels it first."""
@@ -920,6 +962,7 @@ class ContainerService:
 
     def _cleanup_runtime(self, cid: str, attachment: Any, *, mounted: bool, netns: bool) -> None:
         """Undo what start set up; every step tolerates that it was never done."""
+        self.dns.stop(cid)
         rootfs = self.paths.bundle(cid) / "rootfs"
         if mounted:
             with contextlib.suppress(Exception):
@@ -1650,6 +1693,12 @@ class ContainerService:
                 if rec.network is not None:
                     with contextlib.suppress(Exception):
                         self.network.restore(rec.id, rec.network)
+                    if str(rec.host_config.get("NetworkMode") or "") not in ("", "default", "bridge"):
+                        try:  # a user-defined network's names resolve again
+                            host_dns = from_docker_json(rec.config, rec.host_config, {}).host.dns
+                            self._serve_dns(rec.id, rec.network, upstream_servers(_host_resolv(), list(host_dns)))
+                        except Exception as exc:  # noqa: BLE001 - the container runs on without it
+                            logger.warning("container %s: no embedded DNS: %s", rec.id[:12], exc)
                 self._watch(rec.id, shim)
                 self._start_health(rec.id)
             else:
@@ -1683,9 +1732,17 @@ class ContainerService:
             for monitor in self._health.values():
                 monitor.stop()
             self._changed.notify_all()
+        self.dns.close()
 
     def any_running(self) -> bool:
         return any(rec.state.running for rec in self.all())
+
+
+def _host_resolv() -> str:
+    try:
+        return Path("/etc/resolv.conf").read_text()
+    except OSError:
+        return ""
 
 
 def _host_bounding_set() -> int | None:

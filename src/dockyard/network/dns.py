@@ -1,0 +1,268 @@
+"""The embedded DNS server of user-defined networks, at 127.0.0.11 inside each container.
+
+As with dockerd, containers on a user-defined network find each other by name: the server answers
+A queries for the names the engine registers for the container's network (container name,
+aliases, short ID, hostname, and ``name.network``) and PTR queries for their addresses, and
+forwards every other query to the container's upstream servers (``--dns``, else the host's).
+
+Each container gets its own UDP socket, bound to 127.0.0.11:53 inside its network namespace
+(``call_in_netns``: the socket stays there however it is used); one thread serves them all, and
+forwarding runs in a small pool, from the daemon's own namespace, so host resolvers on loopback
+(systemd-resolved's 127.0.0.53) work as they do for dockerd. The server lives in the daemon: while
+the daemon is down, names do not resolve; a restarted daemon serves its running containers again.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import logging
+import selectors
+import socket
+import struct
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+from dockyard.sys.netns import call_in_netns
+
+logger = logging.getLogger(__name__)
+
+ADDRESS = "127.0.0.11"
+PORT = 53
+TTL = 600  # dockerd's
+TYPE_A, TYPE_PTR, TYPE_AAAA, CLASS_IN = 1, 12, 28, 1
+RCODE_OK, RCODE_FORMERR, RCODE_SERVFAIL, RCODE_NXDOMAIN = 0, 1, 2, 3
+MAX_UDP = 4096
+UPSTREAM_TIMEOUT = 2.0
+
+
+class MalformedQuery(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    id: int
+    flags: int
+    name: str          # lower case, without the trailing dot
+    qtype: int
+    qclass: int
+    question: bytes    # the question section as received, echoed in answers
+
+
+def parse_query(data: bytes) -> Query:
+    """The first question of a DNS query (RFC 1035 §4.1); MalformedQuery otherwise."""
+    if len(data) < 12:
+        raise MalformedQuery("short header")
+    qid, flags, qdcount = struct.unpack_from("!HHH", data)
+    if flags & 0x8000 or qdcount < 1:
+        raise MalformedQuery("not a query")
+    labels: list[str] = []
+    pos = 12
+    while True:
+        if pos >= len(data):
+            raise MalformedQuery("truncated name")
+        length = data[pos]
+        pos += 1
+        if length == 0:
+            break
+        if length & 0xC0:
+            raise MalformedQuery("compressed question name")
+        label = data[pos:pos + length]
+        if len(label) != length:
+            raise MalformedQuery("truncated label")
+        labels.append(label.decode("ascii", "replace").lower())
+        pos += length
+    if pos + 4 > len(data):
+        raise MalformedQuery("truncated question")
+    qtype, qclass = struct.unpack_from("!HH", data, pos)
+    return Query(qid, flags, ".".join(labels), qtype, qclass, data[12:pos + 4])
+
+
+def _encode_name(name: str) -> bytes:
+    out = b""
+    for label in name.split("."):
+        if label:
+            raw = label.encode("ascii", "replace")[:63]
+            out += bytes([len(raw)]) + raw
+    return out + b"\0"
+
+
+def response(query: Query, *, rcode: int = RCODE_OK, addresses: Sequence[str] = (), pointer: str = "") -> bytes:
+    """An answer to ``query``: A records for ``addresses``, or one PTR record naming ``pointer``."""
+    # QR, the query's opcode and RD, RA; AA stays clear (dockerd's answers are not authoritative)
+    flags = 0x8000 | (query.flags & 0x7900) | 0x0080 | rcode
+    answers = [struct.pack("!HHHIH", 0xC00C, TYPE_A, CLASS_IN, TTL, 4) + IPv4Address(a).packed for a in addresses]
+    if pointer:
+        rdata = _encode_name(pointer)
+        answers.append(struct.pack("!HHHIH", 0xC00C, TYPE_PTR, CLASS_IN, TTL, len(rdata)) + rdata)
+    header = struct.pack("!HHHHHH", query.id, flags, 1, len(answers), 0, 0)
+    return header + query.question + b"".join(answers)
+
+
+def error_response(data: bytes, rcode: int) -> bytes | None:
+    """FORMERR/SERVFAIL for a query that could not be parsed (its ID kept), or None."""
+    if len(data) < 12:
+        return None
+    qid, flags = struct.unpack_from("!HH", data)
+    return struct.pack("!HHHHHH", qid, 0x8000 | (flags & 0x7900) | 0x0080 | rcode, 0, 0, 0, 0)
+
+
+def reverse_name(address: str) -> str:
+    return ".".join(reversed(address.split("."))) + ".in-addr.arpa"
+
+
+# A container's names: name -> addresses, for its network; and address -> name for PTR.
+Resolver = Callable[[str], list[str]]
+ReverseResolver = Callable[[str], str]
+
+
+@dataclass
+class _Endpoint:
+    key: str
+    sock: socket.socket
+    resolve: Resolver
+    reverse: ReverseResolver
+    upstreams: tuple[str, ...]
+
+
+class EmbeddedDNS:
+    def __init__(self, *, forwarders: int = 4) -> None:
+        self._selector = selectors.DefaultSelector()
+        self._endpoints: dict[str, _Endpoint] = {}
+        self._lock = threading.Lock()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=forwarders, thread_name_prefix="dockyard-dns")
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def serve(self, key: str, netns_path: str, *, resolve: Resolver, reverse: ReverseResolver,
+              upstreams: Sequence[str]) -> None:
+        """Answer at 127.0.0.11:53 in the namespace at ``netns_path`` for ``key`` (a container)."""
+        def bind() -> socket.socket:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                sock.bind((ADDRESS, PORT))
+                sock.setblocking(False)
+            except BaseException:
+                sock.close()
+                raise
+            return sock
+
+        self.stop(key)
+        sock = call_in_netns(netns_path, bind)
+        endpoint = _Endpoint(key, sock, resolve, reverse, tuple(upstreams))
+        with self._lock:
+            if self._closed:
+                sock.close()
+                return
+            self._endpoints[key] = endpoint
+            self._selector.register(sock, selectors.EVENT_READ, endpoint)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="dockyard-dns", daemon=True)
+                self._thread.start()
+        self._wake()
+
+    def stop(self, key: str) -> None:
+        with self._lock:
+            endpoint = self._endpoints.pop(key, None)
+            if endpoint is not None:
+                with contextlib.suppress(KeyError, ValueError):
+                    self._selector.unregister(endpoint.sock)
+        if endpoint is not None:
+            endpoint.sock.close()
+            self._wake()
+
+    def serving(self) -> set[str]:
+        with self._lock:
+            return set(self._endpoints)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            keys = list(self._endpoints)
+        for key in keys:
+            self.stop(key)
+        self._wake()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"\0")
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+            for key, _ in self._selector.select(timeout=1.0):
+                if key.data is None:
+                    with contextlib.suppress(OSError):
+                        self._wake_r.recv(4096)
+                    continue
+                endpoint: _Endpoint = key.data
+                try:
+                    data, peer = endpoint.sock.recvfrom(MAX_UDP)
+                except OSError:
+                    continue  # closed meanwhile, or nothing after all
+                try:
+                    self._handle(endpoint, data, peer)
+                except Exception:  # noqa: BLE001 - one bad query must not stop the server
+                    logger.exception("embedded DNS: query from %s failed", endpoint.key[:12])
+
+    def _handle(self, endpoint: _Endpoint, data: bytes, peer: tuple[str, int]) -> None:
+        try:
+            query = parse_query(data)
+        except MalformedQuery:
+            reply = error_response(data, RCODE_FORMERR)
+            if reply is not None:
+                _send(endpoint.sock, reply, peer)
+            return
+        if query.qclass == CLASS_IN and query.qtype in (TYPE_A, TYPE_AAAA):
+            addresses = endpoint.resolve(query.name)
+            if addresses:  # a container: its IPv4 addresses; it has no IPv6 one (NOERROR, no data)
+                _send(endpoint.sock, response(query, addresses=addresses if query.qtype == TYPE_A else ()), peer)
+                return
+        elif query.qclass == CLASS_IN and query.qtype == TYPE_PTR and query.name.endswith(".in-addr.arpa"):
+            address = ".".join(reversed(query.name[:-len(".in-addr.arpa")].split(".")))
+            name = endpoint.reverse(address)
+            if name:
+                _send(endpoint.sock, response(query, pointer=name), peer)
+                return
+        self._pool.submit(self._forward, endpoint, data, peer)
+
+    @staticmethod
+    def _forward(endpoint: _Endpoint, data: bytes, peer: tuple[str, int]) -> None:
+        """Relay the query to the upstream servers in turn; SERVFAIL when none answers."""
+        for server in endpoint.upstreams:
+            family = socket.AF_INET6 if ":" in server else socket.AF_INET
+            try:
+                with socket.socket(family, socket.SOCK_DGRAM) as upstream:
+                    upstream.settimeout(UPSTREAM_TIMEOUT)
+                    upstream.connect((server, PORT))
+                    upstream.send(data)
+                    while True:
+                        reply = upstream.recv(MAX_UDP)
+                        if reply[:2] == data[:2]:
+                            break
+            except OSError:
+                continue
+            _send(endpoint.sock, reply, peer)
+            return
+        try:
+            reply = response(parse_query(data), rcode=RCODE_SERVFAIL)
+        except MalformedQuery:
+            return
+        _send(endpoint.sock, reply, peer)
+
+
+def _send(sock: socket.socket, data: bytes, peer: tuple[str, int]) -> None:
+    with contextlib.suppress(OSError):  # the container is gone, or its socket buffer is full
+        sock.sendto(data, peer)
+
+
+__all__ = ["ADDRESS", "EmbeddedDNS", "MalformedQuery", "Query", "parse_query", "response", "reverse_name"]
