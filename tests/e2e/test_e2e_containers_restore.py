@@ -169,3 +169,30 @@ def test_exit_while_down_is_known_at_once(daemon: DaemonHandle) -> None:
         d2.stop()
     assert first["Status"] == "exited" and first["ExitCode"] == 7, first
     assert listed == ""
+
+
+def test_user_network_names_resolve_again_after_kill_9(daemon: DaemonHandle) -> None:
+    """The embedded DNS lives in the daemon: a restarted daemon serves its running containers again,
+    and their user-defined network (bridge, rules, addresses) is the same."""
+    daemon.docker("load", "-i", str(busybox_archive()), timeout=T)
+    daemon.docker("network", "create", "app", timeout=T)
+    daemon.docker("run", "-d", "--name", "db", "--network", "app", "--network-alias", "database", "busybox",
+                  "sleep", "1000", timeout=T)
+    daemon.docker("run", "-d", "--name", "api", "--network", "app", "busybox", "sleep", "1000", timeout=T)
+    ip = daemon.docker("inspect", "-f", "{{(index .NetworkSettings.Networks \"app\").IPAddress}}", "db",
+                       timeout=T).stdout.strip()
+    kill9(daemon)
+    d2 = start_daemon(daemon.root)
+    try:
+        for name in ("db", "database", "api"):
+            out = d2.docker("exec", "api", "nslookup", name, timeout=T).stdout
+            assert "Address: " in out, out
+        assert f"Address: {ip}" in d2.docker("exec", "api", "nslookup", "database", timeout=T).stdout
+        # a new container gets another address on the same network and finds the old ones
+        d2.docker("run", "--rm", "--network", "app", "busybox", "ping", "-c1", "-W2", "db", timeout=T)
+        assert d2.docker("run", "--rm", "--network", "app", "busybox", "sh", "-c", "ip -4 addr show eth0",
+                         timeout=T).stdout.count(ip + "/") == 0
+    finally:
+        d2.docker("rm", "-f", "db", "api", check=False, timeout=T)
+        d2.docker("network", "rm", "app", check=False, timeout=T)
+        d2.stop()

@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import json
+import os
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
 
@@ -152,3 +156,158 @@ def test_add_host_gateway(d: DaemonHandle) -> None:
         assert out == f"{gateway}\thost.docker.internal\n"
     bad = d.docker("run", "--rm", "--add-host", "x:not-an-ip", "busybox", "true", check=False, timeout=T)
     assert bad.returncode == 125 and "invalid IP address in add-host" in bad.stderr
+
+
+def _test_subnet(d: DaemonHandle, index: int) -> str:
+    """A /24 of 10.250-254.x.0 for this test daemon (its default bridge is in 10.200-249)."""
+    digest = hashlib.sha256(f"{d.root}/{index}".encode()).digest()
+    return f"10.{250 + digest[0] % 5}.{digest[1]}.0/24"
+
+
+def _ip(d: DaemonHandle, name: str, network: str) -> str:
+    return d.docker("inspect", "-f", f"{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}", name,
+                    timeout=T).stdout.strip()
+
+
+def test_user_networks_resolve_names_and_are_isolated(d: DaemonHandle) -> None:
+    front = d.docker("network", "create", "--label", "tier=front", "front", timeout=T).stdout.strip()
+    back_subnet = _test_subnet(d, 1)
+    d.docker("network", "create", "--subnet", back_subnet, "back", timeout=T)
+    created = request(d.socket, "POST", "/networks/create", {"Name": "viaapi", "Labels": {"a": "b"}})
+    assert created.status == 201
+    validate_path_response("post", "/networks/create", 201, created.json())
+    listed = request(d.socket, "GET", "/networks")
+    validate_path_response("get", "/networks", 200, listed.json(), go_nulls=True)
+    assert {"front", "back", "viaapi"} <= {n["Name"] for n in listed.json()}
+
+    d.docker("run", "-d", "--name", "web", "--network", "front", "--network-alias", "www", "busybox", "sleep",
+             "1000", timeout=T)
+    web_ip = _ip(d, "web", "front")
+    cid = d.docker("inspect", "-f", "{{.Id}}", "web", timeout=T).stdout.strip()
+    out = d.docker("run", "--rm", "--network", "front", "busybox", "sh", "-c",
+                   "cat /etc/resolv.conf; for n in web www WEB web.front " + cid[:12] + "; do "
+                   "nslookup $n | sed -n 's/^Address: //p'; done; ping -c1 -W2 web >/dev/null && echo pong",
+                   timeout=T).stdout.splitlines()
+    assert "nameserver 127.0.0.11" in out and any(line.startswith("options") and "ndots:0" in line for line in out)
+    assert out[-6:] == [web_ip] * 5 + ["pong"]
+
+    # another network, and the default bridge, neither resolve nor reach it
+    other = d.docker("run", "--rm", "--network", "back", "busybox", "sh", "-c",
+                     f"nslookup web; ping -c1 -W1 {web_ip}", check=False, timeout=T)
+    assert other.returncode != 0 and "NXDOMAIN" in other.stdout + other.stderr
+    assert "0 packets received" in other.stdout
+    default = d.docker("run", "--rm", "busybox", "ping", "-c1", "-W1", web_ip, check=False, timeout=T)
+    assert default.returncode != 0 and "0 packets received" in default.stdout
+
+    network = json.loads(d.docker("network", "inspect", "front", timeout=T).stdout)[0]
+    validate_path_response("get", "/networks/{id}", 200, request(d.socket, "GET", f"/networks/{front}").json(),
+                           go_nulls=True)
+    assert network["Id"] == front and network["Labels"] == {"tier": "front"} and network["Driver"] == "bridge"
+    assert network["Containers"][cid]["Name"] == "web"
+    assert network["Containers"][cid]["IPv4Address"].split("/")[0] == web_ip
+    settings = json.loads(d.docker("inspect", "-f", "{{json .NetworkSettings}}", "web", timeout=T).stdout)
+    assert settings["IPAddress"] == "" and settings["Networks"]["front"]["Aliases"] == ["www"]
+    assert settings["Networks"]["front"]["NetworkID"] == front
+    assert {"web", "www", cid[:12]} <= set(settings["Networks"]["front"]["DNSNames"])
+    validate_path_response("get", "/containers/{id}/json", 200, request(d.socket, "GET", "/containers/web/json").json(),
+                           go_nulls=True)
+
+    # --ip on a user network; not on the default bridge
+    fixed = str(ipaddress.ip_network(back_subnet).network_address + 50)
+    assert fixed in d.docker("run", "--rm", "--network", "back", "--ip", fixed, "busybox", "ip", "-4", "addr",
+                             timeout=T).stdout
+    bad = d.docker("run", "--rm", "--ip", "10.9.9.9", "busybox", "true", check=False, timeout=T)
+    assert bad.returncode == 125 and "user specified IP address is supported on user defined networks only" in bad.stderr
+
+    busy = d.docker("network", "rm", "front", check=False, timeout=T)
+    assert busy.returncode == 1 and f"network front id {front} has active endpoints" in busy.stderr
+    d.docker("rm", "-f", "web", timeout=T)
+    assert d.docker("network", "rm", "front", "back", "viaapi", timeout=T).stdout.split() == ["front", "back", "viaapi"]
+    assert not os.path.exists(f"/sys/class/net/dy-{front[:12]}")
+    assert {n["Name"] for n in request(d.socket, "GET", "/networks").json()} == {"bridge", "host", "none"}
+
+
+def test_embedded_dns_forwards_to_the_upstream_servers(d: DaemonHandle) -> None:
+    """Names the network does not know go to --dns (or the host's servers), from the host's namespace."""
+    upstream = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        upstream.bind(("127.0.0.2", 53))
+    except OSError as exc:
+        upstream.close()
+        pytest.skip(f"cannot listen on 127.0.0.2:53 here: {exc}")
+    seen: list[bytes] = []
+
+    def answer() -> None:
+        data, peer = upstream.recvfrom(4096)
+        seen.append(data)
+        qlen = data.index(b"\0", 12) + 5
+        flags = 0x8180
+        reply = data[:2] + flags.to_bytes(2, "big") + b"\0\x01\0\x01\0\0\0\0" + data[12:qlen] + \
+            b"\xc0\x0c\0\x01\0\x01\0\0\0\x3c\0\x04" + bytes([192, 0, 2, 7])
+        upstream.sendto(reply, peer)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        d.docker("network", "create", "fwd", timeout=T)
+        out = d.docker("run", "--rm", "--network", "fwd", "--dns", "127.0.0.2", "busybox", "nslookup",
+                       "upstream.example.", timeout=T).stdout
+        assert "192.0.2.7" in out and seen and b"\x08upstream\x07example\x00" in seen[0]
+    finally:
+        upstream.close()
+        thread.join(5)
+    d.docker("network", "rm", "fwd", timeout=T)
+
+
+def test_network_errors_and_prune(d: DaemonHandle) -> None:
+    subnet = _test_subnet(d, 2)
+    d.docker("network", "create", "--subnet", subnet, "--label", "keep=no", "n1", timeout=T)
+    for args, message in [
+        (("n1",), "network with name n1 already exists"),
+        (("bridge",), "network with name bridge already exists"),
+        (("-d", "nosuchdriver", "n2"), 'plugin "nosuchdriver" not found'),
+        (("--subnet", subnet, "n3"), "Pool overlaps with other one on this address space"),
+    ]:
+        failed = d.docker("network", "create", *args, check=False, timeout=T)
+        assert failed.returncode == 1 and message in failed.stderr, failed.stderr
+    # as with dockerd, the network is looked up at start: create succeeds, start fails
+    missing = d.docker("run", "--rm", "--network", "nosuch", "busybox", "true", check=False, timeout=T)
+    assert missing.returncode == 125 and "network nosuch not found" in missing.stderr
+    assert d.docker("ps", "-aq", timeout=T).stdout == ""
+    d.docker("create", "--name", "later", "--network", "nosuch", "busybox", "true", timeout=T)
+    assert d.docker("start", "later", check=False, timeout=T).stderr.startswith(
+        "Error response from daemon: network nosuch not found")
+    assert d.docker("inspect", "-f", "{{.State.Status}}", "later", timeout=T).stdout.strip() == "created"
+    d.docker("rm", "later", timeout=T)
+
+    d.docker("network", "create", "--label", "keep=yes", "n4", timeout=T)
+    d.docker("network", "create", "inuse", timeout=T)
+    d.docker("run", "-d", "--name", "user", "--network", "inuse", "busybox", "sleep", "1000", timeout=T)
+    assert d.docker("network", "ls", "-q", "--filter", "dangling=true", "--format", "{{.Name}}",
+                    timeout=T).stdout.split() == ["n1", "n4"]
+    out = d.docker("network", "prune", "-f", "--filter", "label=keep=no", timeout=T).stdout
+    assert out == "Deleted Networks:\nn1\n\n"
+    assert request(d.socket, "POST", "/networks/prune").json() == {"NetworksDeleted": ["n4"]}
+    names = d.docker("network", "ls", "--format", "{{.Name}}", timeout=T).stdout.split()
+    assert sorted(names) == ["bridge", "host", "inuse", "none"]
+    events = d.docker("events", "--since", "0", "--until", f"{time.time():.3f}", "--filter", "type=network", "--format",
+                      "{{.Action}} {{.Actor.Attributes.name}}", timeout=T).stdout.splitlines()
+    assert "create n1" in events and "destroy n1" in events and "connect inuse" in events
+
+
+def test_docker_py_user_network(d: DaemonHandle) -> None:
+    docker = pytest.importorskip("docker")
+    client = docker.DockerClient(base_url=d.host)
+    try:
+        net = client.networks.create("pynet", driver="bridge", labels={"app": "py"})
+        server = client.containers.run("busybox", "sleep 1000", name="pyserver", network="pynet", detach=True)
+        out = client.containers.run("busybox", "nslookup pyserver", network="pynet", remove=True)
+        net.reload()
+        assert [c.name for c in net.containers] == ["pyserver"]
+        assert _ip(d, "pyserver", "pynet").encode() in out
+        assert [n.name for n in client.networks.list(filters={"label": "app=py"})] == ["pynet"]
+        server.remove(force=True)
+        net.remove()
+        assert client.networks.list(names=["pynet"]) == []
+    finally:
+        client.close()

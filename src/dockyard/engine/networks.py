@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import secrets
 import threading
 import time
@@ -29,6 +30,8 @@ from dockyard.engine.containers.record import ContainerRecord
 from dockyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from dockyard.network.ipam import choose_subnet, host_routes
 from dockyard.store.metadata import MetadataStore, NetworkRow
+
+logger = logging.getLogger(__name__)
 
 FILTERS = {"name", "id", "driver", "type", "label", "scope", "dangling"}
 PRUNE_FILTERS = {"until", "label", "label!"}
@@ -107,7 +110,11 @@ class NetworkEngine:
         for row in metadata.list_networks() if metadata is not None else ():
             network = UserNetwork.from_row(row)
             self._user[network.spec.id] = network
-            networks.add(network.spec)
+            bridge = networks.add(network.spec)
+            try:  # as dockerd does at start: the bridges of the user networks are there again
+                bridge.ensure()
+            except Exception as exc:  # noqa: BLE001 - attaching a container tries again
+                logger.warning("network %s: cannot set up its bridge: %s", network.spec.name, exc)
 
     # ---- views ------------------------------------------------------------------------------
 
@@ -203,7 +210,15 @@ class NetworkEngine:
             if self.metadata is not None:
                 self.metadata.add_network(NetworkRow(network_id, name, network.created, network.document()))
             self._user[network_id] = network
-            self.registry.add(spec)
+            bridge = self.registry.add(spec)
+            try:
+                bridge.ensure()
+            except BaseException:
+                self._user.pop(network_id, None)
+                self.registry.discard(network_id)
+                if self.metadata is not None:
+                    self.metadata.delete_network(network_id)
+                raise
         self._event("create", network)
         return network_id, ""
 

@@ -3,7 +3,13 @@ from __future__ import annotations
 import pytest
 
 from dockyard.errors import InvalidArgument
-from dockyard.network.files import parse_extra_host, render_hostname, render_hosts, render_resolv_conf
+from dockyard.network.files import (
+    parse_extra_host,
+    render_hostname,
+    render_hosts,
+    render_resolv_conf,
+    upstream_servers,
+)
 
 DOCKER_HOSTS = """127.0.0.1\tlocalhost
 ::1\tlocalhost ip6-localhost ip6-loopback
@@ -65,3 +71,18 @@ def test_resolv_conf_overrides() -> None:
 
 def test_hostname() -> None:
     assert render_hostname("abc") == "abc\n"
+
+
+def test_resolv_conf_of_a_user_network_points_at_the_embedded_dns() -> None:
+    host = "nameserver 127.0.0.53\nsearch corp.example\noptions edns0\n"
+    assert render_resolv_conf(host, embedded=True) == \
+        "search corp.example\nnameserver 127.0.0.11\noptions edns0 ndots:0\n"
+    # --dns is where the embedded server forwards to; --dns-option with ndots keeps its own
+    assert render_resolv_conf(host, dns=["9.9.9.9"], search=["."], options=["ndots:3"], embedded=True) == \
+        "nameserver 127.0.0.11\noptions ndots:3\n"
+
+
+def test_upstream_servers_keep_loopback_ones() -> None:
+    assert upstream_servers("nameserver 127.0.0.53\nnameserver 10.0.0.2\n") == ["127.0.0.53", "10.0.0.2"]
+    assert upstream_servers("nameserver 127.0.0.53\n", ["1.1.1.1"]) == ["1.1.1.1"]
+    assert upstream_servers("") == ["8.8.8.8", "8.8.4.4"]

@@ -18,6 +18,17 @@ from dockyard.network.nftables import Json, Rule, Table, batch, bridge_rules, cr
 SUBNET = IPv4Network("172.17.0.0/16")
 
 
+def test_bridge_rules_isolate_bridges_and_internal_networks() -> None:
+    rules = bridge_rules(Table("dockyard", "ip"), "dy-abc", SUBNET, isolate_from=("dy-*", "dockyard0", "dy-abc"))
+    inserted = [r["insert"]["rule"] for r in rules if "insert" in r]
+    # ahead of every accept: nothing from this bridge to another of ours (never to itself)
+    assert [r["expr"][2]["match"]["right"] for r in inserted] == ["dy-*", "dockyard0"]
+    assert all(r["chain"] == "forward" and r["expr"][-1] == {"drop": None} and
+               r["comment"] == "dockyard bridge dy-abc" for r in inserted)
+    internal = bridge_rules(Table("dockyard", "ip"), "dy-abc", SUBNET, internal=True, isolate_from=("dy-*",))
+    assert all("insert" in r for r in internal)  # no masquerade, no accept: nothing in or out
+    assert [r["insert"]["rule"]["expr"][-1] for r in internal] == [{"drop": None}, {"drop": None}]
+
 def test_bridge_rules_json() -> None:
     rules = bridge_rules(Table("dockyard", "inet"), "dockyard0", SUBNET)
     masq, loopback, fwd_out, fwd_back = (r["add"]["rule"] for r in rules)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, NotFound
-from dockyard.store.metadata import MIGRATIONS, ImageRecord, MetadataStore
+from dockyard.store.metadata import MIGRATIONS, ImageRecord, MetadataStore, NetworkRow
 
 
 @pytest.fixture
@@ -204,3 +204,13 @@ def test_threads(md: MetadataStore) -> None:
         t.join()
     assert errors == []
     assert len(md.all_tags()) == 400
+
+
+def test_networks_crud(md: MetadataStore) -> None:
+    md.add_network(NetworkRow("n1", "front", 1.0, '{"subnet": "10.1.0.0/24"}'))
+    md.add_network(NetworkRow("n2", "back", 2.0, "{}"))
+    with pytest.raises(AlreadyExists, match="network with name front already exists"):
+        md.add_network(NetworkRow("n3", "front", 3.0, "{}"))
+    assert [r.name for r in md.list_networks()] == ["front", "back"]
+    assert md.delete_network("n1") and not md.delete_network("n1")
+    assert [r.id for r in md.list_networks()] == ["n2"]

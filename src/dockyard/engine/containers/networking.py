@@ -73,6 +73,10 @@ class BridgeNetwork:
         assert self.gateway is not None
         return self.gateway.network
 
+    def ensure(self) -> None:
+        """The bridge and its rules, now (a user network is set up when it is created)."""
+        self._ensure()
+
     def _ensure(self) -> None:
         with self._lock:
             if self._ready:

@@ -340,8 +340,6 @@ class ContainerService:
             raise InvalidArgument(f"unknown or invalid runtime name: {runtime_name}")
         if options.host.network_kind != "user" and any(e.ipv4_address or e.ipv6_address for e in options.endpoints):
             raise InvalidArgument("user specified IP address is supported on user defined networks only")
-        if options.host.network_kind == "user":
-            self.network.lookup(options.host.network_mode)  # dockerd: "network x not found", at create
         for m in options.host.mounts:  # --mount binds, unlike -v, do not create their source
             if m.type is MountType.BIND and not m.create_host_path and not os.path.lexists(m.source):
                 raise InvalidArgument(f'invalid mount config for type "bind": bind source path does not exist: '
