@@ -311,3 +311,61 @@ def test_docker_py_user_network(d: DaemonHandle) -> None:
         assert client.networks.list(names=["pynet"]) == []
     finally:
         client.close()
+
+
+def test_connect_and_disconnect(d: DaemonHandle) -> None:
+    d.docker("network", "create", "left", timeout=T)
+    d.docker("network", "create", "right", timeout=T)
+    d.docker("run", "-d", "--name", "lefty", "--network", "left", "busybox", "sleep", "1000", timeout=T)
+    d.docker("run", "-d", "--name", "righty", "--network", "right", "busybox", "sleep", "1000", timeout=T)
+    assert d.docker("exec", "lefty", "ping", "-c1", "-W1", "righty", check=False, timeout=T).returncode != 0
+
+    # a running container gets a second endpoint (eth1, no default route) and its names on that network
+    d.docker("network", "connect", "--alias", "r2", "left", "righty", timeout=T)
+    left_ip = _ip(d, "righty", "left")
+    assert f"inet {left_ip}/" in d.docker("exec", "righty", "ip", "-4", "-o", "addr", "show", "eth1", timeout=T).stdout
+    assert d.docker("exec", "righty", "ip", "route", timeout=T).stdout.count("default") == 1
+    for name in ("righty", "r2"):
+        assert f"Address: {left_ip}" in d.docker("exec", "lefty", "nslookup", name, timeout=T).stdout
+    assert "Address: " in d.docker("exec", "righty", "nslookup", "lefty", timeout=T).stdout
+    assert d.docker("ps", "--filter", "network=left", "--format", "{{.Names}}", timeout=T).stdout.split() == \
+        ["righty", "lefty"]
+    members = json.loads(d.docker("network", "inspect", "left", timeout=T).stdout)[0]["Containers"]
+    assert sorted(c["Name"] for c in members.values()) == ["lefty", "righty"]
+    again = d.docker("network", "connect", "left", "righty", check=False, timeout=T)
+    assert again.returncode == 1 and "endpoint with name righty already exists in network left" in again.stderr
+
+    d.docker("network", "disconnect", "left", "righty", timeout=T)
+    assert left_ip not in d.docker("exec", "righty", "ip", "-4", "addr", timeout=T).stdout
+    assert d.docker("exec", "lefty", "nslookup", "righty", check=False, timeout=T).returncode != 0
+    gone = d.docker("network", "disconnect", "left", "righty", check=False, timeout=T)
+    assert gone.returncode == 1 and "is not connected to network left" in gone.stderr
+
+    # a stopped container is connected at its next start
+    d.docker("stop", "-t", "0", "righty", timeout=T)
+    d.docker("network", "connect", "left", "righty", timeout=T)
+    d.docker("start", "righty", timeout=T)
+    assert f"Address: {_ip(d, 'righty', 'left')}" in d.docker("exec", "lefty", "nslookup", "righty", timeout=T).stdout
+    # the network cannot go while a container is connected to it besides its first network
+    busy = d.docker("network", "rm", "left", check=False, timeout=T)
+    assert busy.returncode == 1 and "has active endpoints" in busy.stderr
+    d.docker("rm", "-f", "lefty", "righty", timeout=T)
+    d.docker("network", "rm", "left", "right", timeout=T)
+
+
+def test_create_with_several_networks(d: DaemonHandle) -> None:
+    """API 1.44 clients (docker compose) pass every network in EndpointsConfig at create."""
+    d.docker("network", "create", "one", timeout=T)
+    d.docker("network", "create", "two", timeout=T)
+    body = {"Image": "busybox", "Cmd": ["sleep", "1000"], "HostConfig": {"NetworkMode": "one"},
+            "NetworkingConfig": {"EndpointsConfig": {"one": {"Aliases": ["svc"]}, "two": {"Aliases": ["svc2"]}}}}
+    created = request(d.socket, "POST", "/containers/create?name=multi", body)
+    assert created.status == 201, created.json()
+    assert request(d.socket, "POST", "/containers/multi/start").status == 204
+    networks = json.loads(d.docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", "multi", timeout=T).stdout)
+    assert sorted(networks) == ["one", "two"] and all(n["IPAddress"] for n in networks.values())
+    for network, alias in (("one", "svc"), ("two", "svc2")):
+        out = d.docker("run", "--rm", "--network", network, "busybox", "nslookup", alias, timeout=T).stdout
+        assert f"Address: {networks[network]['IPAddress']}" in out
+    d.docker("rm", "-f", "multi", timeout=T)
+    d.docker("network", "rm", "one", "two", timeout=T)

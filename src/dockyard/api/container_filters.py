@@ -309,8 +309,13 @@ def _network_names(rec: ContainerRecord) -> dict[str, str]:
     if mode.startswith("container:"):
         return {}  # it shares another container's stack and has no network of its own
     if mode in ("default", "bridge"):
-        return {"bridge": rec.network.network_id if rec.network else BRIDGE_NETWORK_ID}
-    return {mode: rec.network.network_id if rec.network and rec.network.network == mode else ""}
+        names = {"bridge": rec.network.network_id if rec.network else BRIDGE_NETWORK_ID}
+    else:
+        names = {mode: rec.network.network_id if rec.network and rec.network.network == mode else ""}
+    configs = (rec.request.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}
+    names.update({str(n): str((c or {}).get("NetworkID") or "") for n, c in configs.items() if n not in names})
+    names.update({a.network: a.network_id for a in rec.extra_networks})
+    return names
 
 
 def _network_match(rec: ContainerRecord, values: list[str]) -> bool:

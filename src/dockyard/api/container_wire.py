@@ -45,11 +45,22 @@ def _command(rec: ContainerRecord) -> str:
 
 
 def _networks(rec: ContainerRecord) -> dict[str, Any]:
+    """``NetworkSettings.Networks``: the first network (NetworkMode), then those connected besides
+    it, with their endpoints while the container runs."""
     mode = rec.host_config.get("NetworkMode") or "default"
     name = "bridge" if mode in ("default", "bridge") else mode
     if name.startswith("container:"):
         return {}
-    net = rec.network
+    out = {name: _network_entry(rec, name, rec.network)}
+    configs = (rec.request.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}
+    by_name = {a.network: a for a in rec.extra_networks}
+    for other in [*configs, *by_name]:
+        if other not in out and other != "default":
+            out[other] = _network_entry(rec, other, by_name.get(other))
+    return out
+
+
+def _network_entry(rec: ContainerRecord, name: str, net: NetworkAttachment | None) -> dict[str, Any]:
     configured = ((rec.request.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}).get(name) or {}
     aliases = list(configured.get("Aliases") or []) or None
     ipam = configured.get("IPAMConfig") or None
@@ -63,7 +74,7 @@ def _networks(rec: ContainerRecord) -> dict[str, Any]:
         "IPPrefixLen": net.prefix_len if net else 0, "IPv6Gateway": "", "GlobalIPv6Address": "",
         "GlobalIPv6PrefixLen": 0, "DriverOpts": None, "DNSNames": dns_names,
     }
-    return {name: entry}
+    return entry
 
 
 def _default_bridge_fields(net: NetworkAttachment | None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any, Protocol
@@ -91,9 +91,11 @@ class UserNetwork:
 
 
 class ContainerLister(Protocol):
-    """What the network views need of the container service."""
+    """What the network views and connections need of the container service."""
 
     def all(self) -> list[ContainerRecord]: ...
+    def connect(self, network_ref: str, ref: str, *, aliases: Sequence[str] = (), ipv4: str = "") -> None: ...
+    def disconnect(self, network_ref: str, ref: str, *, force: bool = False) -> None: ...
 
 
 class NetworkEngine:
@@ -128,10 +130,9 @@ class NetworkEngine:
             if not rec.state.running:
                 continue
             mode = str(rec.host_config.get("NetworkMode") or "default")
-            net = rec.network
             if mode in ("host", "none"):
                 attached[mode].append(Endpoint(rec.id, rec.name))
-            elif net is not None:
+            for net in rec.attachments:
                 key = "bridge" if net.network_id == BRIDGE_NETWORK_ID else net.network_id
                 if key in attached:
                     attached[key].append(Endpoint(rec.id, rec.name, net.endpoint_id, net.mac_address,
@@ -253,6 +254,27 @@ class NetworkEngine:
             except ValueError:
                 raise InvalidArgument(f"invalid CIDR address: {ip_range}") from None
         return subnet, gateway, ip_range
+
+    async def connect(self, ref: str, body: Mapping[str, Any]) -> None:
+        """POST /networks/{id}/connect: ``Container`` and its ``EndpointConfig`` (aliases, IPv4 address)."""
+        container = str(body.get("Container") or "")
+        if not container:
+            raise InvalidArgument("no container specified")
+        endpoint = body.get("EndpointConfig") or {}
+        aliases = [str(a) for a in endpoint.get("Aliases") or []]
+        ipv4 = str((endpoint.get("IPAMConfig") or {}).get("IPv4Address") or "")
+        view = await self.inspect(ref)
+        if view.builtin:
+            raise PermissionDenied(f"connecting a container to the predefined {view.name} network is not supported")
+        await asyncio.to_thread(self.containers.connect, view.id, container, aliases=aliases, ipv4=ipv4)
+
+    async def disconnect(self, ref: str, body: Mapping[str, Any]) -> None:
+        container = str(body.get("Container") or "")
+        if not container:
+            raise InvalidArgument("no container specified")
+        view = await self.inspect(ref)
+        await asyncio.to_thread(self.containers.disconnect, view.id if not view.builtin else view.name, container,
+                                force=bool(body.get("Force")))
 
     async def remove(self, ref: str) -> None:
         await asyncio.to_thread(self._remove, ref)

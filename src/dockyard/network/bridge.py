@@ -80,10 +80,12 @@ def delete_bridge(name: str) -> None:
 
 
 def create_endpoint(bridge: str, netns_path: str, *, host_ifname: str, container_ifname: str = "eth0",
-                    address: IPv4Interface, gateway: IPv4Address, mac: str | None = None) -> Endpoint:
+                    address: IPv4Interface, gateway: IPv4Address, mac: str | None = None,
+                    default_route: bool = True) -> Endpoint:
     """A veth pair from ``bridge`` into the namespace at ``netns_path``, configured and up.
 
-    The container side gets ``address``, a default route via ``gateway`` and its loopback up.
+    The container side gets ``address``, a default route via ``gateway`` (unless ``default_route``
+    is false: a second network's endpoint) and its loopback up.
     On failure nothing is left behind (deleting the host side deletes the peer too).
     """
     _check_ifname(host_ifname)
@@ -102,7 +104,7 @@ def create_endpoint(bridge: str, netns_path: str, *, host_ifname: str, container
             nl.set_master(host.index, br.index)
             nl.set_up(host.index)
             with Netlink(netns_path) as inner:
-                _configure_container_side(inner, container_ifname, address, gateway)
+                _configure_container_side(inner, container_ifname, address, gateway if default_route else None)
         except BaseException:
             _delete_quietly(nl, host_ifname)
             raise
@@ -110,7 +112,7 @@ def create_endpoint(bridge: str, netns_path: str, *, host_ifname: str, container
                     gateway=gateway)
 
 
-def _configure_container_side(nl: Netlink, ifname: str, address: IPv4Interface, gateway: IPv4Address) -> None:
+def _configure_container_side(nl: Netlink, ifname: str, address: IPv4Interface, gateway: IPv4Address | None) -> None:
     lo = nl.link("lo")
     if lo is not None and not lo.up:
         nl.set_up(lo.index)
@@ -119,7 +121,8 @@ def _configure_container_side(nl: Netlink, ifname: str, address: IPv4Interface, 
         raise NotFound(f"{ifname} did not appear in the container's network namespace")
     nl.add_address(eth.index, address)
     nl.set_up(eth.index)
-    nl.add_default_route(gateway, oif=eth.index)
+    if gateway is not None:
+        nl.add_default_route(gateway, oif=eth.index)
 
 
 def _delete_quietly(nl: Netlink, ifname: str) -> None:

@@ -19,6 +19,8 @@ class NetworkBackend(Protocol):
     async def prune(self, filters: Mapping[str, list[str]], *, until_ns: int | None = None) -> list[str]: ...
     async def remove(self, ref: str) -> None: ...
     async def create(self, body: Mapping[str, Any]) -> tuple[str, str]: ...
+    async def connect(self, ref: str, body: Mapping[str, Any]) -> None: ...
+    async def disconnect(self, ref: str, body: Mapping[str, Any]) -> None: ...
 
 
 class NetworkRoutes:
@@ -31,6 +33,8 @@ class NetworkRoutes:
         router.add("POST", "/networks/prune", self.prune)
         router.add("GET", "/networks/{id}", self.inspect)
         router.add("DELETE", "/networks/{id}", self.remove)
+        router.add("POST", "/networks/{id}/connect", self.connect)
+        router.add("POST", "/networks/{id}/disconnect", self.disconnect)
 
     async def list_networks(self, req: Request) -> Response:
         views = await self.backend.networks(params.filters(req))
@@ -49,6 +53,21 @@ class NetworkRoutes:
             raise InvalidArgument("invalid JSON body: expected an object")
         network_id, warning = await self.backend.create(body)
         return json_response({"Id": network_id, "Warning": warning}, status=201)
+
+    async def connect(self, req: Request) -> Response:
+        await self.backend.connect(req.path_params["id"], await self._body(req))
+        return empty(200)
+
+    async def disconnect(self, req: Request) -> Response:
+        await self.backend.disconnect(req.path_params["id"], await self._body(req))
+        return empty(200)
+
+    @staticmethod
+    async def _body(req: Request) -> dict[str, Any]:
+        body = await params.json_body(req) or {}
+        if not isinstance(body, dict):
+            raise InvalidArgument("invalid JSON body: expected an object")
+        return body
 
     async def prune(self, req: Request) -> Response:
         filters = params.filters(req)

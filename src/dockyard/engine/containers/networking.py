@@ -125,41 +125,48 @@ class BridgeNetwork:
         return created
 
     def attach(self, container_id: str, netns_path: str, ports: Sequence[PortRequest] = (), *,
-               ipv4: str | None = None, aliases: Sequence[str] = ()) -> NetworkAttachment:
+               ipv4: str | None = None, aliases: Sequence[str] = (), container_ifname: str = "eth0"
+               ) -> NetworkAttachment:
         """An address (``ipv4`` if given) and an endpoint on the bridge, and the published
-        ``ports``; all or nothing."""
+        ``ports``; all or nothing. The container's first network (``eth0``) has its default route;
+        a network connected besides it (``eth1``…) has an endpoint named after both."""
         self._ensure()
         assert self.gateway is not None
         address = self.ipam.allocate(self.network_id, self.subnet, self.gateway.ip, preferred=ipv4 or None,
                                      owner=container_id)
-        host_ifname = netbridge.veth_name(container_id)
+        primary = container_ifname == "eth0"
+        host_ifname = netbridge.veth_name(container_id if primary else f"{container_id}/{self.network_id}")
         mapped: list[PublishedPort] = []
         try:
-            mapped = self.ports.allocate(container_id, ports)
+            mapped = self.ports.allocate(container_id, ports) if primary else []
             endpoint = netbridge.create_endpoint(self.settings.name, netns_path, host_ifname=host_ifname,
-                                                 address=address, gateway=self.gateway.ip)
+                                                 container_ifname=container_ifname, address=address,
+                                                 gateway=self.gateway.ip, default_route=primary)
             if mapped:
                 self.firewall.publish(container_id, publish_rules(self.firewall.table, container_id,
                                                                   str(address.ip), mapped))
         except BaseException:
-            self.ports.release(container_id)
+            if primary:
+                self.ports.release(container_id)
             self.ipam.release(self.network_id, address)
             raise
         return NetworkAttachment(
-            network=self.network_name, network_id=self.network_id, aliases=tuple(aliases),
+            network=self.network_name, network_id=self.network_id, aliases=tuple(aliases), ifname=container_ifname,
             endpoint_id=hashlib.sha256(f"{container_id}/{host_ifname}".encode()).hexdigest(),
             ip_address=str(address.ip), prefix_len=address.network.prefixlen, gateway=str(self.gateway.ip),
             mac_address=endpoint.mac, host_ifname=endpoint.host_ifname,
             ports=tuple((p.proto, p.container_port, p.host_ip, p.host_port) for p in mapped))
 
-    def detach(self, container_id: str, attachment: NetworkAttachment | None) -> None:
+    def detach(self, container_id: str, attachment: NetworkAttachment | None, *, live: bool = False) -> None:
+        """Release the endpoint's address and ports; ``live``: the container goes on running, so
+        its interface is deleted now."""
         if attachment is None:
             return
         if attachment.ports:
             with contextlib.suppress(Exception):  # the rules go with the table at the latest
                 self.firewall.unpublish(container_id)
             self.ports.release(container_id)
-        if not os.path.exists(netns.netns_path(str(self.netns_dir), container_id)):
+        if live or not os.path.exists(netns.netns_path(str(self.netns_dir), container_id)):
             # Deleting a veth waits for the kernel (20-50 ms); the namespace's own deletion
             # (delete_namespace, next in every clean-up) takes the pair with it in the background.
             netbridge.remove_endpoint(attachment.host_ifname)
@@ -266,16 +273,17 @@ class Networks:
     # -- a container's attachment, on whichever network it is -------------------------------------
 
     def attach(self, container_id: str, netns_path: str, ports: Sequence[PortRequest] = (), *,
-               network: BridgeNetwork | None = None, ipv4: str | None = None,
-               aliases: Sequence[str] = ()) -> NetworkAttachment:
-        return (network or self.default).attach(container_id, netns_path, ports, ipv4=ipv4, aliases=aliases)
+               network: BridgeNetwork | None = None, ipv4: str | None = None, aliases: Sequence[str] = (),
+               container_ifname: str = "eth0") -> NetworkAttachment:
+        return (network or self.default).attach(container_id, netns_path, ports, ipv4=ipv4, aliases=aliases,
+                                                container_ifname=container_ifname)
 
-    def detach(self, container_id: str, attachment: NetworkAttachment | None) -> None:
+    def detach(self, container_id: str, attachment: NetworkAttachment | None, *, live: bool = False) -> None:
         if attachment is None:
             return
         network = self.of(attachment)
         if network is not None:
-            network.detach(container_id, attachment)
+            network.detach(container_id, attachment, live=live)
         else:  # its network is gone: only the interface may be left
             netbridge.remove_endpoint(attachment.host_ifname)
 

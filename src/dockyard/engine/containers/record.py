@@ -26,6 +26,7 @@ class NetworkAttachment:
     host_ifname: str
     ports: tuple[tuple[str, int, str, int], ...] = ()  # published: (proto, container port, host ip, host port)
     aliases: tuple[str, ...] = ()  # the names the embedded DNS answers for it on this network
+    ifname: str = "eth0"           # inside the container
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,8 @@ class ContainerRecord:
     restart_count: int = 0
     manually_stopped: bool = False         # dockerd's HasBeenManuallyStopped: stop/kill by a user
     network: NetworkAttachment | None = None
+    # the networks connected besides the first (``network connect``, more EndpointsConfig entries)
+    extra_networks: tuple[NetworkAttachment, ...] = ()
     snapshot_key: str = ""
     log_path: str = ""
     hostname: str = ""
@@ -76,4 +79,15 @@ class ContainerRecord:
         state = ContainerState(**raw_state)
         network = data.pop("network")
         data["args"] = tuple(data.get("args") or ())
-        return cls(state=state, network=NetworkAttachment(**network) if network else None, **data)
+        data["extra_networks"] = tuple(_attachment(n) for n in data.get("extra_networks") or ())
+        return cls(state=state, network=_attachment(network) if network else None, **data)
+
+    @property
+    def attachments(self) -> tuple[NetworkAttachment, ...]:
+        """Every network endpoint the container has while it runs, its first network's first."""
+        return ((self.network,) if self.network is not None else ()) + self.extra_networks
+
+
+def _attachment(data: dict[str, Any]) -> NetworkAttachment:
+    return NetworkAttachment(**{**data, "ports": tuple(tuple(p) for p in data.get("ports") or ()),
+                                "aliases": tuple(data.get("aliases") or ())})

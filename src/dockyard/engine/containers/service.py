@@ -64,6 +64,7 @@ from dockyard.errors import (
     InvalidArgument,
     NotFound,
     NotImplemented_,
+    PermissionDenied,
     Unavailable,
 )
 from dockyard.image.changes import apply_changes
@@ -638,6 +639,7 @@ class ContainerService:
         kind = options.host.network_kind
         netns_path: str | None = None
         attachment = None
+        extras: list[NetworkAttachment] = []
         mounted = False
         try:
             mount_all(self.images.snapshotter.mounts(rec.snapshot_key), str(rootfs))
@@ -649,6 +651,7 @@ class ContainerService:
                 if kind != "none":
                     attachment = self._attach(rec, options, netns_path, network)
                     self._network_event("connect", cid, attachment)
+                    extras = self._attach_extras(rec, options, netns_path, attachment)
             elif kind == "container":
                 other = self.get(options.host.network_mode.split(":", 1)[1])
                 if not other.state.running:
@@ -691,12 +694,14 @@ class ContainerService:
                 log_max_size=limits.max_size, log_max_file=limits.max_file, log_compress=limits.compress,
                 log_attrs=attrs, launcher=self.shim_launcher)
         except BaseException:
-            self._cleanup_runtime(cid, attachment, mounted=mounted, netns=kind in ("bridge", "none", "user"))
-            self._network_event("disconnect", cid, attachment)
+            self._cleanup_runtime(cid, attachment, mounted=mounted, netns=kind in ("bridge", "none", "user"),
+                                  extras=extras)
+            for endpoint in (attachment, *extras):
+                self._network_event("disconnect", cid, endpoint)
             raise
         with self._lock:
             rec = self.get(cid)
-            rec = dataclasses.replace(rec, network=attachment)
+            rec = dataclasses.replace(rec, network=attachment, extra_networks=tuple(extras))
             rec = rec.with_state(status="created", error="")
             self._save(rec)
             self._live[cid] = _Live(shim)
@@ -716,8 +721,10 @@ class ContainerService:
             with contextlib.suppress(Exception):
                 shim.shutdown(force=True)
             self._live.pop(cid, None)
-            self._cleanup_runtime(cid, attachment, mounted=True, netns=kind in ("bridge", "none", "user"))
-            self._network_event("disconnect", cid, attachment)
+            self._cleanup_runtime(cid, attachment, mounted=True, netns=kind in ("bridge", "none", "user"),
+                                  extras=extras)
+            for endpoint in (attachment, *extras):
+                self._network_event("disconnect", cid, endpoint)
             raise DockyardError(_start_error(str(exc))) from exc
         with self._lock:
             rec = self.get(cid).with_state(status="running", pid=state.pid, started_at=time.time(),
@@ -794,7 +801,7 @@ class ContainerService:
             host_resolv, dns=list(host.dns), search=list(host.dns_search), options=list(host.dns_options),
             embedded=embedded))
         if embedded and attachment is not None:
-            self._serve_dns(rec.id, attachment, upstream_servers(host_resolv, list(host.dns)))
+            self._serve_dns(rec.id, upstream_servers(host_resolv, list(host.dns)))
 
     def _watch(self, cid: str, shim: ShimClient) -> None:
         def monitor() -> None:
@@ -823,12 +830,14 @@ class ContainerService:
         with self._lock:
             self._copy_freezes.pop(cid, None)  # its process is gone: the next one starts thawed
         attachment = rec.network
+        extras = rec.extra_networks
         live = self._live.pop(cid, None)
         if live is not None:
             with contextlib.suppress(Exception):
                 live.shim.shutdown(force=True)
         host = from_docker_json(rec.config, rec.host_config, {}).host
-        self._cleanup_runtime(cid, rec.network, mounted=True, netns=host.network_kind in ("bridge", "none", "user"))
+        self._cleanup_runtime(cid, rec.network, mounted=True, netns=host.network_kind in ("bridge", "none", "user"),
+                              extras=extras)
         finished = parse_rfc3339(info.finished_at) if info.finished_at else time.time()
         delay: float | None = None
         with self._lock:
@@ -839,7 +848,7 @@ class ContainerService:
                                            manually_stopped=rec.manually_stopped, restart_count=rec.restart_count,
                                            ran_for=finished - rec.state.started_at)
             # Restarting counts as running for stop, rm and wait, as in dockerd's SetRestarting.
-            rec = dataclasses.replace(rec, network=None,
+            rec = dataclasses.replace(rec, network=None, extra_networks=(),
                                       restart_count=rec.restart_count + (0 if delay is None else 1)).with_state(
                 status="exited" if delay is None else "restarting", pid=0, exit_code=info.exit_code,
                 oom_killed=info.oom_killed, finished_at=finished, error=info.error)
@@ -852,7 +861,8 @@ class ContainerService:
         self._event("die", rec, exitCode=str(info.exit_code), execDuration=str(ran))
         for _, name, _ in self._volume_mounts(rec):
             self.publish("volume", "unmount", name, {"container": cid, "driver": DRIVER})
-        self._network_event("disconnect", cid, attachment)
+        for endpoint in (attachment, *extras):
+            self._network_event("disconnect", cid, endpoint)
         if delay is not None:
             self._schedule_restart(cid, manager, delay)
         elif rec.host_config.get("AutoRemove"):
@@ -881,22 +891,115 @@ class ContainerService:
             raise DockyardError(f"driver failed programming external connectivity on endpoint {rec.name} "
                                 f"({endpoint}): {exc}") from None
 
+    def _attach_extras(self, rec: ContainerRecord, options: CreateOptions, netns_path: str,
+                       first: NetworkAttachment) -> list[NetworkAttachment]:
+        """The networks of the create request's EndpointsConfig besides the first one, and those
+        connected since (eth1, eth2…); all or nothing."""
+        done: list[NetworkAttachment] = []
+        try:
+            for config in options.endpoints:
+                if config.network in (first.network, first.network_id) or config.network in ("bridge", "default"):
+                    continue
+                network = self.network.lookup(config.network)
+                if any(a.network_id == network.network_id for a in done):
+                    continue
+                done.append(self.network.attach(rec.id, netns_path, network=network, ipv4=config.ipv4_address or None,
+                                                aliases=config.aliases, container_ifname=f"eth{len(done) + 1}"))
+                self._network_event("connect", rec.id, done[-1])
+        except BaseException:
+            for attachment in done:
+                with contextlib.suppress(Exception):
+                    self.network.detach(rec.id, attachment, live=True)
+                self._network_event("disconnect", rec.id, attachment)
+            raise
+        return done
+
+    def connect(self, network_ref: str, ref: str, *, aliases: Sequence[str] = (), ipv4: str = "") -> None:
+        """``network connect``: a running container gets an endpoint now, another one at its next
+        start (its EndpointsConfig records the network either way)."""
+        network = self.network.lookup(network_ref)
+        with self._lock:
+            rec = self.get(ref)
+            mode = str(rec.host_config.get("NetworkMode") or "default")
+            if mode == "host" or mode == "none" or mode.startswith("container:"):
+                raise PermissionDenied("container sharing network namespace with another container or host cannot "
+                                       "be connected to any other network" if mode != "host" else
+                                       "container cannot be disconnected from host network or connected to host "
+                                       "network")
+            configs = dict((rec.request.get("NetworkingConfig") or {}).get("EndpointsConfig") or {})
+            if network.network_name in configs or any(a.network_id == network.network_id for a in rec.attachments) \
+                    or mode in (network.network_name, network.network_id):
+                raise PermissionDenied(f"endpoint with name {rec.name} already exists in network "
+                                       f"{network.network_name}")
+            config: dict[str, Any] = {"Aliases": list(aliases) or None, "NetworkID": network.network_id}
+            if ipv4:
+                config["IPAMConfig"] = {"IPv4Address": ipv4}
+            running = rec.state.status in ("running", "paused") and rec.network is not None
+            attachment = None
+            if running:
+                attachment = self.network.attach(
+                    rec.id, netns.netns_path(str(self.network.default.netns_dir), rec.id), network=network,
+                    ipv4=ipv4 or None, aliases=aliases, container_ifname=_free_ifname(rec.attachments))
+            request = {**rec.request, "NetworkingConfig": {"EndpointsConfig": {**configs, network.network_name: config}}}
+            rec = dataclasses.replace(rec, request=request,
+                                      extra_networks=rec.extra_networks + ((attachment,) if attachment else ()))
+            self._save(rec)
+        if attachment is not None:
+            self._network_event("connect", rec.id, attachment)
+
+    def disconnect(self, network_ref: str, ref: str, *, force: bool = False) -> None:
+        """``network disconnect`` of a network connected besides the container's first one."""
+        del force  # nothing is left half-connected here that force would have to clean up
+        try:
+            network = self.network.lookup(network_ref)
+            network_id, network_name = network.network_id, network.network_name
+        except NotFound:
+            if network_ref not in ("bridge", "host", "none"):
+                raise
+            network_id, network_name = "", network_ref
+        with self._lock:
+            rec = self.get(ref)
+            mode = str(rec.host_config.get("NetworkMode") or "default")
+            first = "bridge" if mode in ("default", "bridge") else mode
+            if network_name == first or (network_id and network_id == first):
+                raise NotImplemented_(f"disconnecting container {rec.name} from its first network "
+                                      f"{network_name} is not supported")
+            configs = dict((rec.request.get("NetworkingConfig") or {}).get("EndpointsConfig") or {})
+            attachment = next((a for a in rec.extra_networks if a.network_id == network_id), None)
+            if network_name not in configs and attachment is None:
+                raise PermissionDenied(f"container {rec.id} is not connected to network {network_name}")
+            configs.pop(network_name, None)
+            if attachment is not None:
+                with contextlib.suppress(Exception):
+                    self.network.detach(rec.id, attachment, live=True)
+            request = {**rec.request, "NetworkingConfig": {"EndpointsConfig": configs}}
+            rec = dataclasses.replace(rec, request=request,
+                                      extra_networks=tuple(a for a in rec.extra_networks if a is not attachment))
+            self._save(rec)
+        if attachment is not None:
+            self._network_event("disconnect", rec.id, attachment)
+
     def _network_event(self, action: str, cid: str, attachment: NetworkAttachment | None) -> None:
         """dockerd's ``network connect``/``disconnect`` around a container's run on a network."""
         if attachment is not None:
             self.publish("network", action, attachment.network_id,
                          {"container": cid, "name": attachment.network, "type": "bridge"})
 
-    def _serve_dns(self, cid: str, attachment: NetworkAttachment, upstreams: list[str]) -> None:
-        """The embedded DNS at 127.0.0.11 in the container's namespace, for its network's names."""
-        network_id = attachment.network_id
+    def _serve_dns(self, cid: str, upstreams: list[str]) -> None:
+        """The embedded DNS at 127.0.0.11 in the container's namespace, for the names of the
+        networks it is on at the time of each query."""
         self.dns.serve(cid, netns.netns_path(str(self.network.default.netns_dir), cid),
-                       resolve=lambda name: self._dns_addresses(network_id, name),
-                       reverse=lambda address: self._dns_name(network_id, address), upstreams=upstreams)
+                       resolve=lambda name: self._dns_addresses(cid, name),
+                       reverse=lambda address: self._dns_name(cid, address), upstreams=upstreams)
 
-    def _on_network(self, network_id: str) -> list[tuple[ContainerRecord, NetworkAttachment]]:
-        return [(r, r.network) for r in self.all()
-                if r.state.running and r.network is not None and r.network.network_id == network_id]
+    def _networks_of(self, cid: str) -> set[str]:
+        try:
+            return {a.network_id for a in self.get(cid).attachments}
+        except NotFound:
+            return set()
+
+    def _on_networks(self, network_ids: set[str]) -> list[tuple[ContainerRecord, NetworkAttachment]]:
+        return [(r, a) for r in self.all() if r.state.running for a in r.attachments if a.network_id in network_ids]
 
     @staticmethod
     def _dns_names(rec: ContainerRecord, attachment: NetworkAttachment) -> set[str]:
@@ -904,11 +1007,13 @@ class ContainerService:
         names = {rec.name, *attachment.aliases, rec.id[:12], rec.hostname}
         return {n.lower() for n in names if n} | {f"{n}.{attachment.network}".lower() for n in names if n}
 
-    def _dns_addresses(self, network_id: str, name: str) -> list[str]:
-        return [att.ip_address for rec, att in self._on_network(network_id) if name in self._dns_names(rec, att)]
+    def _dns_addresses(self, cid: str, name: str) -> list[str]:
+        found = [att.ip_address for rec, att in self._on_networks(self._networks_of(cid))
+                 if name in self._dns_names(rec, att)]
+        return list(dict.fromkeys(found))
 
-    def _dns_name(self, network_id: str, address: str) -> str:
-        for rec, att in self._on_network(network_id):
+    def _dns_name(self, cid: str, address: str) -> str:
+        for rec, att in self._on_networks(self._networks_of(cid)):
             if att.ip_address == address:
                 return f"{rec.name}.{att.network}"
         return ""
@@ -958,9 +1063,13 @@ class ContainerService:
                 self._changed.wait(0.5)
             return False
 
-    def _cleanup_runtime(self, cid: str, attachment: Any, *, mounted: bool, netns: bool) -> None:
+    def _cleanup_runtime(self, cid: str, attachment: Any, *, mounted: bool, netns: bool,
+                         extras: Sequence[NetworkAttachment] = ()) -> None:
         """Undo what start set up; every step tolerates that it was never done."""
         self.dns.stop(cid)
+        for extra in extras:
+            with contextlib.suppress(Exception):
+                self.network.detach(cid, extra)
         rootfs = self.paths.bundle(cid) / "rootfs"
         if mounted:
             with contextlib.suppress(Exception):
@@ -1688,15 +1797,16 @@ class ContainerService:
                 self._on_exit(rec.id, stopped, restarts=False)  # exited while we were down: known before we serve
             elif shim.alive():
                 self._live[rec.id] = _Live(shim)
-                if rec.network is not None:
+                for attachment in rec.attachments:
                     with contextlib.suppress(Exception):
-                        self.network.restore(rec.id, rec.network)
-                    if str(rec.host_config.get("NetworkMode") or "") not in ("", "default", "bridge"):
-                        try:  # a user-defined network's names resolve again
-                            host_dns = from_docker_json(rec.config, rec.host_config, {}).host.dns
-                            self._serve_dns(rec.id, rec.network, upstream_servers(_host_resolv(), list(host_dns)))
-                        except Exception as exc:  # noqa: BLE001 - the container runs on without it
-                            logger.warning("container %s: no embedded DNS: %s", rec.id[:12], exc)
+                        self.network.restore(rec.id, attachment)
+                if rec.network is not None and \
+                        str(rec.host_config.get("NetworkMode") or "") not in ("", "default", "bridge"):
+                    try:  # a user-defined network's names resolve again
+                        host_dns = from_docker_json(rec.config, rec.host_config, {}).host.dns
+                        self._serve_dns(rec.id, upstream_servers(_host_resolv(), list(host_dns)))
+                    except Exception as exc:  # noqa: BLE001 - the container runs on without it
+                        logger.warning("container %s: no embedded DNS: %s", rec.id[:12], exc)
                 self._watch(rec.id, shim)
                 self._start_health(rec.id)
             else:
@@ -1734,6 +1844,12 @@ class ContainerService:
 
     def any_running(self) -> bool:
         return any(rec.state.running for rec in self.all())
+
+
+def _free_ifname(attachments: Sequence[NetworkAttachment]) -> str:
+    """The lowest ``ethN`` no endpoint of the container uses."""
+    used = {a.ifname for a in attachments}
+    return next(f"eth{n}" for n in range(1, len(used) + 2) if f"eth{n}" not in used)
 
 
 def _host_resolv() -> str:
