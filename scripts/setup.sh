@@ -16,6 +16,22 @@ if ((${#missing[@]})); then
 fi
 
 PYTHON="${PYTHON:-python3}"
+if [[ "${DOCKYARD_EXTRAS:-}" == test ]]; then
+    # docker-compose 1.29.2, a second compose client the tests drive dockyardd with, in a venv of
+    # its own: it pins docker-py 6 and PyYAML 5, which only builds from source with Cython < 3.
+    COMPOSE_VENV="$REPO/.venv-compose"
+    if [[ ! -e "$COMPOSE_VENV/.installed-1.29.2" ]]; then
+        echo ">> docker-compose 1.29.2 into $COMPOSE_VENV"
+        "$PYTHON" -m venv "$COMPOSE_VENV"
+        {
+            "$COMPOSE_VENV/bin/pip" install -q "cython<3" wheel "setuptools<70"
+            "$COMPOSE_VENV/bin/pip" install -q --no-build-isolation "PyYAML==5.4.1"
+            "$COMPOSE_VENV/bin/pip" install -q "docker-compose==1.29.2" "docker==6.1.3" "requests<2.32"
+        } 2>&1 | grep -v -e "^WARNING: Location" -e "BuildBackendWarning" || true
+        "$COMPOSE_VENV/bin/docker-compose" version >/dev/null || { echo "docker-compose failed to install" >&2; exit 1; }
+        touch "$COMPOSE_VENV/.installed-1.29.2"
+    fi
+fi
 VENV="$REPO/.venv"
 if [[ ! -x "$VENV/bin/python" ]]; then
     echo ">> creating $VENV"

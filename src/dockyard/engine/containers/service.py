@@ -927,14 +927,18 @@ class ContainerService:
                                        "container cannot be disconnected from host network or connected to host "
                                        "network")
             configs = dict((rec.request.get("NetworkingConfig") or {}).get("EndpointsConfig") or {})
-            if network.network_name in configs or any(a.network_id == network.network_id for a in rec.attachments) \
-                    or mode in (network.network_name, network.network_id):
+            running = rec.state.status in ("running", "paused") and rec.network is not None
+            # a running container has the endpoints; another one the settings its start uses (a
+            # client may disconnect a created container from its first network and connect it
+            # again with aliases, as docker-compose does)
+            exists = any(a.network_id == network.network_id for a in rec.attachments) if running else \
+                network.network_name in configs or network.network_id in configs
+            if exists:
                 raise PermissionDenied(f"endpoint with name {rec.name} already exists in network "
                                        f"{network.network_name}")
             config: dict[str, Any] = {"Aliases": list(aliases) or None, "NetworkID": network.network_id}
             if ipv4:
                 config["IPAMConfig"] = {"IPv4Address": ipv4}
-            running = rec.state.status in ("running", "paused") and rec.network is not None
             attachment = None
             if running:
                 attachment = self.network.attach(
@@ -961,14 +965,16 @@ class ContainerService:
             rec = self.get(ref)
             mode = str(rec.host_config.get("NetworkMode") or "default")
             first = "bridge" if mode in ("default", "bridge") else mode
-            if network_name == first or (network_id and network_id == first):
-                raise NotImplemented_(f"disconnecting container {rec.name} from its first network "
+            running = rec.state.status in ("running", "paused") and rec.network is not None
+            if running and (network_name == first or (network_id and network_id == first)):
+                raise NotImplemented_(f"disconnecting running container {rec.name} from its first network "
                                       f"{network_name} is not supported")
             configs = dict((rec.request.get("NetworkingConfig") or {}).get("EndpointsConfig") or {})
             attachment = next((a for a in rec.extra_networks if a.network_id == network_id), None)
-            if network_name not in configs and attachment is None:
+            if network_name not in configs and network_id not in configs and attachment is None:
                 raise PermissionDenied(f"container {rec.id} is not connected to network {network_name}")
             configs.pop(network_name, None)
+            configs.pop(network_id, None)
             if attachment is not None:
                 with contextlib.suppress(Exception):
                     self.network.detach(rec.id, attachment, live=True)
