@@ -396,6 +396,69 @@ VOLUME_COMMANDS = {
     "rm": VOLUME_RM, "remove": VOLUME_RM,
 }
 
+
+def _network_create_flags(p: _Parser) -> None:
+    add_bool(p, "--attachable", help="Enable manual container attachment")
+    p.add_argument("-d", "--driver", default="bridge", help="Driver to manage the Network")
+    p.add_argument("--gateway", action="append", default=[], help="IPv4 or IPv6 Gateway for the master subnet")
+    add_bool(p, "--internal", help="Restrict external access to the network")
+    p.add_argument("--ip-range", action="append", default=[], help="Allocate container ip from a sub-range")
+    p.add_argument("--label", action="append", default=[], help="Set metadata on a network")
+    p.add_argument("-o", "--opt", action="append", default=[], help="Set driver specific options")
+    p.add_argument("--subnet", action="append", default=[],
+                   help="Subnet in CIDR format that represents a network segment")
+
+
+def _network_ls_flags(p: _Parser) -> None:
+    p.add_argument("-f", "--filter", action="append", default=[], help='Provide filter values (e.g. "driver=bridge")')
+    _format_flag(p)
+    add_bool(p, "--no-trunc", help="Do not truncate the output")
+    add_bool(p, "-q", "--quiet", help="Only display network IDs")
+
+
+def _network_inspect_flags(p: _Parser) -> None:
+    p.add_argument("-f", "--format", default="", help="Format output using a custom template")
+    add_bool(p, "-v", "--verbose", help="Verbose output for diagnostics")
+
+
+def _network_rm_flags(p: _Parser) -> None:
+    add_bool(p, "-f", "--force", help="Do not error if the network does not exist")
+
+
+def _network_prune_flags(p: _Parser) -> None:
+    p.add_argument("--filter", action="append", default=[], help='Provide filter values (e.g. "until=<timestamp>")')
+    add_bool(p, "-f", "--force", help="Do not prompt for confirmation")
+
+
+def _network_connect_flags(p: _Parser) -> None:
+    p.add_argument("--alias", action="append", default=[], help="Add network-scoped alias for the container")
+    p.add_argument("--driver-opt", action="append", default=[], help="driver options for the network")
+    p.add_argument("--ip", default="", help='IPv4 address (e.g., "172.30.100.104")')
+    p.add_argument("--ip6", default="", help='IPv6 address (e.g., "2001:db8::33")')
+    p.add_argument("--link-local-ip", action="append", default=[], help="Add a link-local address for the container")
+
+
+def _network_disconnect_flags(p: _Parser) -> None:
+    add_bool(p, "-f", "--force", help="Force the container to disconnect from a network")
+
+
+N = M + "networks:"
+NETWORK_LS = Command("[OPTIONS]", "List networks", N + "list_networks", _network_ls_flags, 0, 0)
+NETWORK_RM = Command("NETWORK [NETWORK...]", "Remove one or more networks", N + "remove", _network_rm_flags, 1, None)
+NETWORK_COMMANDS = {
+    "connect": Command("[OPTIONS] NETWORK CONTAINER", "Connect a container to a network", N + "connect",
+                       _network_connect_flags, 2, 2),
+    "create": Command("[OPTIONS] NETWORK", "Create a network", N + "create", _network_create_flags, 1, 1),
+    "disconnect": Command("[OPTIONS] NETWORK CONTAINER", "Disconnect a container from a network", N + "disconnect",
+                          _network_disconnect_flags, 2, 2),
+    "inspect": Command("[OPTIONS] NETWORK [NETWORK...]", "Display detailed information on one or more networks",
+                       N + "inspect", _network_inspect_flags, 1, None),
+    "ls": NETWORK_LS, "list": NETWORK_LS,
+    "prune": Command("[OPTIONS]", "Remove all unused networks", N + "prune", _network_prune_flags, 0, 0),
+    "rm": NETWORK_RM, "remove": NETWORK_RM,
+}
+
+
 C = M + "containers:"
 R = M + "run:"
 RUN = Command("[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image",
@@ -534,6 +597,7 @@ MANAGEMENT: dict[str, tuple[str, dict[str, Command]]] = {
             "tag": TAG,
         },
     ),
+    "network": ("Manage networks", NETWORK_COMMANDS),
     "system": ("Manage dockyard", {"check": CHECK, "df": DF, "events": EVENTS, "info": INFO}),
     "volume": ("Manage volumes", VOLUME_COMMANDS),
 }

@@ -180,6 +180,48 @@ class DockyardClient:
         result: JSON = self._json("POST", "/volumes/prune", {"filters": encode_filters(filters)}) or {}
         return result
 
+    # ---- networks ---------------------------------------------------------------------------
+
+    def networks(self, filters: Filters | None = None) -> list[JSON]:
+        result = self._json("GET", "/networks", {"filters": encode_filters(filters)}) or []
+        return [n for n in result if isinstance(n, dict)]
+
+    def network(self, ref: str, *, verbose: bool = False) -> JSON:
+        result: JSON = self._json("GET", f"/networks/{_id(ref)}", {"verbose": True if verbose else None})
+        return result
+
+    def create_network(self, name: str, *, driver: str = "bridge", internal: bool = False,
+                       attachable: bool = False, labels: dict[str, str] | None = None,
+                       options: dict[str, str] | None = None, ipam: JSON | None = None) -> JSON:
+        """POST /networks/create; ``ipam`` is the request's IPAM object ({"Driver", "Config", "Options"})."""
+        body = {
+            "Name": name, "Driver": driver or "bridge", "Internal": internal, "Attachable": attachable,
+            "Labels": labels or {}, "Options": options or {},
+            "IPAM": ipam if ipam is not None else {"Driver": "default", "Config": [], "Options": {}},
+        }
+        result: JSON = self._json("POST", "/networks/create", body=json.dumps(body).encode(),
+                                  headers={"Content-Type": "application/json"})
+        return result
+
+    def remove_network(self, ref: str) -> None:
+        self.request("DELETE", f"/networks/{_id(ref)}").read()
+
+    def prune_networks(self, filters: Filters | None = None) -> JSON:
+        result: JSON = self._json("POST", "/networks/prune", {"filters": encode_filters(filters)}) or {}
+        return result
+
+    def connect_network(self, network: str, container: str, endpoint_config: JSON | None = None) -> None:
+        """POST /networks/{id}/connect; ``endpoint_config`` is an EndpointSettings object (Aliases,
+        IPAMConfig …)."""
+        body = {"Container": container, "EndpointConfig": endpoint_config or {}}
+        self.request("POST", f"/networks/{_id(network)}/connect", body=json.dumps(body).encode(),
+                     headers={"Content-Type": "application/json"}).read()
+
+    def disconnect_network(self, network: str, container: str, *, force: bool = False) -> None:
+        body = {"Container": container, "Force": force}
+        self.request("POST", f"/networks/{_id(network)}/disconnect", body=json.dumps(body).encode(),
+                     headers={"Content-Type": "application/json"}).read()
+
     def system_df(self) -> JSON:
         result: JSON = self._json("GET", "/system/df")
         return result
