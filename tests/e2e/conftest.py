@@ -134,3 +134,14 @@ def d(daemon: DaemonHandle) -> Iterator[DaemonHandle]:
         yield daemon
     finally:
         remove_all_containers(daemon)
+    # With no container left, a stopping daemon removes its bridges and its nftables table: the
+    # default bridge's, and those of its user networks.
+    custom = daemon.docker("network", "ls", "-q", "--no-trunc", "--filter", "type=custom", check=False).stdout.split()
+    daemon.stop()
+    bridge = _private_network(daemon.root)[1]
+    left = [name for name in (bridge, *(f"dy-{n[:12]}" for n in custom)) if os.path.exists(f"/sys/class/net/{name}")]
+    table = subprocess.run(["nft", "list", "table", "inet", f"dockyard_{bridge}"], capture_output=True)
+    if table.returncode == 0:
+        subprocess.run(["nft", "delete", "table", "inet", f"dockyard_{bridge}"], check=False)
+    assert table.returncode != 0, f"dockyardd left its nftables table dockyard_{bridge}"
+    assert not left, f"dockyardd left its bridges {left}"

@@ -180,15 +180,14 @@ class BridgeNetwork:
         this run never set them up: a previous run may have, and its containers are gone now.
         ``destroy_table``: the whole shared table goes too (the default network, last)."""
         with self._lock:
-            if not self._ready and not os.path.exists(f"/sys/class/net/{self.settings.name}"):
-                return
-            with contextlib.suppress(Exception):
-                self.firewall.teardown(self.settings.name)
-            if destroy_table:
+            if self._ready or os.path.exists(f"/sys/class/net/{self.settings.name}"):
+                with contextlib.suppress(Exception):
+                    self.firewall.teardown(self.settings.name)
+                with contextlib.suppress(Exception):
+                    netbridge.delete_bridge(self.settings.name)
+            if destroy_table:  # also when only user networks made it
                 with contextlib.suppress(Exception):
                     self.firewall.destroy()
-            with contextlib.suppress(Exception):
-                netbridge.delete_bridge(self.settings.name)
             self._ready = False
 
 
