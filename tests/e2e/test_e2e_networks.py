@@ -172,7 +172,8 @@ def _ip(d: DaemonHandle, name: str, network: str) -> str:
 def test_user_networks_resolve_names_and_are_isolated(d: DaemonHandle) -> None:
     front = d.docker("network", "create", "--label", "tier=front", "front", timeout=T).stdout.strip()
     back_subnet = _test_subnet(d, 1)
-    d.docker("network", "create", "--subnet", back_subnet, "back", timeout=T)
+    back_range = str(list(ipaddress.ip_network(back_subnet).subnets(new_prefix=25))[1])
+    d.docker("network", "create", "--subnet", back_subnet, "--ip-range", back_range, "back", timeout=T)
     created = request(d.socket, "POST", "/networks/create", {"Name": "viaapi", "Labels": {"a": "b"}})
     assert created.status == 201
     validate_path_response("post", "/networks/create", 201, created.json())
@@ -216,6 +217,9 @@ def test_user_networks_resolve_names_and_are_isolated(d: DaemonHandle) -> None:
     fixed = str(ipaddress.ip_network(back_subnet).network_address + 50)
     assert fixed in d.docker("run", "--rm", "--network", "back", "--ip", fixed, "busybox", "ip", "-4", "addr",
                              timeout=T).stdout
+    first_of_range = str(ipaddress.ip_network(back_range).network_address)
+    assert f"inet {first_of_range}/24" in d.docker("run", "--rm", "--network", "back", "busybox", "ip", "-4", "addr",
+                                                   timeout=T).stdout
     bad = d.docker("run", "--rm", "--ip", "10.9.9.9", "busybox", "true", check=False, timeout=T)
     assert bad.returncode == 125 and "user specified IP address is supported on user defined networks only" in bad.stderr
 

@@ -75,19 +75,19 @@ class UserNetwork:
     labels: dict[str, str] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
     attachable: bool = False
-    ip_range: str = ""
 
     def document(self) -> str:
         return json.dumps({"subnet": self.spec.subnet, "gateway": self.spec.gateway, "internal": self.spec.internal,
                            "labels": self.labels, "options": self.options, "attachable": self.attachable,
-                           "ip_range": self.ip_range}, sort_keys=True)
+                           "ip_range": self.spec.ip_range}, sort_keys=True)
 
     @classmethod
     def from_row(cls, row: NetworkRow) -> UserNetwork:
         doc = json.loads(row.document)
-        spec = UserNetworkSpec(row.id, row.name, str(doc["subnet"]), str(doc["gateway"]), bool(doc.get("internal")))
+        spec = UserNetworkSpec(row.id, row.name, str(doc["subnet"]), str(doc["gateway"]), bool(doc.get("internal")),
+                               str(doc.get("ip_range") or ""))
         return cls(spec, row.created_at, dict(doc.get("labels") or {}), dict(doc.get("options") or {}),
-                   bool(doc.get("attachable")), str(doc.get("ip_range") or ""))
+                   bool(doc.get("attachable")))
 
 
 class ContainerLister(Protocol):
@@ -152,7 +152,7 @@ class NetworkEngine:
         for n in users:
             views.append(NetworkView(n.spec.name, n.spec.id, "bridge", n.created, n.spec.subnet, n.spec.gateway,
                                      dict(n.options), tuple(attached[n.spec.id]), dict(n.labels), n.spec.internal,
-                                     n.attachable, n.ip_range, builtin=False))
+                                     n.attachable, n.spec.ip_range, builtin=False))
         return views
 
     async def networks(self, filters: Mapping[str, list[str]]) -> list[NetworkView]:
@@ -206,8 +206,8 @@ class NetworkEngine:
                 raise Conflict(f"network with name {name} already exists")
             subnet, gateway, ip_range = self._addresses(v4[0] if v4 else {})
             network_id = hashlib.sha256(secrets.token_bytes(32)).hexdigest()
-            spec = UserNetworkSpec(network_id, name, str(subnet), str(gateway), bool(body.get("Internal")))
-            network = UserNetwork(spec, time.time(), labels, options, bool(body.get("Attachable")), ip_range)
+            spec = UserNetworkSpec(network_id, name, str(subnet), str(gateway), bool(body.get("Internal")), ip_range)
+            network = UserNetwork(spec, time.time(), labels, options, bool(body.get("Attachable")))
             if self.metadata is not None:
                 self.metadata.add_network(NetworkRow(network_id, name, network.created, network.document()))
             self._user[network_id] = network

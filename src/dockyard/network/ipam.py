@@ -73,8 +73,9 @@ class IPAM:
         self._lock = threading.Lock()
 
     def allocate(self, network_id: str, subnet: IPv4Network, gateway: IPv4Address | str, *,
-                 preferred: str | None = None, owner: str) -> IPv4Interface:
-        """An address for ``owner``: ``preferred`` if given, else the lowest free host address.
+                 preferred: str | None = None, owner: str, pool: IPv4Network | None = None) -> IPv4Interface:
+        """An address for ``owner``: ``preferred`` if given, else the lowest free host address (of
+        ``pool``, an IP range within the subnet, when given).
 
         The network, broadcast and gateway addresses are never handed out. An owner that already
         holds an address in this network gets it back (idempotent across retries and restarts).
@@ -91,7 +92,7 @@ class IPAM:
                 if str(address) in owners:
                     raise Conflict(f"Address already in use: {address}")
             else:
-                address = _lowest_free(subnet, gw, set(owners))
+                address = _lowest_free(subnet, gw, set(owners), pool)
             try:
                 self._store.reserve(network_id, str(address), owner)
             except AlreadyExists:
@@ -127,12 +128,16 @@ def _check_preferred(subnet: IPv4Network, gateway: IPv4Address, preferred: str) 
     return address
 
 
-def _lowest_free(subnet: IPv4Network, gateway: IPv4Address, taken: set[str]) -> IPv4Address:
-    # hosts() already leaves out the network and broadcast addresses (except for /31 and /32).
-    for address in subnet.hosts():
-        if address != gateway and str(address) not in taken:
+def _lowest_free(subnet: IPv4Network, gateway: IPv4Address, taken: set[str],
+                 pool: IPv4Network | None = None) -> IPv4Address:
+    # hosts() already leaves out the network and broadcast addresses (except for /31 and /32); a
+    # range's own first and last addresses are ordinary ones, only the subnet's are not.
+    reserved = {subnet.network_address, subnet.broadcast_address} if subnet.prefixlen < 31 else set()
+    candidates = pool if pool is not None else subnet.hosts()
+    for address in candidates:
+        if address != gateway and address not in reserved and str(address) not in taken:
             return address
-    raise Unavailable(f"no available IPv4 addresses on this network's address pools: {subnet}")
+    raise Unavailable(f"no available IPv4 addresses on this network's address pools: {pool or subnet}")
 
 
 def default_gateway(subnet: IPv4Network) -> IPv4Interface:

@@ -115,3 +115,17 @@ def test_default_pools_order() -> None:
 def test_host_routes_reads_this_host() -> None:
     from dockyard.network.ipam import host_routes
     assert all(r.prefixlen > 0 for r in host_routes())
+
+
+def test_ip_range_pool_hands_out_its_own_first_address() -> None:
+    """``--ip-range``: addresses come from the range, whose first address is an ordinary one; the
+    subnet's network, broadcast and gateway addresses are still never handed out."""
+    ipam = IPAM(MemoryAllocationStore())
+    subnet = IPv4Network("10.1.0.0/24")
+    pool = IPv4Network("10.1.0.252/30")
+    got = [ipam.allocate("n", subnet, "10.1.0.254", owner=f"c{i}", pool=pool) for i in range(2)]
+    assert [str(a) for a in got] == ["10.1.0.252/24", "10.1.0.253/24"]  # .254 gateway, .255 broadcast
+    with pytest.raises(Unavailable):
+        ipam.allocate("n", subnet, "10.1.0.254", owner="c3", pool=pool)
+    assert str(ipam.allocate("n", subnet, "10.1.0.254", owner="c3", pool=pool, preferred="10.1.0.7")) == \
+        "10.1.0.7/24"

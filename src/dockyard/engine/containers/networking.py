@@ -53,13 +53,15 @@ class BridgeNetwork:
 
     def __init__(self, settings: BridgeSettings, netns_dir: Path, *, network_id: str = BRIDGE_NETWORK_ID,
                  network_name: str = "bridge", internal: bool = False, firewall: Firewall | None = None,
-                 ports: PortAllocator | None = None, isolate_from: Sequence[str] = (USER_BRIDGE_PATTERN,)) -> None:
+                 ports: PortAllocator | None = None, isolate_from: Sequence[str] = (USER_BRIDGE_PATTERN,),
+                 ip_range: str = "") -> None:
         self.settings = settings
         self.netns_dir = netns_dir
         self.network_id = network_id
         self.network_name = network_name
         self.internal = internal
         self.isolate_from = tuple(isolate_from)
+        self.ip_range = IPv4Network(ip_range) if ip_range else None
         self.ipam = IPAM(MemoryAllocationStore())
         self.ports = ports or PortAllocator()
         table_name = "dockyard" if settings.name == "dockyard0" else f"dockyard_{settings.name}"
@@ -132,8 +134,9 @@ class BridgeNetwork:
         a network connected besides it (``eth1``…) has an endpoint named after both."""
         self._ensure()
         assert self.gateway is not None
+        # --ip-range: addresses are handed out from the range; --ip may be anywhere in the subnet
         address = self.ipam.allocate(self.network_id, self.subnet, self.gateway.ip, preferred=ipv4 or None,
-                                     owner=container_id)
+                                     owner=container_id, pool=self.ip_range)
         primary = container_ifname == "eth0"
         host_ifname = netbridge.veth_name(container_id if primary else f"{container_id}/{self.network_id}")
         mapped: list[PublishedPort] = []
@@ -200,6 +203,7 @@ class UserNetworkSpec:
     subnet: str        # e.g. "172.18.0.0/16"
     gateway: str       # e.g. "172.18.0.1"
     internal: bool = False
+    ip_range: str = ""  # where addresses are handed out from, within the subnet ("": all of it)
 
 
 class Networks:
@@ -232,7 +236,7 @@ class Networks:
             BridgeSettings(name=USER_BRIDGE_PREFIX + spec.id[:12], cidr=f"{spec.gateway}/{IPv4Network(spec.subnet).prefixlen}"),
             self.default.netns_dir, network_id=spec.id, network_name=spec.name, internal=spec.internal,
             firewall=self.default.firewall, ports=self.default.ports,
-            isolate_from=(USER_BRIDGE_PATTERN, self.default.settings.name))
+            isolate_from=(USER_BRIDGE_PATTERN, self.default.settings.name), ip_range=spec.ip_range)
         with self._lock:
             self._user[spec.id] = network
         return network
