@@ -129,3 +129,17 @@ def test_forward_drop_blocks_without_our_rules(net: NetEnv, topology: Topology, 
     fw.setup(net.bridge, net.subnet)
     assert not ping(topology.container, topology.outside_address.ip)
     fw.destroy()
+
+
+def test_internal_bridge_forwards_nothing_out(net: NetEnv, topology: Topology) -> None:
+    """``network create --internal``: no masquerade and no forwarding to the outside, while the
+    same bridge set up normally reaches it."""
+    fw = Firewall(Table(net.table))
+    fw.setup(net.bridge, net.subnet, internal=True)
+    rules = nft_rules(net.table)
+    assert rules is not None and not [r for r in rules if r["chain"] == "postrouting"
+                                      and r["comment"] == f"dockyard bridge {net.bridge}"]
+    assert not ping(topology.container, topology.outside_address.ip)
+    fw.setup(net.bridge, net.subnet)  # replaced by the rules of a normal bridge
+    assert ping(topology.container, topology.outside_address.ip)
+    fw.destroy()
