@@ -5,7 +5,7 @@ A queries for the names the engine registers for the container's network (contai
 aliases, short ID, hostname, and ``name.network``) and PTR queries for their addresses, and
 forwards every other query to the container's upstream servers (``--dns``, else the host's).
 
-Each container gets its own UDP socket, bound to 127.0.0.11:53 inside its network namespace
+Each container gets its own UDP and TCP sockets, bound to 127.0.0.11:53 inside its network namespace
 (``call_in_netns``: the socket stays there however it is used); one thread serves them all, and
 forwarding runs in a small pool, from the daemon's own namespace, so host resolvers on loopback
 (systemd-resolved's 127.0.0.53) work as they do for dockerd. The server lives in the daemon: while
@@ -122,7 +122,8 @@ ReverseResolver = Callable[[str], str]
 @dataclass
 class _Endpoint:
     key: str
-    sock: socket.socket
+    sock: socket.socket          # UDP
+    listener: socket.socket      # TCP: for clients that retry a truncated answer over TCP
     resolve: Resolver
     reverse: ReverseResolver
     upstreams: tuple[str, ...]
@@ -143,25 +144,33 @@ class EmbeddedDNS:
     def serve(self, key: str, netns_path: str, *, resolve: Resolver, reverse: ReverseResolver,
               upstreams: Sequence[str]) -> None:
         """Answer at 127.0.0.11:53 in the namespace at ``netns_path`` for ``key`` (a container)."""
-        def bind() -> socket.socket:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        def bind() -> tuple[socket.socket, socket.socket]:
+            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             try:
-                sock.bind((ADDRESS, PORT))
-                sock.setblocking(False)
+                udp.bind((ADDRESS, PORT))
+                tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                tcp.bind((ADDRESS, udp.getsockname()[1]))
+                tcp.listen(16)
+                for sock in (udp, tcp):
+                    sock.setblocking(False)
             except BaseException:
-                sock.close()
+                udp.close()
+                tcp.close()
                 raise
-            return sock
+            return udp, tcp
 
         self.stop(key)
-        sock = call_in_netns(netns_path, bind)
-        endpoint = _Endpoint(key, sock, resolve, reverse, tuple(upstreams))
+        udp, tcp = call_in_netns(netns_path, bind)
+        endpoint = _Endpoint(key, udp, tcp, resolve, reverse, tuple(upstreams))
         with self._lock:
             if self._closed:
-                sock.close()
+                udp.close()
+                tcp.close()
                 return
             self._endpoints[key] = endpoint
-            self._selector.register(sock, selectors.EVENT_READ, endpoint)
+            self._selector.register(udp, selectors.EVENT_READ, endpoint)
+            self._selector.register(tcp, selectors.EVENT_READ, endpoint)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="dockyard-dns", daemon=True)
                 self._thread.start()
@@ -171,10 +180,12 @@ class EmbeddedDNS:
         with self._lock:
             endpoint = self._endpoints.pop(key, None)
             if endpoint is not None:
-                with contextlib.suppress(KeyError, ValueError):
-                    self._selector.unregister(endpoint.sock)
+                for sock in (endpoint.sock, endpoint.listener):
+                    with contextlib.suppress(KeyError, ValueError):
+                        self._selector.unregister(sock)
         if endpoint is not None:
             endpoint.sock.close()
+            endpoint.listener.close()
             self._wake()
 
     def serving(self) -> set[str]:
@@ -205,62 +216,111 @@ class EmbeddedDNS:
                         self._wake_r.recv(4096)
                     continue
                 endpoint: _Endpoint = key.data
+                if key.fileobj is endpoint.listener:
+                    try:
+                        conn, _ = endpoint.listener.accept()
+                    except OSError:
+                        continue
+                    self._pool.submit(self._serve_tcp, endpoint, conn)
+                    continue
                 try:
                     data, peer = endpoint.sock.recvfrom(MAX_UDP)
                 except OSError:
                     continue  # closed meanwhile, or nothing after all
                 try:
-                    self._handle(endpoint, data, peer)
+                    reply = self._answer(endpoint, data)
                 except Exception:  # noqa: BLE001 - one bad query must not stop the server
                     logger.exception("embedded DNS: query from %s failed", endpoint.key[:12])
+                    continue
+                if reply is not None:
+                    _send(endpoint.sock, reply, peer)
+                else:
+                    self._pool.submit(self._forward_udp, endpoint, data, peer)
 
-    def _handle(self, endpoint: _Endpoint, data: bytes, peer: tuple[str, int]) -> None:
+    @staticmethod
+    def _answer(endpoint: _Endpoint, data: bytes) -> bytes | None:
+        """The reply to a query the network's names answer (or FORMERR); None: to be forwarded."""
         try:
             query = parse_query(data)
         except MalformedQuery:
-            reply = error_response(data, RCODE_FORMERR)
-            if reply is not None:
-                _send(endpoint.sock, reply, peer)
-            return
+            return error_response(data, RCODE_FORMERR)
         if query.qclass == CLASS_IN and query.qtype in (TYPE_A, TYPE_AAAA):
             addresses = endpoint.resolve(query.name)
             if addresses:  # a container: its IPv4 addresses; it has no IPv6 one (NOERROR, no data)
-                _send(endpoint.sock, response(query, addresses=addresses if query.qtype == TYPE_A else ()), peer)
-                return
+                return response(query, addresses=addresses if query.qtype == TYPE_A else ())
         elif query.qclass == CLASS_IN and query.qtype == TYPE_PTR and query.name.endswith(".in-addr.arpa"):
             address = ".".join(reversed(query.name[:-len(".in-addr.arpa")].split(".")))
             name = endpoint.reverse(address)
             if name:
-                _send(endpoint.sock, response(query, pointer=name), peer)
-                return
-        self._pool.submit(self._forward, endpoint, data, peer)
+                return response(query, pointer=name)
+        return None
 
     @staticmethod
-    def _forward(endpoint: _Endpoint, data: bytes, peer: tuple[str, int]) -> None:
-        """Relay the query to the upstream servers in turn; SERVFAIL when none answers."""
-        for server in endpoint.upstreams:
-            family = socket.AF_INET6 if ":" in server else socket.AF_INET
+    def _forward_udp(endpoint: _Endpoint, data: bytes, peer: tuple[str, int]) -> None:
+        _send(endpoint.sock, _forward(endpoint.upstreams, data, tcp=False), peer)
+
+    def _serve_tcp(self, endpoint: _Endpoint, conn: socket.socket) -> None:
+        """One TCP client: length-prefixed queries until it closes (RFC 1035 §4.2.2)."""
+        with conn:
+            conn.settimeout(UPSTREAM_TIMEOUT * 2)
             try:
-                with socket.socket(family, socket.SOCK_DGRAM) as upstream:
-                    upstream.settimeout(UPSTREAM_TIMEOUT)
-                    upstream.connect((server, PORT))
-                    upstream.send(data)
-                    while True:
-                        reply = upstream.recv(MAX_UDP)
-                        if reply[:2] == data[:2]:
-                            break
+                while True:
+                    data = _read_message(conn)
+                    if data is None:
+                        return
+                    reply = self._answer(endpoint, data) or _forward(endpoint.upstreams, data, tcp=True)
+                    if reply:
+                        conn.sendall(struct.pack("!H", len(reply)) + reply)
             except OSError:
-                continue
-            _send(endpoint.sock, reply, peer)
-            return
+                return
+
+
+def _read_message(conn: socket.socket) -> bytes | None:
+    """One length-prefixed DNS message from a TCP stream; None at its end."""
+    def exactly(n: int) -> bytes | None:
+        data = b""
+        while len(data) < n:
+            chunk = conn.recv(n - len(data))
+            if not chunk:
+                return None
+            data += chunk
+        return data
+
+    size = exactly(2)
+    return None if size is None else exactly(struct.unpack("!H", size)[0])
+
+
+def _forward(upstreams: Sequence[str], data: bytes, *, tcp: bool) -> bytes:
+    """Relay the query to the upstream servers in turn (over TCP for a TCP client: its answer may
+    be longer than a datagram); SERVFAIL when none answers."""
+    for server in upstreams:
+        family = socket.AF_INET6 if ":" in server else socket.AF_INET
         try:
-            reply = response(parse_query(data), rcode=RCODE_SERVFAIL)
-        except MalformedQuery:
-            return
-        _send(endpoint.sock, reply, peer)
+            with socket.socket(family, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM) as upstream:
+                upstream.settimeout(UPSTREAM_TIMEOUT)
+                upstream.connect((server, PORT))
+                if tcp:
+                    upstream.sendall(struct.pack("!H", len(data)) + data)
+                    reply = _read_message(upstream)
+                    if reply is None:
+                        continue
+                    return reply
+                upstream.send(data)
+                while True:
+                    reply = upstream.recv(MAX_UDP)
+                    if reply[:2] == data[:2]:
+                        return reply
+        except OSError:
+            continue
+    try:
+        return response(parse_query(data), rcode=RCODE_SERVFAIL)
+    except MalformedQuery:
+        return b""
 
 
 def _send(sock: socket.socket, data: bytes, peer: tuple[str, int]) -> None:
+    if not data:
+        return
     with contextlib.suppress(OSError):  # the container is gone, or its socket buffer is full
         sock.sendto(data, peer)
 

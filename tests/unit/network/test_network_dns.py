@@ -82,7 +82,24 @@ class FakeUpstream:
         self.port = self.sock.getsockname()[1]
         self.silent = silent
         self.seen: list[str] = []
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.bind(("127.0.0.1", self.port))  # the same port over TCP
+        self.tcp.listen(4)
         threading.Thread(target=self._serve, daemon=True).start()
+        threading.Thread(target=self._serve_tcp, daemon=True).start()
+
+    def _serve_tcp(self) -> None:
+        while True:
+            try:
+                conn, _ = self.tcp.accept()
+            except OSError:
+                return
+            with conn:
+                size = struct.unpack("!H", conn.recv(2))[0]
+                q = parse_query(conn.recv(size))
+                self.seen.append("tcp:" + q.name)
+                reply = response(q, addresses=["192.0.2.2"])
+                conn.sendall(struct.pack("!H", len(reply)) + reply)
 
     def _serve(self) -> None:
         while True:
@@ -119,6 +136,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[dns.EmbeddedDNS, F
         client.close()
         server.close()
         upstream.sock.close()
+        upstream.tcp.close()
 
 
 def ask(client: socket.socket, data: bytes) -> bytes:
@@ -161,3 +179,18 @@ def test_formerr_and_stop(server: tuple[dns.EmbeddedDNS, FakeUpstream, socket.so
     client.settimeout(0.3)
     with pytest.raises(OSError):  # nobody answers (refused or timed out)
         ask(client, query("web"))
+
+
+def test_tcp_clients(server: tuple[dns.EmbeddedDNS, FakeUpstream, socket.socket]) -> None:
+    """A resolver retrying over TCP gets the same answers, forwarded ones over TCP upstream."""
+    _, upstream, client = server
+    with socket.create_connection(client.getpeername(), timeout=5) as conn:
+        for name, expected in (("web", [(TYPE_A, bytes([10, 9, 0, 2]))]), ("big.example", [(TYPE_A, bytes([192, 0, 2, 2]))])):
+            data = query(name)
+            conn.sendall(struct.pack("!H", len(data)) + data)
+            size = struct.unpack("!H", conn.recv(2))[0]
+            reply = b""
+            while len(reply) < size:
+                reply += conn.recv(size - len(reply))
+            assert answers(reply)[2] == expected
+    assert upstream.seen == ["tcp:big.example"]
