@@ -287,12 +287,13 @@ class NetworkEngine:
             raise PermissionDenied(f"error while removing network: network {view.name} id {view.id} has active "
                                    "endpoints")
         with self._lock:
-            network = self._user.pop(view.id, None)
+            network = self._user.get(view.id)
             if network is None:
                 raise NotFound(f"network {ref} not found")
+            self.registry.discard(view.id)  # refuses while a container is getting an endpoint on it
+            del self._user[view.id]
             if self.metadata is not None:
                 self.metadata.delete_network(view.id)
-        self.registry.discard(view.id)
         self._event("destroy", network)
 
     async def prune(self, filters: Mapping[str, list[str]], *, until_ns: int | None = None) -> list[str]:

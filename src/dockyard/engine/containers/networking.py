@@ -17,7 +17,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 
 from dockyard.engine.containers.record import NetworkAttachment
-from dockyard.errors import NotFound
+from dockyard.errors import NotFound, PermissionDenied
 from dockyard.network import bridge as netbridge
 from dockyard.network import netns
 from dockyard.network.firewall import Firewall
@@ -69,6 +69,11 @@ class BridgeNetwork:
         self._lock = threading.Lock()
         self._ready = False
         self.gateway: IPv4Interface | None = None
+        # Who has (or is getting) an endpoint here; a removed network takes no new one. Counted
+        # here rather than from the container records, which say "running" only once a start is
+        # done: a network removed meanwhile would lose its bridge under a starting container.
+        self._members: set[str] = set()
+        self._removed = False
 
     @property
     def subnet(self) -> IPv4Network:
@@ -79,8 +84,29 @@ class BridgeNetwork:
         """The bridge and its rules, now (a user network is set up when it is created)."""
         self._ensure()
 
+    def _join(self, owner: str) -> None:
+        with self._lock:
+            if self._removed:
+                raise NotFound(f"network {self.network_name} not found")
+            self._members.add(owner)
+
+    def _leave(self, owner: str) -> None:
+        with self._lock:
+            self._members.discard(owner)
+
+    def retire(self) -> None:
+        """Take no more endpoints, unless some container has one: then PermissionDenied in
+        dockerd's words."""
+        with self._lock:
+            if self._members:
+                raise PermissionDenied(f"error while removing network: network {self.network_name} id "
+                                       f"{self.network_id} has active endpoints")
+            self._removed = True
+
     def _ensure(self) -> None:
         with self._lock:
+            if self._removed:
+                raise NotFound(f"network {self.network_name} not found")
             if self._ready:
                 return
             if self.settings.cidr:
@@ -105,6 +131,7 @@ class BridgeNetwork:
     def restore(self, owner: str, attachment: NetworkAttachment) -> None:
         """Re-reserve an address held by a container that survived a daemon restart."""
         self._ensure()
+        self._join(owner)
         assert self.gateway is not None
         self.ipam.allocate(self.network_id, self.subnet, self.gateway.ip, preferred=attachment.ip_address, owner=owner)
         self.ports.restore(owner, published(attachment))
@@ -134,9 +161,14 @@ class BridgeNetwork:
         a network connected besides it (``eth1``…) has an endpoint named after both."""
         self._ensure()
         assert self.gateway is not None
+        self._join(container_id)
         # --ip-range: addresses are handed out from the range; --ip may be anywhere in the subnet
-        address = self.ipam.allocate(self.network_id, self.subnet, self.gateway.ip, preferred=ipv4 or None,
-                                     owner=container_id, pool=self.ip_range)
+        try:
+            address = self.ipam.allocate(self.network_id, self.subnet, self.gateway.ip, preferred=ipv4 or None,
+                                         owner=container_id, pool=self.ip_range)
+        except BaseException:
+            self._leave(container_id)
+            raise
         primary = container_ifname == "eth0"
         host_ifname = netbridge.veth_name(container_id if primary else f"{container_id}/{self.network_id}")
         mapped: list[PublishedPort] = []
@@ -152,6 +184,7 @@ class BridgeNetwork:
             if primary:
                 self.ports.release(container_id)
             self.ipam.release(self.network_id, address)
+            self._leave(container_id)
             raise
         return NetworkAttachment(
             network=self.network_name, network_id=self.network_id, aliases=tuple(aliases), ifname=container_ifname,
@@ -174,6 +207,7 @@ class BridgeNetwork:
             # (delete_namespace, next in every clean-up) takes the pair with it in the background.
             netbridge.remove_endpoint(attachment.host_ifname)
         self.ipam.release(self.network_id, IPv4Address(attachment.ip_address))
+        self._leave(container_id)
 
     def delete_namespace(self, container_id: str) -> None:
         netns.delete_netns(netns.netns_path(str(self.netns_dir), container_id))
@@ -242,11 +276,15 @@ class Networks:
         return network
 
     def discard(self, network_id: str) -> None:
-        """Forget a user network and remove its bridge and rules (nothing may be attached)."""
+        """Forget a user network and remove its bridge and rules; PermissionDenied while a
+        container has (or is getting) an endpoint on it."""
         with self._lock:
-            network = self._user.pop(network_id, None)
-        if network is not None:
-            network.shutdown(destroy_table=False)
+            network = self._user.get(network_id)
+            if network is None:
+                return
+            network.retire()
+            del self._user[network_id]
+        network.shutdown(destroy_table=False)
 
     def user(self) -> list[BridgeNetwork]:
         with self._lock:
