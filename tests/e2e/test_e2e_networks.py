@@ -274,6 +274,10 @@ def test_network_errors_and_prune(d: DaemonHandle) -> None:
     ]:
         failed = d.docker("network", "create", *args, check=False, timeout=T)
         assert failed.returncode == 1 and message in failed.stderr, failed.stderr
+    aliased = request(d.socket, "POST", "/containers/create", {
+        "Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {"bridge": {"Aliases": ["x"]}}}})
+    assert aliased.status == 400 and aliased.json()["message"] == \
+        "network-scoped alias is supported only for containers in user defined networks"
     # as with dockerd, the network is looked up at start: create succeeds, start fails
     missing = d.docker("run", "--rm", "--network", "nosuch", "busybox", "true", check=False, timeout=T)
     assert missing.returncode == 125 and "network nosuch not found" in missing.stderr

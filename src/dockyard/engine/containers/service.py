@@ -341,6 +341,9 @@ class ContainerService:
             raise InvalidArgument(f"unknown or invalid runtime name: {runtime_name}")
         if options.host.network_kind != "user" and any(e.ipv4_address or e.ipv6_address for e in options.endpoints):
             raise InvalidArgument("user specified IP address is supported on user defined networks only")
+        if options.host.network_kind != "user" and any(e.aliases for e in options.endpoints
+                                                        if e.network in ("", "default", "bridge")):
+            raise InvalidArgument("network-scoped alias is supported only for containers in user defined networks")
         for m in options.host.mounts:  # --mount binds, unlike -v, do not create their source
             if m.type is MountType.BIND and not m.create_host_path and not os.path.lexists(m.source):
                 raise InvalidArgument(f'invalid mount config for type "bind": bind source path does not exist: '
