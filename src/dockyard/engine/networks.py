@@ -25,6 +25,7 @@ from dockyard.engine.containers.networking import (
     BridgeNetwork,
     Networks,
     UserNetworkSpec,
+    find_network,
 )
 from dockyard.engine.containers.record import ContainerRecord
 from dockyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
@@ -163,14 +164,7 @@ class NetworkEngine:
         return [v for v in views if _matches(v, filters)]
 
     def _find(self, ref: str) -> NetworkView:
-        views = self._views()
-        for match in ([v for v in views if v.id == ref], [v for v in views if v.name == ref]):
-            if match:
-                return match[0]
-        prefixed = [v for v in views if ref and v.id.startswith(ref)]
-        if len(prefixed) == 1:
-            return prefixed[0]
-        raise NotFound(f"network {ref} not found")
+        return find_network(self._views(), ref, name=lambda v: v.name, ident=lambda v: v.id)
 
     async def inspect(self, ref: str) -> NetworkView:
         return await asyncio.to_thread(self._find, ref)

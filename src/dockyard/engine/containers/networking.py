@@ -11,10 +11,11 @@ import contextlib
 import hashlib
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
+from typing import TypeVar
 
 from dockyard.engine.containers.record import NetworkAttachment
 from dockyard.errors import NotFound, PermissionDenied
@@ -26,6 +27,7 @@ from dockyard.network.nftables import Table
 from dockyard.network.ports import PortAllocator, PortRequest, PublishedPort, publish_rules
 
 BRIDGE_NETWORK_ID = hashlib.sha256(b"dockyard bridge network").hexdigest()
+T = TypeVar("T")
 
 
 def published(attachment: NetworkAttachment | None) -> list[PublishedPort]:
@@ -228,6 +230,18 @@ class BridgeNetwork:
             self._ready = False
 
 
+def find_network(networks: Sequence[T], ref: str, *, name: Callable[[T], str], ident: Callable[[T], str]) -> T:
+    """dockerd's FindNetwork: the network with that full ID, else that name, else the only one
+    whose ID starts with it; NotFound in its words."""
+    for found in ([n for n in networks if ident(n) == ref], [n for n in networks if name(n) == ref]):
+        if found:
+            return found[0]
+    prefixed = [n for n in networks if ref and ident(n).startswith(ref)]
+    if len(prefixed) == 1:
+        return prefixed[0]
+    raise NotFound(f"network {ref} not found")
+
+
 @dataclass(frozen=True, slots=True)
 class UserNetworkSpec:
     """What a user-defined bridge network is made of (kept in the metadata store)."""
@@ -295,15 +309,8 @@ class Networks:
         return [self.default.planned_gateway().network, *out]
 
     def lookup(self, ref: str) -> BridgeNetwork:
-        """A user network by name, ID or unique ID prefix (dockerd's order); NotFound in its words."""
-        networks = self.user()
-        for found in ([n for n in networks if n.network_name == ref], [n for n in networks if n.network_id == ref]):
-            if found:
-                return found[0]
-        prefixed = [n for n in networks if ref and n.network_id.startswith(ref)]
-        if len(prefixed) == 1:
-            return prefixed[0]
-        raise NotFound(f"network {ref} not found")
+        """A user network by ID, name or unique ID prefix; NotFound in dockerd's words."""
+        return find_network(self.user(), ref, name=lambda n: n.network_name, ident=lambda n: n.network_id)
 
     def of(self, attachment: NetworkAttachment) -> BridgeNetwork | None:
         if attachment.network_id == self.default.network_id:
