@@ -377,3 +377,20 @@ def test_create_with_several_networks(d: DaemonHandle) -> None:
         assert f"Address: {networks[network]['IPAddress']}" in out
     d.docker("rm", "-f", "multi", timeout=T)
     d.docker("network", "rm", "one", "two", timeout=T)
+
+
+def test_joining_another_containers_network(d: DaemonHandle) -> None:
+    """``--network container:X``: X's network stack, and as with dockerd X's hostname, /etc/hosts
+    and resolv.conf (X's embedded DNS answers, on a user network)."""
+    d.docker("network", "create", "shared", timeout=T)
+    d.docker("run", "-d", "--name", "owner", "--network", "shared", "busybox", "sleep", "1000", timeout=T)
+    owner_host = d.docker("inspect", "-f", "{{.Config.Hostname}}", "owner", timeout=T).stdout.strip()
+    out = d.docker("run", "--rm", "--name", "joiner", "--network", "container:owner", "busybox", "sh", "-c",
+                   "hostname; echo $HOSTNAME; grep -c nameserver.127.0.0.11 /etc/resolv.conf; "
+                   "nslookup owner | grep -c Address:; ip -4 -o addr show eth0 | wc -l", timeout=T).stdout
+    assert out.split() == [owner_host, owner_host, "1", "2", "1"], out
+    conflict = d.docker("run", "--rm", "--network", "container:owner", "-h", "x", "busybox", "true", check=False,
+                        timeout=T)
+    assert conflict.returncode == 125 and "conflicting options: hostname and the network mode" in conflict.stderr
+    d.docker("rm", "-f", "owner", timeout=T)
+    d.docker("network", "rm", "shared", timeout=T)

@@ -643,6 +643,7 @@ class ContainerService:
         netns_path: str | None = None
         attachment = None
         extras: list[NetworkAttachment] = []
+        joined_hostname = ""
         mounted = False
         try:
             mount_all(self.images.snapshotter.mounts(rec.snapshot_key), str(rootfs))
@@ -660,11 +661,21 @@ class ContainerService:
                 if not other.state.running:
                     raise Conflict(f"cannot join network of a non running container: {other.id}")
                 netns_path = f"/proc/{other.state.pid}/ns/net"
+                # dockerd: the joined container's hostname, and its hosts and resolv.conf
+                joined_hostname = other.hostname
+                joined_dir = self.paths.container_dir(other.id)
+                for name in ("hosts", "resolv.conf"):
+                    shutil.copyfile(joined_dir / name, container_dir / name)
+                (container_dir / "hostname").write_text(render_hostname(other.hostname))
+                with self._lock:
+                    rec = dataclasses.replace(self.get(cid), hostname=other.hostname)
+                    self._save(rec)
             links = self._linked(rec)
             if links:
                 options = dataclasses.replace(options, config=dataclasses.replace(
                     options.config, env=(*options.config.env, *link_env(rec.name, links))))
-            self._write_network_files(rec, options, container_dir, attachment, links)
+            if kind != "container":
+                self._write_network_files(rec, options, container_dir, attachment, links)
             if options.host.ipc_mode.kind == "shareable":
                 shm = container_dir / SHM_DIR
                 shm.mkdir(exist_ok=True)
@@ -683,6 +694,10 @@ class ContainerService:
                               init_path=self.init_path if options.host.init else None,
                               reaper_init=os.path.basename(self.runtime) == "dockyard-runtime")
             _keep_bounded_caps(spec)
+            if joined_hostname:
+                spec["hostname"] = joined_hostname
+                spec["process"]["env"] = [f"HOSTNAME={joined_hostname}" if e.startswith("HOSTNAME=") else e
+                                          for e in spec["process"]["env"]]
             with open(bundle / "config.json", "w") as f:
                 json.dump(spec, f)
             log = options.host.log_config
