@@ -459,6 +459,244 @@ NETWORK_COMMANDS = {
 }
 
 
+
+# -- compose ---------------------------------------------------------------------------------------
+# `dockyard compose [OPTIONS] COMMAND`: the global options may come before the subcommand (as with
+# `docker compose -f a.yml up`); resolve_compose lifts them into long hidden flags that every
+# compose subcommand also accepts, so the handlers find them in their options.
+
+COMPOSE_USAGE = f"{PROG} compose [OPTIONS] COMMAND"
+_COMPOSE_VALUE_FLAGS = {
+    "-f": "--file", "--file": "--file", "-p": "--project-name", "--project-name": "--project-name",
+    "--project-directory": "--project-directory", "--profile": "--profile", "--env-file": "--env-file",
+    "--ansi": "", "--progress": "", "--parallel": "",
+}
+_COMPOSE_BOOL_FLAGS = {"--compatibility", "--all-resources", "--dry-run"}
+
+
+def _compose_globals(p: _Parser) -> None:
+    p.add_argument("--file", dest="compose_files", action="append", default=[], help=argparse.SUPPRESS)
+    p.add_argument("--project-name", default="", help=argparse.SUPPRESS)
+    p.add_argument("--project-directory", default="", help=argparse.SUPPRESS)
+    p.add_argument("--profile", dest="profiles", action="append", default=[], help=argparse.SUPPRESS)
+    p.add_argument("--env-file", dest="env_files", action="append", default=[], help=argparse.SUPPRESS)
+    p.add_argument("--dry-run", dest="dry_run", action="store_true", default=False, help=argparse.SUPPRESS)
+
+
+def _compose(flags: Callable[[_Parser], None]) -> Callable[[_Parser], None]:
+    def configure(p: _Parser) -> None:
+        _compose_globals(p)
+        flags(p)
+
+    return configure
+
+
+def _compose_timeout(p: _Parser) -> None:
+    p.add_argument("-t", "--timeout", type=int, default=None, help="Specify a shutdown timeout in seconds")
+
+
+def _compose_up_flags(p: _Parser) -> None:
+    add_bool(p, "--abort-on-container-exit", help="Stops all containers if any container was stopped")
+    add_bool(p, "--always-recreate-deps", help="Recreate dependent containers. Incompatible with --no-recreate.")
+    add_bool(p, "--build", help="Build images before starting containers (not supported yet; --no-build is accepted)")
+    add_bool(p, "-d", "--detach", help="Detached mode: Run containers in the background")
+    p.add_argument("--exit-code-from", default="", help="Return the exit code of the selected service container")
+    add_bool(p, "--force-recreate", help="Recreate containers even if their configuration and image haven't changed")
+    add_bool(p, "--no-color", help="Produce monochrome output")
+    add_bool(p, "--no-deps", help="Don't start linked services")
+    add_bool(p, "--no-log-prefix", help="Don't print prefix in logs")
+    add_bool(p, "--no-recreate", help="If containers already exist, don't recreate them")
+    add_bool(p, "--no-start", help="Don't start the services after creating them")
+    p.add_argument("--pull", default="", help='Pull image before running ("always"|"missing"|"never")')
+    add_bool(p, "--quiet-pull", help="Pull without printing progress information")
+    add_bool(p, "--remove-orphans", help="Remove containers for services not defined in the Compose file")
+    add_bool(p, "-V", "--renew-anon-volumes", help="Recreate anonymous volumes instead of retrieving data from the "
+             "previous containers")
+    p.add_argument("--scale", action="append", default=[], help="Scale SERVICE to NUM instances")
+    _compose_timeout(p)
+    add_bool(p, "--wait", help="Wait for services to be running|healthy. Implies detached mode.")
+    p.add_argument("--wait-timeout", type=int, default=None, help="Maximum duration in seconds to wait for the "
+                   "project to be running|healthy")
+    add_bool(p, "-y", "--yes", help=argparse.SUPPRESS)
+
+
+def _compose_down_flags(p: _Parser) -> None:
+    add_bool(p, "--remove-orphans", help="Remove containers for services not defined in the Compose file")
+    p.add_argument("--rmi", default="", help='Remove images used by services. "local" remove only images that '
+                   "don't have a custom tag")
+    _compose_timeout(p)
+    add_bool(p, "-v", "--volumes", help="Remove named volumes declared in the \"volumes\" section of the Compose "
+             "file and anonymous volumes attached to containers")
+
+
+def _compose_ps_flags(p: _Parser) -> None:
+    add_bool(p, "-a", "--all", help="Show all stopped containers (including those created by the run command)")
+    p.add_argument("--filter", action="append", default=[], help="Filter services by a property (supported "
+                   "filters: status)")
+    p.add_argument("--format", default="table", help="Format output using a custom template")
+    add_bool(p, "--no-trunc", help="Don't truncate output")
+    add_bool(p, "--orphans", default=True, help="Include orphaned services (not declared by project)")
+    add_bool(p, "-q", "--quiet", help="Only display IDs")
+    add_bool(p, "--services", help="Display services")
+    p.add_argument("--status", action="append", default=[], help="Filter services by status")
+
+
+def _compose_logs_flags(p: _Parser) -> None:
+    add_bool(p, "-f", "--follow", help="Follow log output")
+    p.add_argument("--index", type=int, default=0, help="index of the container if service has multiple replicas")
+    add_bool(p, "--no-color", help="Produce monochrome output")
+    add_bool(p, "--no-log-prefix", help="Don't print prefix in logs")
+    p.add_argument("--since", default="", help="Show logs since timestamp or relative (e.g. 42m for 42 minutes)")
+    p.add_argument("-n", "--tail", default="all", help="Number of lines to show from the end of the logs")
+    add_bool(p, "-t", "--timestamps", help="Show timestamps")
+    p.add_argument("--until", default="", help="Show logs before a timestamp or relative (e.g. 42m for 42 minutes)")
+
+
+def _compose_restart_flags(p: _Parser) -> None:
+    add_bool(p, "--no-deps", help="Don't restart dependent services")
+    _compose_timeout(p)
+
+
+def _compose_rm_flags(p: _Parser) -> None:
+    add_bool(p, "-f", "--force", help="Don't ask to confirm removal")
+    add_bool(p, "-s", "--stop", help="Stop the containers, if required, before removing")
+    add_bool(p, "-v", "--volumes", help="Remove any anonymous volumes attached to containers")
+
+
+def _compose_exec_flags(p: _Parser) -> None:
+    add_bool(p, "-d", "--detach", help="Detached mode: Run command in the background")
+    p.add_argument("-e", "--env", action="append", default=[], help="Set environment variables")
+    p.add_argument("--index", type=int, default=0, help="Index of the container if service has multiple replicas")
+    add_bool(p, "-i", "--interactive", default=True, help=argparse.SUPPRESS)
+    add_bool(p, "-T", "--no-TTY", help="Disable pseudo-TTY allocation. By default docker compose exec allocates a "
+             "TTY.")
+    add_bool(p, "--privileged", help="Give extended privileges to the process")
+    add_bool(p, "-t", "--tty", default=True, help=argparse.SUPPRESS)
+    p.add_argument("-u", "--user", default="", help="Run the command as this user")
+    p.add_argument("-w", "--workdir", default="", help="Path to workdir directory for this command")
+
+
+def _compose_config_flags(p: _Parser) -> None:
+    p.add_argument("--format", default="yaml", help='Format the output. Values: [yaml | json]')
+    add_bool(p, "--images", help="Print the image names, one per line")
+    add_bool(p, "--no-interpolate", help=argparse.SUPPRESS)
+    p.add_argument("-o", "--output", default="", help="Save to file (default to stdout)")
+    add_bool(p, "--profiles", help="Print the profile names, one per line")
+    add_bool(p, "-q", "--quiet", help="Only validate the configuration, don't print anything")
+    add_bool(p, "--services", help="Print the service names, one per line")
+    add_bool(p, "--volumes", help="Print the volume names, one per line")
+
+
+def _compose_pull_flags(p: _Parser) -> None:
+    add_bool(p, "--ignore-pull-failures", help="Pull what it can and ignores images with pull failures")
+    add_bool(p, "--include-deps", help="Also pull services declared as dependencies")
+    add_bool(p, "-q", "--quiet", help="Pull without printing progress information")
+
+
+def _compose_version_flags(p: _Parser) -> None:
+    p.add_argument("-f", "--format", default="", help='Format the output. Values: [pretty | json]')
+    add_bool(p, "--short", help="Shows only Compose's version number")
+
+
+def _compose_kill_flags(p: _Parser) -> None:
+    add_bool(p, "--remove-orphans", help="Remove containers for services not defined in the Compose file")
+    p.add_argument("-s", "--signal", default="SIGKILL", help='SIGNAL to send to the container')
+
+
+def _compose_port_flags(p: _Parser) -> None:
+    p.add_argument("--index", type=int, default=0, help="Index of the container if service has multiple replicas")
+    p.add_argument("--protocol", default="tcp", help="tcp or udp")
+
+
+CO = M + "compose:"
+COMPOSE_COMMANDS: dict[str, Command] = {
+    "config": Command("[OPTIONS] [SERVICE...]", "Parse, resolve and render compose file in canonical format",
+                      CO + "config", _compose(_compose_config_flags), 0, None),
+    "down": Command("[OPTIONS] [SERVICES]", "Stop and remove containers, networks", CO + "down",
+                    _compose(_compose_down_flags), 0, None),
+    "exec": Command("[OPTIONS] SERVICE COMMAND [ARGS...]", "Execute a command in a running container",
+                    CO + "exec_", _compose(_compose_exec_flags), 2, None, interspersed=False),
+    "kill": Command("[OPTIONS] [SERVICE...]", "Force stop service containers", CO + "kill",
+                    _compose(_compose_kill_flags), 0, None),
+    "logs": Command("[OPTIONS] [SERVICE...]", "View output from containers", CO + "logs",
+                    _compose(_compose_logs_flags), 0, None),
+    "port": Command("[OPTIONS] SERVICE PRIVATE_PORT", "Print the public port for a port binding", CO + "port",
+                    _compose(_compose_port_flags), 2, 2),
+    "ps": Command("[OPTIONS] [SERVICE...]", "List containers", CO + "ps", _compose(_compose_ps_flags), 0, None),
+    "pull": Command("[OPTIONS] [SERVICE...]", "Pull service images", CO + "pull", _compose(_compose_pull_flags),
+                    0, None),
+    "restart": Command("[OPTIONS] [SERVICE...]", "Restart service containers", CO + "restart",
+                       _compose(_compose_restart_flags), 0, None),
+    "rm": Command("[OPTIONS] [SERVICE...]", "Removes stopped service containers", CO + "rm",
+                  _compose(_compose_rm_flags), 0, None),
+    "start": Command("[SERVICE...]", "Start services", CO + "start", _compose(_no_flags), 0, None),
+    "stop": Command("[OPTIONS] [SERVICE...]", "Stop services", CO + "stop", _compose(_compose_timeout), 0, None),
+    "up": Command("[OPTIONS] [SERVICE...]", "Create and start containers", CO + "up", _compose(_compose_up_flags),
+                  0, None),
+    "version": Command("[OPTIONS]", "Show the Docker Compose version information", CO + "version",
+                       _compose(_compose_version_flags), 0, 0),
+}
+
+
+def compose_help() -> str:
+    lines = [f"\nUsage:  {COMPOSE_USAGE}\n", "Define and run multi-container applications with Docker Compose\n",
+             "Options:",
+             "      --env-file stringArray       Specify an alternate environment file",
+             "  -f, --file stringArray           Compose configuration files",
+             "      --profile stringArray        Specify a profile to enable",
+             "      --project-directory string   Specify an alternate working directory",
+             "                                   (default: the path of the, first specified, Compose file)",
+             "  -p, --project-name string        Project name",
+             "\nCommands:"]
+    for name, cmd in sorted(COMPOSE_COMMANDS.items()):
+        lines.append(f"  {name:<11} {cmd.summary}")
+    lines.append(f"\nRun '{PROG} compose COMMAND --help' for more information on a command.")
+    return "\n".join(lines) + "\n"
+
+
+def _compose_usage_error(message: str) -> UsageError:
+    return UsageError(f"{message}\n\nUsage:  {COMPOSE_USAGE}\n\nRun '{PROG} compose --help' for more information")
+
+
+def resolve_compose(rest: Sequence[str]) -> tuple[str, Command, list[str]] | str:
+    """``compose [OPTIONS] COMMAND …``: the subcommand, with the global options moved after it."""
+    lifted: list[str] = []
+    i = 0
+    while i < len(rest):
+        arg = rest[i]
+        if arg in ("-h", "--help"):
+            return compose_help()
+        if arg in ("-v", "--version"):
+            return "compose version", COMPOSE_COMMANDS["version"], lifted
+        if not arg.startswith("-") or arg == "-":
+            break
+        name, eq, value = arg.partition("=")
+        if name in _COMPOSE_BOOL_FLAGS and not eq:
+            if name == "--dry-run":
+                lifted.append(name)
+            i += 1
+            continue
+        if name not in _COMPOSE_VALUE_FLAGS and len(arg) > 2 and arg[:2] in _COMPOSE_VALUE_FLAGS:
+            name, eq, value = arg[:2], "=", arg[2:].removeprefix("=")  # -fcompose.yml, -p=name
+        if name not in _COMPOSE_VALUE_FLAGS:
+            raise _compose_usage_error(f"unknown flag: {name}")
+        if not eq:
+            if i + 1 >= len(rest):
+                raise _compose_usage_error(f"flag needs an argument: {arg}")
+            value = rest[i + 1]
+            i += 1
+        if _COMPOSE_VALUE_FLAGS[name]:
+            lifted.append(f"{_COMPOSE_VALUE_FLAGS[name]}={value}")
+        i += 1
+    if i >= len(rest):
+        return compose_help()
+    sub = rest[i]
+    if sub not in COMPOSE_COMMANDS:
+        raise UsageError(f"{PROG}: unknown command: {PROG} compose {sub}\n\nUsage:  {COMPOSE_USAGE}\n\n"
+                         f"Run '{PROG} compose --help' for more information", status=1)
+    return f"compose {sub}", COMPOSE_COMMANDS[sub], [*lifted, *rest[i + 1:]]
+
+
 C = M + "containers:"
 R = M + "run:"
 RUN = Command("[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image",
@@ -597,6 +835,7 @@ MANAGEMENT: dict[str, tuple[str, dict[str, Command]]] = {
             "tag": TAG,
         },
     ),
+    "compose": ("Docker Compose", COMPOSE_COMMANDS),
     "network": ("Manage networks", NETWORK_COMMANDS),
     "system": ("Manage dockyard", {"check": CHECK, "df": DF, "events": EVENTS, "info": INFO}),
     "volume": ("Manage volumes", VOLUME_COMMANDS),
@@ -700,6 +939,8 @@ def resolve(rest: Sequence[str]) -> tuple[str, Command, list[str]] | str:
     if not rest:
         return top_help()
     name = rest[0]
+    if name == "compose":
+        return resolve_compose(rest[1:])
     if name in MANAGEMENT:
         _, commands = MANAGEMENT[name]
         if len(rest) == 1 or rest[1] in ("-h", "--help"):
@@ -801,6 +1042,7 @@ def parse_command(path: str, command: Command, argv: Sequence[str]) -> Invocatio
 
 
 __all__ = [
+    "COMPOSE_COMMANDS",
     "GLOBAL_USAGE",
     "MANAGEMENT",
     "PROG",
@@ -813,5 +1055,6 @@ __all__ = [
     "parse_command",
     "parse_global",
     "resolve",
+    "resolve_compose",
     "top_help",
 ]

@@ -479,6 +479,31 @@ class DockyardClient:
         resp = self.request("GET", f"/containers/{_id(container)}/logs", params)
         return _close_after(resp)
 
+    def follow_logs(
+        self,
+        container: str,
+        stdout: bool = True,
+        stderr: bool = True,
+        since: str | None = None,
+        until: str | None = None,
+        timestamps: bool = False,
+        tail: str | None = None,
+    ) -> Iterator[bytes]:
+        """``GET /containers/{id}/logs?follow=1`` on a connection of its own, so that several
+        containers can be followed at once (a connection serves one request at a time)."""
+        params: dict[str, str | int | bool | None] = {"follow": True, "since": since or None, "stderr": stderr or None,
+                                                      "stdout": stdout or None, "tail": tail or "all",
+                                                      "timestamps": timestamps or None, "until": until or None}
+        conn = self._connection()
+        try:
+            resp = conn.request("GET", f"/v{API_VERSION}/containers/{_id(container)}/logs{_query(params)}")
+            if resp.status >= 400:
+                raise error_for_status(resp.status, resp.read())
+        except BaseException:
+            conn.close()
+            raise
+        return _close_connection_after(resp, conn)
+
     def _hijack(self, path: str, params: Query, body: bytes | None = None) -> HijackedSocket:
         conn = self._connection()
         headers = {"Content-Type": "application/json"} if body is not None else {}
@@ -657,6 +682,14 @@ def _close_after(resp: Response) -> Iterator[bytes]:
         yield from resp.iter_bytes()
     finally:
         resp.close()
+
+
+def _close_connection_after(resp: Response, conn: HTTPConnection) -> Iterator[bytes]:
+    try:
+        yield from resp.iter_bytes()
+    finally:
+        resp.close()
+        conn.close()
 
 
 __all__ = [
