@@ -242,13 +242,17 @@ def test_embedded_dns_forwards_to_the_upstream_servers(d: DaemonHandle) -> None:
     seen: list[bytes] = []
 
     def answer() -> None:
-        data, peer = upstream.recvfrom(4096)
-        seen.append(data)
-        qlen = data.index(b"\0", 12) + 5
-        flags = 0x8180
-        reply = data[:2] + flags.to_bytes(2, "big") + b"\0\x01\0\x01\0\0\0\0" + data[12:qlen] + \
-            b"\xc0\x0c\0\x01\0\x01\0\0\0\x3c\0\x04" + bytes([192, 0, 2, 7])
-        upstream.sendto(reply, peer)
+        while True:
+            try:
+                data, peer = upstream.recvfrom(4096)
+            except OSError:
+                return
+            seen.append(data)
+            qlen = data.index(b"\0", 12) + 5
+            flags = 0x8180
+            reply = data[:2] + flags.to_bytes(2, "big") + b"\0\x01\0\x01\0\0\0\0" + data[12:qlen] + \
+                b"\xc0\x0c\0\x01\0\x01\0\0\0\x3c\0\x04" + bytes([192, 0, 2, 7])
+            upstream.sendto(reply, peer)
 
     thread = threading.Thread(target=answer, daemon=True)
     thread.start()
@@ -257,6 +261,15 @@ def test_embedded_dns_forwards_to_the_upstream_servers(d: DaemonHandle) -> None:
         out = d.docker("run", "--rm", "--network", "fwd", "--dns", "127.0.0.2", "busybox", "nslookup",
                        "upstream.example.", timeout=T).stdout
         assert "192.0.2.7" in out and seen and b"\x08upstream\x07example\x00" in seen[0]
+        # a container only on an internal network gets no way out through the DNS either
+        d.docker("network", "create", "--internal", "sealed", timeout=T)
+        d.docker("run", "-d", "--name", "inside", "--network", "sealed", "busybox", "sleep", "1000", timeout=T)
+        sealed = d.docker("run", "--rm", "--network", "sealed", "--dns", "127.0.0.2", "busybox", "sh", "-c",
+                          "nslookup inside | grep -c Address:; nslookup leak.example.", check=False, timeout=T)
+        assert sealed.stdout.startswith("2\n") and sealed.returncode != 0, sealed
+        assert not [q for q in seen if b"leak" in q]
+        d.docker("rm", "-f", "inside", timeout=T)
+        d.docker("network", "rm", "sealed", timeout=T)
     finally:
         upstream.close()
         thread.join(5)

@@ -35,7 +35,11 @@ TTL = 600  # dockerd's
 TYPE_A, TYPE_PTR, TYPE_AAAA, CLASS_IN = 1, 12, 28, 1
 RCODE_OK, RCODE_FORMERR, RCODE_SERVFAIL, RCODE_NXDOMAIN = 0, 1, 2, 3
 MAX_UDP = 4096
+UDP_ANSWER_LIMIT = 512  # RFC 1035 without EDNS: longer local answers are truncated (TC set)
 UPSTREAM_TIMEOUT = 2.0
+# What one container may hold at once, so that it cannot starve the others' lookups.
+MAX_FORWARDS_PER_CONTAINER = 4
+MAX_TCP_CLIENTS_PER_CONTAINER = 4
 
 
 class MalformedQuery(ValueError):
@@ -90,14 +94,20 @@ def _encode_name(name: str) -> bytes:
     return out + b"\0"
 
 
-def response(query: Query, *, rcode: int = RCODE_OK, addresses: Sequence[str] = (), pointer: str = "") -> bytes:
-    """An answer to ``query``: A records for ``addresses``, or one PTR record naming ``pointer``."""
+def response(query: Query, *, rcode: int = RCODE_OK, addresses: Sequence[str] = (), pointer: str = "",
+             max_size: int = 65535) -> bytes:
+    """An answer to ``query``: A records for ``addresses``, or one PTR record naming ``pointer``;
+    the answers that fit in ``max_size`` bytes, with TC set when some did not."""
     # QR, the query's opcode and RD, RA; AA stays clear (dockerd's answers are not authoritative)
     flags = 0x8000 | (query.flags & 0x7900) | 0x0080 | rcode
     answers = [struct.pack("!HHHIH", 0xC00C, TYPE_A, CLASS_IN, TTL, 4) + IPv4Address(a).packed for a in addresses]
     if pointer:
         rdata = _encode_name(pointer)
         answers.append(struct.pack("!HHHIH", 0xC00C, TYPE_PTR, CLASS_IN, TTL, len(rdata)) + rdata)
+    room = max_size - 12 - len(query.question)
+    while answers and sum(map(len, answers)) > room:
+        answers.pop()
+        flags |= 0x0200
     header = struct.pack("!HHHHHH", query.id, flags, 1, len(answers), 0, 0)
     return header + query.question + b"".join(answers)
 
@@ -127,10 +137,13 @@ class _Endpoint:
     resolve: Resolver
     reverse: ReverseResolver
     upstreams: tuple[str, ...]
+    may_forward: Callable[[], bool]  # false for a container only on internal networks
+    forwards: int = 0                # lookups in the forwarding pool now
+    tcp_clients: int = 0
 
 
 class EmbeddedDNS:
-    def __init__(self, *, forwarders: int = 4) -> None:
+    def __init__(self, *, forwarders: int = 8) -> None:
         self._selector = selectors.DefaultSelector()
         self._endpoints: dict[str, _Endpoint] = {}
         self._lock = threading.Lock()
@@ -138,12 +151,15 @@ class EmbeddedDNS:
         self._wake_r.setblocking(False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=forwarders, thread_name_prefix="dockyard-dns")
+        self._counts = threading.Lock()  # guards the endpoints' forwards and tcp_clients
         self._thread: threading.Thread | None = None
         self._closed = False
 
     def serve(self, key: str, netns_path: str, *, resolve: Resolver, reverse: ReverseResolver,
-              upstreams: Sequence[str]) -> None:
-        """Answer at 127.0.0.11:53 in the namespace at ``netns_path`` for ``key`` (a container)."""
+              upstreams: Sequence[str], may_forward: Callable[[], bool] = lambda: True) -> None:
+        """Answer at 127.0.0.11:53 in the namespace at ``netns_path`` for ``key`` (a container).
+        ``may_forward``: whether names the network does not know go upstream now (not for a
+        container only on internal networks: that would be a way out of them, as in dockerd)."""
         def bind() -> tuple[socket.socket, socket.socket]:
             udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -162,7 +178,7 @@ class EmbeddedDNS:
 
         self.stop(key)
         udp, tcp = call_in_netns(netns_path, bind)
-        endpoint = _Endpoint(key, udp, tcp, resolve, reverse, tuple(upstreams))
+        endpoint = _Endpoint(key, udp, tcp, resolve, reverse, tuple(upstreams), may_forward)
         with self._lock:
             if self._closed:
                 udp.close()
@@ -217,29 +233,52 @@ class EmbeddedDNS:
                     continue
                 endpoint: _Endpoint = key.data
                 if key.fileobj is endpoint.listener:
-                    try:
-                        conn, _ = endpoint.listener.accept()
-                    except OSError:
-                        continue
-                    self._pool.submit(self._serve_tcp, endpoint, conn)
+                    self._accept(endpoint)
                     continue
                 try:
                     data, peer = endpoint.sock.recvfrom(MAX_UDP)
                 except OSError:
                     continue  # closed meanwhile, or nothing after all
+                if len(data) < 12:
+                    continue  # not even a header: nothing to answer
                 try:
-                    reply = self._answer(endpoint, data)
+                    reply = self._answer(endpoint, data, max_size=UDP_ANSWER_LIMIT)
                 except Exception:  # noqa: BLE001 - one bad query must not stop the server
                     logger.exception("embedded DNS: query from %s failed", endpoint.key[:12])
                     continue
                 if reply is not None:
                     _send(endpoint.sock, reply, peer)
-                else:
+                elif self._take(endpoint, "forwards", MAX_FORWARDS_PER_CONTAINER):
                     self._pool.submit(self._forward_udp, endpoint, data, peer)
+                else:
+                    _send(endpoint.sock, _servfail(data), peer)
+
+    def _take(self, endpoint: _Endpoint, counter: str, limit: int) -> bool:
+        with self._counts:
+            if getattr(endpoint, counter) >= limit:
+                return False
+            setattr(endpoint, counter, getattr(endpoint, counter) + 1)
+            return True
+
+    def _give_back(self, endpoint: _Endpoint, counter: str) -> None:
+        with self._counts:
+            setattr(endpoint, counter, getattr(endpoint, counter) - 1)
+
+    def _accept(self, endpoint: _Endpoint) -> None:
+        try:
+            conn, _ = endpoint.listener.accept()
+        except OSError:
+            return
+        if not self._take(endpoint, "tcp_clients", MAX_TCP_CLIENTS_PER_CONTAINER):
+            conn.close()
+            return
+        # a thread of its own: a slow TCP client holds nobody else's lookups
+        threading.Thread(target=self._serve_tcp, args=(endpoint, conn), name="dockyard-dns-tcp", daemon=True).start()
 
     @staticmethod
-    def _answer(endpoint: _Endpoint, data: bytes) -> bytes | None:
-        """The reply to a query the network's names answer (or FORMERR); None: to be forwarded."""
+    def _answer(endpoint: _Endpoint, data: bytes, *, max_size: int = 65535) -> bytes | None:
+        """The reply to a query the network's names answer (or FORMERR, or SERVFAIL for a name
+        that may not be forwarded); None: to be forwarded."""
         try:
             query = parse_query(data)
         except MalformedQuery:
@@ -247,32 +286,38 @@ class EmbeddedDNS:
         if query.qclass == CLASS_IN and query.qtype in (TYPE_A, TYPE_AAAA):
             addresses = endpoint.resolve(query.name)
             if addresses:  # a container: its IPv4 addresses; it has no IPv6 one (NOERROR, no data)
-                return response(query, addresses=addresses if query.qtype == TYPE_A else ())
+                return response(query, addresses=addresses if query.qtype == TYPE_A else (), max_size=max_size)
         elif query.qclass == CLASS_IN and query.qtype == TYPE_PTR and query.name.endswith(".in-addr.arpa"):
             address = ".".join(reversed(query.name[:-len(".in-addr.arpa")].split(".")))
             name = endpoint.reverse(address)
             if name:
-                return response(query, pointer=name)
+                return response(query, pointer=name, max_size=max_size)
+        if not endpoint.may_forward():
+            return response(query, rcode=RCODE_SERVFAIL)
         return None
 
-    @staticmethod
-    def _forward_udp(endpoint: _Endpoint, data: bytes, peer: tuple[str, int]) -> None:
-        _send(endpoint.sock, _forward(endpoint.upstreams, data, tcp=False), peer)
+    def _forward_udp(self, endpoint: _Endpoint, data: bytes, peer: tuple[str, int]) -> None:
+        try:
+            _send(endpoint.sock, _forward(endpoint.upstreams, data, tcp=False), peer)
+        finally:
+            self._give_back(endpoint, "forwards")
 
     def _serve_tcp(self, endpoint: _Endpoint, conn: socket.socket) -> None:
-        """One TCP client: length-prefixed queries until it closes (RFC 1035 §4.2.2)."""
-        with conn:
-            conn.settimeout(UPSTREAM_TIMEOUT * 2)
-            try:
+        """One TCP client: length-prefixed queries until it closes or idles (RFC 1035 §4.2.2)."""
+        try:
+            with conn:
+                conn.settimeout(UPSTREAM_TIMEOUT * 2)
                 while True:
                     data = _read_message(conn)
-                    if data is None:
+                    if data is None or len(data) < 12:
                         return
                     reply = self._answer(endpoint, data) or _forward(endpoint.upstreams, data, tcp=True)
                     if reply:
                         conn.sendall(struct.pack("!H", len(reply)) + reply)
-            except OSError:
-                return
+        except OSError:
+            return
+        finally:
+            self._give_back(endpoint, "tcp_clients")
 
 
 def _read_message(conn: socket.socket) -> bytes | None:
@@ -312,6 +357,10 @@ def _forward(upstreams: Sequence[str], data: bytes, *, tcp: bool) -> bytes:
                         return reply
         except OSError:
             continue
+    return _servfail(data)
+
+
+def _servfail(data: bytes) -> bytes:
     try:
         return response(parse_query(data), rcode=RCODE_SERVFAIL)
     except MalformedQuery:

@@ -194,3 +194,25 @@ def test_tcp_clients(server: tuple[dns.EmbeddedDNS, FakeUpstream, socket.socket]
                 reply += conn.recv(size - len(reply))
             assert answers(reply)[2] == expected
     assert upstream.seen == ["tcp:big.example"]
+
+
+def test_long_local_answers_are_truncated_over_udp() -> None:
+    """Answers over 512 bytes without EDNS keep what fits and set TC, so the client asks over TCP."""
+    q = parse_query(query("web"))
+    many = [f"10.0.{i // 250}.{i % 250 + 1}" for i in range(60)]
+    full = response(q, addresses=many)
+    cut = response(q, addresses=many, max_size=dns.UDP_ANSWER_LIMIT)
+    assert len(full) > 512 >= len(cut)
+    assert struct.unpack_from("!H", cut, 2)[0] & 0x0200 and not struct.unpack_from("!H", full, 2)[0] & 0x0200
+    assert len(answers(cut)[2]) == (512 - 12 - len(q.question)) // 16
+
+
+def test_no_forwarding_when_the_container_may_not_reach_out(
+        server: tuple[dns.EmbeddedDNS, FakeUpstream, socket.socket]) -> None:
+    srv, upstream, client = server
+    srv._endpoints["c1"].may_forward = lambda: False
+    assert answers(ask(client, query("web")))[2] == [(TYPE_A, bytes([10, 9, 0, 2]))]  # its network's names: yes
+    assert answers(ask(client, query("outside.example", qid=8))) == (8, RCODE_SERVFAIL, [])
+    assert upstream.seen == []
+    client.send(b"\0" * 5)  # not even a header: dropped, and the server goes on
+    assert answers(ask(client, query("web")))[1] == RCODE_OK

@@ -1014,7 +1014,17 @@ class ContainerService:
         networks it is on at the time of each query."""
         self.dns.serve(cid, netns.netns_path(str(self.network.default.netns_dir), cid),
                        resolve=lambda name: self._dns_addresses(cid, name),
-                       reverse=lambda address: self._dns_name(cid, address), upstreams=upstreams)
+                       reverse=lambda address: self._dns_name(cid, address), upstreams=upstreams,
+                       may_forward=lambda: self._may_reach_out(cid))
+
+    def _may_reach_out(self, cid: str) -> bool:
+        """Whether one of the container's networks leads outside (not all of them internal)."""
+        try:
+            attachments = self.get(cid).attachments
+        except NotFound:
+            return False
+        networks = [self.network.of(a) for a in attachments]
+        return any(n is not None and not n.internal for n in networks)
 
     def _networks_of(self, cid: str) -> set[str]:
         try:
