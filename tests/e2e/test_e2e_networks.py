@@ -402,6 +402,15 @@ def test_joining_another_containers_network(d: DaemonHandle) -> None:
                    "hostname; echo $HOSTNAME; grep -c nameserver.127.0.0.11 /etc/resolv.conf; "
                    "nslookup owner | grep -c Address:; ip -4 -o addr show eth0 | wc -l", timeout=T).stdout
     assert out.split() == [owner_host, owner_host, "1", "2", "1"], out
+    # the owner stops while a joiner keeps its namespace: its endpoint goes at once, and it starts again
+    d.docker("run", "-d", "--name", "holder", "--network", "container:owner", "busybox", "sleep", "1000", timeout=T)
+    owner_ip = _ip(d, "owner", "shared")
+    d.docker("kill", "owner", timeout=T)
+    d.docker("wait", "owner", timeout=T)
+    assert owner_ip not in d.docker("exec", "holder", "ip", "-4", "addr", timeout=T).stdout
+    d.docker("start", "owner", timeout=T)
+    assert _ip(d, "owner", "shared")
+    d.docker("rm", "-f", "holder", timeout=T)
     conflict = d.docker("run", "--rm", "--network", "container:owner", "-h", "x", "busybox", "true", check=False,
                         timeout=T)
     assert conflict.returncode == 125 and "conflicting options: hostname and the network mode" in conflict.stderr

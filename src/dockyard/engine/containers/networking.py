@@ -176,6 +176,7 @@ class BridgeNetwork:
         mapped: list[PublishedPort] = []
         try:
             mapped = self.ports.allocate(container_id, ports) if primary else []
+            netbridge.remove_endpoint(host_ifname)  # a leftover of an earlier run whose namespace lived on
             endpoint = netbridge.create_endpoint(self.settings.name, netns_path, host_ifname=host_ifname,
                                                  container_ifname=container_ifname, address=address,
                                                  gateway=self.gateway.ip, default_route=primary)

@@ -809,8 +809,10 @@ class ContainerService:
                       for alias, other in links if other.network is not None]
         extra_hosts = list(host.extra_hosts)
         # dockerd's host-gateway: the default bridge's address, whatever network the container is on
-        gateway = str(self.network.planned_gateway().ip) if any(
-            parse_extra_host(entry)[1] == HOST_GATEWAY for entry in extra_hosts) else None
+        gateway = None
+        if any(parse_extra_host(entry)[1] == HOST_GATEWAY for entry in extra_hosts):
+            self.network.default.ensure()  # the address must be the host's, even before any default-bridge run
+            gateway = str(self.network.planned_gateway().ip)
         (container_dir / "hosts").write_text(render_hosts(hostname, options.config.domainname, address, extra_hosts,
                                                           host_gateway=gateway, links=link_lines))
         host_resolv = _host_resolv()
@@ -896,8 +898,7 @@ class ContainerService:
                                exposed=[normalize_port(str(p)) for p in rec.config.get("ExposedPorts") or {}])
         config = None
         if network is not None:
-            config = next((e for e in options.endpoints if e.network in (network.network_name, network.network_id)),
-                          None)
+            config = next((e for e in options.endpoints if self._names_network(e.network, network.network_id)), None)
         try:
             return self.network.attach(rec.id, netns_path, ports=requests, network=network,
                                        ipv4=config.ipv4_address if config else None,
@@ -916,7 +917,7 @@ class ContainerService:
         done: list[NetworkAttachment] = []
         try:
             for config in options.endpoints:
-                if config.network in (first.network, first.network_id) or config.network in ("bridge", "default"):
+                if config.network in ("bridge", "default") or self._names_network(config.network, first.network_id):
                     continue
                 network = self.network.lookup(config.network)
                 if any(a.network_id == network.network_id for a in done):
@@ -931,6 +932,13 @@ class ContainerService:
                 self._network_event("disconnect", rec.id, attachment)
             raise
         return done
+
+    def _names_network(self, ref: str, network_id: str) -> bool:
+        """Whether an EndpointsConfig key (a name, an ID or an ID prefix) is that network."""
+        try:
+            return self.network.lookup(ref).network_id == network_id
+        except NotFound:
+            return False
 
     def connect(self, network_ref: str, ref: str, *, aliases: Sequence[str] = (), ipv4: str = "") -> None:
         """``network connect``: a running container gets an endpoint now, another one at its next
@@ -1008,6 +1016,16 @@ class ContainerService:
         if attachment is not None:
             self.publish("network", action, attachment.network_id,
                          {"container": cid, "name": attachment.network, "type": "bridge"})
+
+    def _netns_joined(self, cid: str) -> bool:
+        """Whether a running container uses ``--network container:<cid>``."""
+        for rec in self.all():
+            mode = str(rec.host_config.get("NetworkMode") or "")
+            if rec.id != cid and rec.state.running and mode.startswith("container:"):
+                with contextlib.suppress(NotFound):
+                    if self.get(mode.split(":", 1)[1]).id == cid:
+                        return True
+        return False
 
     def _serve_dns(self, cid: str, upstreams: list[str]) -> None:
         """The embedded DNS at 127.0.0.11 in the container's namespace, for the names of the
@@ -1101,9 +1119,12 @@ class ContainerService:
                          extras: Sequence[NetworkAttachment] = ()) -> None:
         """Undo what start set up; every step tolerates that it was never done."""
         self.dns.stop(cid)
+        # A container that joined this one's network namespace keeps it alive: the interfaces go
+        # now, or their addresses, released here, would be in use twice.
+        live = self._netns_joined(cid)
         for extra in extras:
             with contextlib.suppress(Exception):
-                self.network.detach(cid, extra)
+                self.network.detach(cid, extra, live=live)
         rootfs = self.paths.bundle(cid) / "rootfs"
         if mounted:
             with contextlib.suppress(Exception):
@@ -1111,7 +1132,7 @@ class ContainerService:
         with contextlib.suppress(Exception):
             unmount(str(self.paths.container_dir(cid) / SHM_DIR), detach=True)  # a shareable /dev/shm
         with contextlib.suppress(Exception):
-            self.network.detach(cid, attachment)
+            self.network.detach(cid, attachment, live=live)
         if netns:
             with contextlib.suppress(Exception):
                 self.network.delete_namespace(cid)
