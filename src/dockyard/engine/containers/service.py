@@ -266,6 +266,7 @@ class ContainerService:
         self.paths = paths
         self.network = network
         self.dns = EmbeddedDNS()
+        self._exiting: set[str] = set()  # containers whose exit is being cleaned up
         self.publish = publish
         self.volumes = volumes or LocalVolumes(self.metadata, paths.data_root / "volumes")
         self.runtime = runtime
@@ -849,6 +850,9 @@ class ContainerService:
             monitor.stop()
         with self._lock:
             self._copy_freezes.pop(cid, None)  # its process is gone: the next one starts thawed
+            # from here, network connect/disconnect change its settings only, not these endpoints
+            self._exiting.add(cid)
+            rec = self.get(cid)
         attachment = rec.network
         extras = rec.extra_networks
         live = self._live.pop(cid, None)
@@ -873,6 +877,7 @@ class ContainerService:
                 status="exited" if delay is None else "restarting", pid=0, exit_code=info.exit_code,
                 oom_killed=info.oom_killed, finished_at=finished, error=info.error)
             self._save(rec)
+            self._exiting.discard(cid)
             self._exits[cid] = self._exits.get(cid, 0) + 1
             self._changed.notify_all()
         if info.oom_killed:
@@ -953,7 +958,8 @@ class ContainerService:
                                        "container cannot be disconnected from host network or connected to host "
                                        "network")
             configs = dict((rec.request.get("NetworkingConfig") or {}).get("EndpointsConfig") or {})
-            running = rec.state.status in ("running", "paused") and rec.network is not None
+            running = rec.state.status in ("running", "paused") and rec.network is not None \
+                and rec.id not in self._exiting
             # a running container has the endpoints; another one the settings its start uses (a
             # client may disconnect a created container from its first network and connect it
             # again with aliases, as docker-compose does)
@@ -991,12 +997,14 @@ class ContainerService:
             rec = self.get(ref)
             mode = str(rec.host_config.get("NetworkMode") or "default")
             first = "bridge" if mode in ("default", "bridge") else mode
-            running = rec.state.status in ("running", "paused") and rec.network is not None
+            running = rec.state.status in ("running", "paused") and rec.network is not None \
+                and rec.id not in self._exiting
             if running and (network_name == first or (network_id and network_id == first)):
                 raise NotImplemented_(f"disconnecting running container {rec.name} from its first network "
                                       f"{network_name} is not supported")
             configs = dict((rec.request.get("NetworkingConfig") or {}).get("EndpointsConfig") or {})
-            attachment = next((a for a in rec.extra_networks if a.network_id == network_id), None)
+            # an exiting container's endpoints are its exit's to clean up
+            attachment = next((a for a in rec.extra_networks if a.network_id == network_id), None) if running else None
             if network_name not in configs and network_id not in configs and attachment is None:
                 raise PermissionDenied(f"container {rec.id} is not connected to network {network_name}")
             configs.pop(network_name, None)
