@@ -416,3 +416,22 @@ def test_joining_another_containers_network(d: DaemonHandle) -> None:
     assert conflict.returncode == 125 and "conflicting options: hostname and the network mode" in conflict.stderr
     d.docker("rm", "-f", "owner", timeout=T)
     d.docker("network", "rm", "shared", timeout=T)
+
+
+def test_bridge_driver_options(d: DaemonHandle) -> None:
+    """-o host_binding_ipv4 is where the network's ports are published when -p names no address;
+    -o mtu is its interfaces' MTU; options that are not supported are refused, not ignored."""
+    d.docker("network", "create", "-o", "com.docker.network.bridge.host_binding_ipv4=127.0.0.1",
+             "-o", "com.docker.network.driver.mtu=1400", "local", timeout=T)
+    port = _free_port()
+    d.docker("run", "-d", "--name", "bound", "--network", "local", "-p", f"{port}:80", "busybox", "sleep", "1000",
+             timeout=T)
+    assert d.docker("port", "bound", timeout=T).stdout == f"80/tcp -> 127.0.0.1:{port}\n"
+    assert "mtu 1400" in d.docker("exec", "bound", "ip", "link", "show", "eth0", timeout=T).stdout
+    d.docker("rm", "-f", "bound", timeout=T)
+    for option in ("com.docker.network.bridge.enable_icc=false", "com.docker.network.bridge.name=mybr0",
+                   "com.docker.network.driver.mtu=lots"):
+        refused = d.docker("network", "create", "-o", option, "other", check=False, timeout=T)
+        assert refused.returncode == 1 and "Error response from daemon" in refused.stderr, refused.stderr
+    assert d.docker("network", "ls", "-q", "--filter", "name=other", timeout=T).stdout == ""
+    d.docker("network", "rm", "local", timeout=T)

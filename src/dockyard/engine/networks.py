@@ -85,8 +85,9 @@ class UserNetwork:
     @classmethod
     def from_row(cls, row: NetworkRow) -> UserNetwork:
         doc = json.loads(row.document)
+        options = dict(doc.get("options") or {})
         spec = UserNetworkSpec(row.id, row.name, str(doc["subnet"]), str(doc["gateway"]), bool(doc.get("internal")),
-                               str(doc.get("ip_range") or ""))
+                               str(doc.get("ip_range") or ""), *_driver_settings(options))
         return cls(spec, row.created_at, dict(doc.get("labels") or {}), dict(doc.get("options") or {}),
                    bool(doc.get("attachable")))
 
@@ -194,13 +195,15 @@ class NetworkEngine:
         if len(v4) > 1:
             raise InvalidArgument("only one IPv4 subnet per network is supported")
         options = {str(k): str(v) for k, v in (body.get("Options") or {}).items()}
+        _driver_settings(options)  # refuses what is not supported before anything is made
         labels = {str(k): str(v) for k, v in (body.get("Labels") or {}).items()}
         with self._lock:
             if name in PREDEFINED or any(n.spec.name == name for n in self._user.values()):
                 raise Conflict(f"network with name {name} already exists")
             subnet, gateway, ip_range = self._addresses(v4[0] if v4 else {})
             network_id = hashlib.sha256(secrets.token_bytes(32)).hexdigest()
-            spec = UserNetworkSpec(network_id, name, str(subnet), str(gateway), bool(body.get("Internal")), ip_range)
+            spec = UserNetworkSpec(network_id, name, str(subnet), str(gateway), bool(body.get("Internal")), ip_range,
+                                   *_driver_settings(options))
             network = UserNetwork(spec, time.time(), labels, options, bool(body.get("Attachable")))
             if self.metadata is not None:
                 self.metadata.add_network(NetworkRow(network_id, name, network.created, network.document()))
@@ -319,6 +322,38 @@ class NetworkEngine:
     def _event(self, action: str, network: UserNetwork) -> None:
         if self.publish is not None:
             self.publish("network", action, network.spec.id, {"name": network.spec.name, "type": "bridge"})
+
+
+# The bridge driver's options (-o) that would change how the network behaves and are not
+# supported: refused, rather than shown in inspect and silently not applied.
+UNSUPPORTED_OPTIONS = {
+    "com.docker.network.bridge.enable_icc": "true",
+    "com.docker.network.bridge.enable_ip_masquerade": "true",
+    "com.docker.network.bridge.name": "",
+    "com.docker.network.bridge.gateway_mode_ipv4": "nat",
+}
+
+
+def _driver_settings(options: Mapping[str, str]) -> tuple[int, str]:
+    """(MTU, host binding address) from the bridge driver's options; InvalidArgument for values
+    not supported here."""
+    for key, default in UNSUPPORTED_OPTIONS.items():
+        if key in options and options[key].lower() != default:
+            raise InvalidArgument(f"network option {key}={options[key]} is not supported")
+    mtu_text = options.get("com.docker.network.driver.mtu", "1500")
+    try:
+        mtu = int(mtu_text)
+    except ValueError:
+        raise InvalidArgument(f"invalid MTU value: {mtu_text}") from None
+    if not 68 <= mtu <= 65535:
+        raise InvalidArgument(f"invalid MTU value: {mtu_text}")
+    binding = options.get("com.docker.network.bridge.host_binding_ipv4", "")
+    if binding:
+        try:
+            IPv4Address(binding)
+        except ValueError:
+            raise InvalidArgument(f"invalid host binding address: {binding}") from None
+    return mtu, binding
 
 
 def _label_match(labels: Mapping[str, str], wanted: str) -> bool:

@@ -8,6 +8,7 @@ container records at start-up, so nothing else needs persisting.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import threading
@@ -56,7 +57,7 @@ class BridgeNetwork:
     def __init__(self, settings: BridgeSettings, netns_dir: Path, *, network_id: str = BRIDGE_NETWORK_ID,
                  network_name: str = "bridge", internal: bool = False, firewall: Firewall | None = None,
                  ports: PortAllocator | None = None, isolate_from: Sequence[str] = (USER_BRIDGE_PATTERN,),
-                 ip_range: str = "") -> None:
+                 ip_range: str = "", mtu: int = 1500, host_binding_ipv4: str = "") -> None:
         self.settings = settings
         self.netns_dir = netns_dir
         self.network_id = network_id
@@ -64,6 +65,8 @@ class BridgeNetwork:
         self.internal = internal
         self.isolate_from = tuple(isolate_from)
         self.ip_range = IPv4Network(ip_range) if ip_range else None
+        self.mtu = mtu
+        self.host_binding_ipv4 = host_binding_ipv4  # where its ports are published when no address is named
         self.ipam = IPAM(MemoryAllocationStore())
         self.ports = ports or PortAllocator()
         table_name = "dockyard" if settings.name == "dockyard0" else f"dockyard_{settings.name}"
@@ -116,7 +119,7 @@ class BridgeNetwork:
             else:
                 subnet = choose_subnet(routes=host_routes(exclude_devices=(self.settings.name,)))
                 gateway = default_gateway(subnet)
-            netbridge.ensure_bridge(self.settings.name, gateway)
+            netbridge.ensure_bridge(self.settings.name, gateway, mtu=self.mtu)
             self.firewall.setup(self.settings.name, gateway.network, internal=self.internal,
                                 isolate_from=self.isolate_from)
             self.gateway = gateway
@@ -175,6 +178,8 @@ class BridgeNetwork:
         host_ifname = netbridge.veth_name(container_id if primary else f"{container_id}/{self.network_id}")
         mapped: list[PublishedPort] = []
         try:
+            if self.host_binding_ipv4 not in ("", "0.0.0.0"):
+                ports = [dataclasses.replace(p, host_ip=p.host_ip or self.host_binding_ipv4) for p in ports]
             mapped = self.ports.allocate(container_id, ports) if primary else []
             netbridge.remove_endpoint(host_ifname)  # a leftover of an earlier run whose namespace lived on
             endpoint = netbridge.create_endpoint(self.settings.name, netns_path, host_ifname=host_ifname,
@@ -253,6 +258,8 @@ class UserNetworkSpec:
     gateway: str       # e.g. "172.18.0.1"
     internal: bool = False
     ip_range: str = ""  # where addresses are handed out from, within the subnet ("": all of it)
+    mtu: int = 1500
+    host_binding_ipv4: str = ""  # com.docker.network.bridge.host_binding_ipv4
 
 
 class Networks:
@@ -285,7 +292,8 @@ class Networks:
             BridgeSettings(name=USER_BRIDGE_PREFIX + spec.id[:12], cidr=f"{spec.gateway}/{IPv4Network(spec.subnet).prefixlen}"),
             self.default.netns_dir, network_id=spec.id, network_name=spec.name, internal=spec.internal,
             firewall=self.default.firewall, ports=self.default.ports,
-            isolate_from=(USER_BRIDGE_PATTERN, self.default.settings.name), ip_range=spec.ip_range)
+            isolate_from=(USER_BRIDGE_PATTERN, self.default.settings.name), ip_range=spec.ip_range, mtu=spec.mtu,
+            host_binding_ipv4=spec.host_binding_ipv4)
         with self._lock:
             self._user[spec.id] = network
         return network
