@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from dockyard.compose import labels as L
 from dockyard.compose import progress as P
-from dockyard.compose.convert import ReplicaContext, create_request, replica_name
+from dockyard.compose.convert import ReplicaContext, create_request, references_services, replica_name
 from dockyard.compose.engine import ContainerSummary, Engine
 from dockyard.compose.errors import InvalidProject, ServiceFailed, Unsupported
 from dockyard.compose.graph import dependents, start_order, with_dependencies
@@ -197,7 +197,8 @@ class Converger:
             return False
         if strategy == RECREATE_FORCE:
             return True
-        if container.config_hash != config_hash(service):
+        references = self._container_of(project) if references_services(service) else None
+        if container.config_hash != config_hash(service, references):
             return True
         if image_id and container.image_id and container.image_id != image_id:
             return True

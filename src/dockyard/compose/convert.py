@@ -46,14 +46,21 @@ def replica_name(project: Project, service: Service, number: int) -> str:
     return service.container_name or container_name(project.name, service.name, number)
 
 
+def references_services(service: Service) -> bool:
+    """Whether network_mode or volumes_from name another service (its container, when created)."""
+    return service.network_mode.startswith("service:") or any(
+        not v.startswith("container:") for v in service.volumes_from)
+
+
 def depends_on_label(service: Service) -> str:
     return ",".join(f"{d.service}:{d.condition}:{str(d.restart).lower()}" for d in service.depends_on)
 
 
-def container_labels(project: Project, service: Service, number: int, image_id: str) -> dict[str, str]:
+def container_labels(project: Project, service: Service, number: int, image_id: str,
+                     container_of: ContainerOf | None = None) -> dict[str, str]:
     labels = dict(service.labels)
     labels.update({
-        L.CONFIG_HASH: config_hash(service),
+        L.CONFIG_HASH: config_hash(service, container_of if references_services(service) else None),
         L.CONTAINER_NUMBER: str(number),
         L.DEPENDS_ON: depends_on_label(service),
         L.IMAGE: image_id,
@@ -227,7 +234,7 @@ def create_request(project: Project, service: Service, ctx: ReplicaContext) -> C
         "Env": [f"{k}={v}" for k, v in service.environment.items()],
         "Image": service.image,
         "WorkingDir": service.working_dir,
-        "Labels": container_labels(project, service, ctx.number, ctx.image_id),
+        "Labels": container_labels(project, service, ctx.number, ctx.image_id, ctx.container_of),
     }
     if exposed:
         config["ExposedPorts"] = exposed

@@ -293,3 +293,38 @@ def test_stop_start_restart_rm(tmp_path: Path) -> None:
     assert [c.name for c in removable] == ["demo-web-1"]
     lifecycle.remove(removable, stop_first=False, volumes=True)
     assert world.client.names() == ["demo-db-1"]
+
+
+SHARED = """
+services:
+  vpn:
+    image: busybox
+    command: sleep 1000
+    environment: {LEVEL: "1"}
+  app:
+    image: busybox
+    command: sleep 1000
+    network_mode: service:vpn
+  backup:
+    image: busybox
+    command: sleep 1000
+    volumes_from: [vpn:ro]
+"""
+
+
+def test_recreating_a_service_recreates_what_shares_its_namespace_or_volumes(tmp_path: Path) -> None:
+    """``network_mode: service:x`` and ``volumes_from: [x]`` point at x's container: when x is
+    recreated they are too (as Compose does, by hashing the resolved references)."""
+    world = World(tmp_path, SHARED)
+    world.up()
+    before = world.ids()
+    world.up()
+    assert world.ids() == before  # nothing changed: all kept
+    world.write(SHARED.replace('LEVEL: "1"', 'LEVEL: "2"'))
+    world.up()
+    after = world.ids()
+    assert set(after) == set(before) and all(after[n] != before[n] for n in after)
+    records = {r["Name"]: r for r in world.client.records.values()}
+    vpn = after["demo-vpn-1"]
+    assert records["demo-app-1"]["HostConfig"]["NetworkMode"] == f"container:{vpn}"
+    assert records["demo-backup-1"]["HostConfig"]["VolumesFrom"] == [f"{vpn}:ro"]
