@@ -339,15 +339,15 @@ class Converger:
                 continue
             if self.scale_overrides.get(dep.service, project.service(dep.service).scale) == 0:
                 continue
-            self.wait_for(project, dep.service, dep.condition, required=dep.required)
+            self.wait_for(project, dep.service, dep.condition, required=dep.required, dependent=service.name)
 
     def wait_for(self, project: Project, service: str, condition: str, *, required: bool = True,
-                 deadline: float | None = None) -> None:
+                 deadline: float | None = None, dependent: str = "") -> None:
         """Poll the service's containers until ``condition`` holds; Compose's errors otherwise."""
         containers = self.engine.containers(project.name, services=(service,))
         if not containers:
             if required:
-                raise ServiceFailed(f"{service} is missing dependency {service}")
+                raise ServiceFailed(f"{dependent or service} is missing dependency {service}")
             return
         for container in containers:
             self.progress.container(container.name, P.WAITING)

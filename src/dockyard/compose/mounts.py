@@ -121,8 +121,17 @@ def parse_long(value: Mapping[str, Any], path: str, project_dir: str) -> MountSp
     return MountSpec(type="tmpfs", target=target, read_only=read_only,
                      tmpfs_size=as_bytes(tmpfs["size"], f"{path}.tmpfs.size") if tmpfs.get("size") is not None
                      else None,
-                     tmpfs_mode=None if mode is None else (int(mode, 8) if isinstance(mode, str)
-                                                           else as_int(mode, f"{path}.tmpfs.mode")))
+                     tmpfs_mode=None if mode is None else _octal_mode(mode, f"{path}.tmpfs.mode"))
+
+
+def _octal_mode(value: Any, path: str) -> int:
+    """A file mode: an integer, or a string of octal digits ("1777")."""
+    if isinstance(value, str):
+        try:
+            return int(value, 8)
+        except ValueError:
+            raise InvalidProject(f"{path}: invalid mode {value!r}: an octal number is expected") from None
+    return as_int(value, path)
 
 
 def parse_volumes(value: Any, path: str, project_dir: str) -> tuple[MountSpec, ...]:
