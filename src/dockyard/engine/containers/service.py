@@ -267,6 +267,10 @@ class ContainerService:
         self.network = network
         self.dns = EmbeddedDNS()
         self._exiting: set[str] = set()  # containers whose exit is being cleaned up
+        # The containers' endpoints, for the embedded DNS (a query must not read every
+        # record); dropped on every save, which is how a record changes.
+        self._endpoints_cache: tuple[int, list[tuple[ContainerRecord, NetworkAttachment]]] | None = None
+        self._records_generation = 0
         self.publish = publish
         self.volumes = volumes or LocalVolumes(self.metadata, paths.data_root / "volumes")
         self.runtime = runtime
@@ -291,6 +295,7 @@ class ContainerService:
 
     def _save(self, rec: ContainerRecord) -> None:
         self.metadata.put_container(ContainerRow(rec.id, rec.name, rec.image_id, rec.created, rec.to_document()))
+        self._records_changed()
 
     def get(self, ref: str) -> ContainerRecord:
         """By full ID, name, or unique ID prefix (Docker's order)."""
@@ -1045,21 +1050,29 @@ class ContainerService:
 
     def _may_reach_out(self, cid: str) -> bool:
         """Whether one of the container's networks leads outside (not all of them internal)."""
-        try:
-            attachments = self.get(cid).attachments
-        except NotFound:
-            return False
-        networks = [self.network.of(a) for a in attachments]
+        networks = [self.network.of(a) for r, a in self._endpoints() if r.id == cid]
         return any(n is not None and not n.internal for n in networks)
 
+    def _records_changed(self) -> None:
+        self._records_generation += 1  # a lost race of two increments still changes the value
+
+    def _endpoints(self) -> list[tuple[ContainerRecord, NetworkAttachment]]:
+        cached = self._endpoints_cache
+        generation = self._records_generation
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        # a record has attachments from its start's attach until its exit's clean-up: the
+        # starting container's own lookups, before it is marked running, find its networks
+        endpoints = [(r, a) for r in self.all() for a in r.attachments]
+        # read before the records: a change meanwhile leaves this list marked stale
+        self._endpoints_cache = (generation, endpoints)
+        return endpoints
+
     def _networks_of(self, cid: str) -> set[str]:
-        try:
-            return {a.network_id for a in self.get(cid).attachments}
-        except NotFound:
-            return set()
+        return {a.network_id for r, a in self._endpoints() if r.id == cid}
 
     def _on_networks(self, network_ids: set[str]) -> list[tuple[ContainerRecord, NetworkAttachment]]:
-        return [(r, a) for r in self.all() if r.state.running for a in r.attachments if a.network_id in network_ids]
+        return [(r, a) for r, a in self._endpoints() if a.network_id in network_ids]
 
     @staticmethod
     def _dns_names(rec: ContainerRecord, attachment: NetworkAttachment) -> set[str]:
@@ -1363,6 +1376,7 @@ class ContainerService:
                 self.images.snapshotter.remove(rec.snapshot_key)
             with self._lock:
                 self.metadata.delete_container(cid)  # and its refs: the volumes are free
+                self._records_changed()
                 self._processes.pop(cid, None)
                 manager = self._restarts.pop(cid, None)
                 if manager is not None:
