@@ -435,3 +435,29 @@ def test_bridge_driver_options(d: DaemonHandle) -> None:
         assert refused.returncode == 1 and "Error response from daemon" in refused.stderr, refused.stderr
     assert d.docker("network", "ls", "-q", "--filter", "name=other", timeout=T).stdout == ""
     d.docker("network", "rm", "local", timeout=T)
+
+
+def test_connect_to_the_default_bridge(d: DaemonHandle) -> None:
+    """A container on a user network joins the default bridge too (eth1), as with dockerd; the
+    default bridge has no names in the embedded DNS."""
+    d.docker("network", "create", "own", timeout=T)
+    d.docker("run", "-d", "--name", "both", "--network", "own", "busybox", "sleep", "1000", timeout=T)
+    d.docker("run", "-d", "--name", "plain", "busybox", "sleep", "1000", timeout=T)
+    plain_ip = d.docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "plain", timeout=T).stdout.strip()
+    d.docker("network", "connect", "bridge", "both", timeout=T)
+    bridge_ip = _ip(d, "both", "bridge")
+    assert f"inet {bridge_ip}/" in d.docker("exec", "both", "ip", "-4", "-o", "addr", "show", "eth1", timeout=T).stdout
+    d.docker("exec", "both", "ping", "-c1", "-W2", plain_ip, timeout=T)
+    d.docker("exec", "plain", "ping", "-c1", "-W2", bridge_ip, timeout=T)
+    assert d.docker("exec", "both", "nslookup", "plain", check=False, timeout=T).returncode != 0
+    for args, message in [
+        (("bridge", "plain"), "endpoint with name plain already exists in network bridge"),
+        (("host", "both"), "container cannot be disconnected from host network or connected to host network"),
+        (("--alias", "x", "bridge", "both"), "network-scoped alias is supported only for containers in user defined"),
+    ]:
+        refused = d.docker("network", "connect", *args, check=False, timeout=T)
+        assert refused.returncode == 1 and message in refused.stderr, refused.stderr
+    d.docker("network", "disconnect", "bridge", "both", timeout=T)
+    assert bridge_ip not in d.docker("exec", "both", "ip", "-4", "addr", timeout=T).stdout
+    d.docker("rm", "-f", "both", "plain", timeout=T)
+    d.docker("network", "rm", "own", timeout=T)

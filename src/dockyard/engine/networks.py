@@ -261,8 +261,9 @@ class NetworkEngine:
         aliases = [str(a) for a in endpoint.get("Aliases") or []]
         ipv4 = str((endpoint.get("IPAMConfig") or {}).get("IPv4Address") or "")
         view = await self.inspect(ref)
-        if view.builtin:
-            raise PermissionDenied(f"connecting a container to the predefined {view.name} network is not supported")
+        if view.name in ("host", "none") and view.builtin:
+            raise PermissionDenied(f"container cannot be disconnected from {view.name} network or connected to "
+                                   f"{view.name} network")
         await asyncio.to_thread(self.containers.connect, view.id, container, aliases=aliases, ipv4=ipv4)
 
     async def disconnect(self, ref: str, body: Mapping[str, Any]) -> None:

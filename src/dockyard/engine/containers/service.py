@@ -927,9 +927,9 @@ class ContainerService:
         done: list[NetworkAttachment] = []
         try:
             for config in options.endpoints:
-                if config.network in ("bridge", "default") or self._names_network(config.network, first.network_id):
+                if config.network == "default" or self._names_network(config.network, first.network_id):
                     continue
-                network = self.network.lookup(config.network)
+                network = self._network_for(config.network)
                 if any(a.network_id == network.network_id for a in done):
                     continue
                 done.append(self.network.attach(rec.id, netns_path, network=network, ipv4=config.ipv4_address or None,
@@ -943,20 +943,34 @@ class ContainerService:
             raise
         return done
 
+    def _network_for(self, ref: str) -> BridgeNetwork:
+        """The default bridge (``bridge``, its ID) or a user network (name, ID or ID prefix)."""
+        if ref in ("bridge", self.network.default.network_id):
+            return self.network.default
+        return self.network.lookup(ref)
+
     def _names_network(self, ref: str, network_id: str) -> bool:
         """Whether an EndpointsConfig key (a name, an ID or an ID prefix) is that network."""
         try:
-            return self.network.lookup(ref).network_id == network_id
+            return self._network_for(ref).network_id == network_id
         except NotFound:
             return False
 
     def connect(self, network_ref: str, ref: str, *, aliases: Sequence[str] = (), ipv4: str = "") -> None:
         """``network connect``: a running container gets an endpoint now, another one at its next
         start (its EndpointsConfig records the network either way)."""
-        network = self.network.lookup(network_ref)
+        network = self._network_for(network_ref)
         with self._lock:
             rec = self.get(ref)
             mode = str(rec.host_config.get("NetworkMode") or "default")
+            if network is self.network.default:
+                if mode in ("default", "bridge"):
+                    raise PermissionDenied(f"endpoint with name {rec.name} already exists in network bridge")
+                if aliases:
+                    raise InvalidArgument("network-scoped alias is supported only for containers in user defined "
+                                          "networks")
+                if ipv4:
+                    raise InvalidArgument("user specified IP address is supported on user defined networks only")
             if mode == "host" or mode == "none" or mode.startswith("container:"):
                 raise PermissionDenied("container sharing network namespace with another container or host cannot "
                                        "be connected to any other network" if mode != "host" else
@@ -992,10 +1006,10 @@ class ContainerService:
         """``network disconnect`` of a network connected besides the container's first one."""
         del force  # nothing is left half-connected here that force would have to clean up
         try:
-            network = self.network.lookup(network_ref)
+            network = self._network_for(network_ref)
             network_id, network_name = network.network_id, network.network_name
         except NotFound:
-            if network_ref not in ("bridge", "host", "none"):
+            if network_ref not in ("host", "none"):
                 raise
             network_id, network_name = "", network_ref
         with self._lock:
@@ -1069,7 +1083,9 @@ class ContainerService:
         return endpoints
 
     def _networks_of(self, cid: str) -> set[str]:
-        return {a.network_id for r, a in self._endpoints() if r.id == cid}
+        """The user networks the container is on: the default bridge has no names, as in dockerd."""
+        return {a.network_id for r, a in self._endpoints()
+                if r.id == cid and a.network_id != self.network.default.network_id}
 
     def _on_networks(self, network_ids: set[str]) -> list[tuple[ContainerRecord, NetworkAttachment]]:
         return [(r, a) for r, a in self._endpoints() if a.network_id in network_ids]
