@@ -24,6 +24,7 @@ from dockyard.engine.containers.record import ContainerRecord
 from dockyard.engine.containers.state import STATUSES
 from dockyard.engine.spec.wire import parse_bind
 from dockyard.errors import DockyardError, InvalidArgument, NotFound
+from dockyard.labels import label_matches
 from dockyard.oci import reference
 
 LIST_FILTERS = {"id", "name", "label", "status", "ancestor", "exited", "before", "since", "network", "volume",
@@ -234,15 +235,7 @@ def prunable(rec: ContainerRecord, filters: Mapping[str, list[str]]) -> bool:
 
 def _labels_match(exprs: list[str], labels: Mapping[str, Any]) -> bool:
     """filters.Args.MatchKVList: every ``key`` present, every ``key=value`` equal."""
-    if not exprs:
-        return True
-    if not labels:
-        return False
-    for expr in exprs:
-        key, sep, value = expr.partition("=")
-        if key not in labels or (sep and labels[key] != value):
-            return False
-    return True
+    return all(label_matches(labels, expr) for expr in exprs)
 
 
 def _mounts(rec: ContainerRecord) -> tuple[set[str], set[str]]:

@@ -29,6 +29,7 @@ from dockyard.engine.containers.networking import (
 )
 from dockyard.engine.containers.record import ContainerRecord
 from dockyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
+from dockyard.labels import label_matches
 from dockyard.network.ipam import choose_subnet, host_routes
 from dockyard.store.metadata import MetadataStore, NetworkRow
 
@@ -309,9 +310,9 @@ class NetworkEngine:
                 continue
             if until_ns is not None and not view.created * 1e9 < until_ns:
                 continue
-            if not all(_label_match(view.labels, e) for e in filters.get("label", [])):
+            if not all(label_matches(view.labels, e) for e in filters.get("label", [])):
                 continue
-            if any(_label_match(view.labels, e) for e in filters.get("label!", [])):
+            if any(label_matches(view.labels, e) for e in filters.get("label!", [])):
                 continue
             try:
                 self._remove(view.id)
@@ -357,11 +358,6 @@ def _driver_settings(options: Mapping[str, str]) -> tuple[int, str]:
     return mtu, binding
 
 
-def _label_match(labels: Mapping[str, str], wanted: str) -> bool:
-    key, sep, value = wanted.partition("=")
-    return key in labels and (not sep or labels[key] == value)
-
-
 def _matches(view: NetworkView, filters: Mapping[str, list[str]]) -> bool:
     if "name" in filters and not any(v in view.name for v in filters["name"]):
         return False
@@ -377,7 +373,7 @@ def _matches(view: NetworkView, filters: Mapping[str, list[str]]) -> bool:
             return False
     if "scope" in filters and "local" not in filters["scope"]:
         return False
-    if "label" in filters and not all(_label_match(view.labels, e) for e in filters["label"]):
+    if "label" in filters and not all(label_matches(view.labels, e) for e in filters["label"]):
         return False
     if "dangling" in filters:
         dangling = filters["dangling"][-1].lower() in ("1", "true")

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from dockyard.errors import DockyardError, InvalidArgument
+from dockyard.labels import label_matches
 from dockyard.store.metadata import VolumeRecord
 from dockyard.volume.local import ANONYMOUS_LABEL, DRIVER, LocalVolumes
 
@@ -30,11 +31,6 @@ def _truth(value: str, key: str) -> bool:
     raise InvalidArgument(f"invalid filter '{key}={value}'")
 
 
-def _label_match(labels: Mapping[str, str], wanted: str) -> bool:
-    key, sep, value = wanted.partition("=")
-    return key in labels and (not sep or labels[key] == value)
-
-
 class VolumeEngine:
     def __init__(self, volumes: LocalVolumes, publish: Publish) -> None:
         self.local = volumes
@@ -56,7 +52,7 @@ class VolumeEngine:
                 continue
             if "driver" in filters and rec.driver not in filters["driver"]:
                 continue
-            if "label" in filters and not all(_label_match(rec.labels, v) for v in filters["label"]):
+            if "label" in filters and not all(label_matches(rec.labels, v) for v in filters["label"]):
                 continue
             if "dangling" in filters:
                 dangling = _truth(filters["dangling"][-1], "dangling")

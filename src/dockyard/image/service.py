@@ -10,7 +10,7 @@ import dataclasses
 import fnmatch
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,6 +27,7 @@ from dockyard.image.model import (
     discard_events,
 )
 from dockyard.image.resolve import familiar, id_prefix, is_full_id, repo_of, tagged
+from dockyard.labels import label_matches
 from dockyard.oci import mediatypes
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.digest import Digest
@@ -191,7 +192,7 @@ class ImageService:
                 if not matching:
                     continue
                 view = dataclasses.replace(view, repo_tags=matching)
-            if filters.labels and not all(_label_matches(lbl, view.labels) for lbl in filters.labels):
+            if filters.labels and not all(label_matches(view.labels, lbl) for lbl in filters.labels):
                 continue
             if filters.before is not None and not view.created < filters.before:
                 continue
@@ -404,9 +405,9 @@ class ImageService:
                     if until is not None and not rec.created_at < until:
                         continue
                     image_labels = self.config_of(rec).config.labels
-                    if labels and not all(_label_matches(lbl, image_labels) for lbl in labels):
+                    if labels and not all(label_matches(image_labels, lbl) for lbl in labels):
                         continue
-                    if negated_labels and any(_label_matches(lbl, image_labels) for lbl in negated_labels):
+                    if negated_labels and any(label_matches(image_labels, lbl) for lbl in negated_labels):
                         continue
                     records: list[DeleteRecord] = []
                     self._delete_helper(rec.id, records, force=True, prune=True, quiet=True)
@@ -469,13 +470,6 @@ def _is_digest_ref(name: str) -> bool:
 
 def _single_repository(refs: Iterable[str]) -> bool:
     return len({repo_of(r) for r in refs}) <= 1
-
-
-def _label_matches(expr: str, labels: Mapping[str, str]) -> bool:
-    key, sep, value = expr.partition("=")
-    if key not in labels:
-        return False
-    return not sep or labels[key] == value
 
 
 def _reference_matches(pattern: str, repo_tags: Sequence[str]) -> bool:
